@@ -1,0 +1,42 @@
+// The context feature map shared by every policy: what a (user, item, request)
+// triple looks like to the bandit. Version it when the layout changes, since
+// learned parameters and logged decisions are only meaningful per version.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+
+namespace marquee::bandits {
+
+inline constexpr int feature_dim = 8;
+inline constexpr int feature_map_version = 1;
+using feature_vector = Eigen::Matrix<double, feature_dim, 1>;
+
+struct candidate_signals {
+    double affinity = 0.0;        // user . item embedding score
+    double popularity = 0.0;      // item's decayed popularity / catalog max, in [0, 1]
+    double age_days = 1e9;        // days since release or first appearance
+    bool new_release = false;     // inside the configured new-release window
+};
+
+struct request_signals {
+    double user_events = 0.0;     // events the user has had applied
+    bool device_tv = false;       // context.device == "tv"
+};
+
+// Layout (version 1):
+// 0 bias | 1 affinity (clamped to [-4,4]) | 2 popularity | 3 new-release flag
+// 4 recency exp(-age/30d) | 5 user activity log1p(n)/10 | 6 affinity x activity
+// 7 device is tv
+inline feature_vector make_features(const candidate_signals& c, const request_signals& r) {
+    double affinity = std::clamp(c.affinity, -4.0, 4.0);
+    double activity = std::log1p(std::max(r.user_events, 0.0)) / 10.0;
+    feature_vector x;
+    x << 1.0, affinity, c.popularity, c.new_release ? 1.0 : 0.0,
+        std::exp(-std::max(c.age_days, 0.0) / 30.0), activity, affinity * activity,
+        r.device_tv ? 1.0 : 0.0;
+    return x;
+}
+
+}  // namespace marquee::bandits

@@ -1,0 +1,53 @@
+// linucb_policy: a linear UCB model over bandits::feature_vector (Li et al.
+// 2010, shared-parameter form): score = theta.x + alpha * sqrt(x' A^-1 x).
+// A^-1 is kept by Sherman-Morrison rank-one updates, O(d^2) per reward.
+// Not thread-safe: the ingest thread updates; serving scores a copy.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "bandits/features.h"
+#include "core/result.h"
+
+namespace marquee::bandits {
+
+struct linucb_options {
+    // Width of the confidence bonus. Default: 0.5.
+    double alpha = 0.5;
+    // Ridge prior: A starts as lambda * I. Default: 1.0.
+    double lambda = 1.0;
+};
+
+class linucb_policy {
+public:
+    using matrix = Eigen::Matrix<double, feature_dim, feature_dim>;
+
+    explicit linucb_policy(linucb_options options = {});
+
+    double expected_reward(const feature_vector& x) const { return theta_.dot(x); }
+    double bonus(const feature_vector& x) const;
+    double score(const feature_vector& x) const { return expected_reward(x) + bonus(x); }
+
+    void update(const feature_vector& x, double reward);
+
+    const matrix& a_inverse() const { return a_inv_; }
+    const feature_vector& theta() const { return theta_; }
+    std::uint64_t updates() const { return updates_; }
+    const linucb_options& options() const { return options_; }
+
+    // Versioned binary form, for the state store.
+    std::string serialize() const;
+    static core::result<linucb_policy> deserialize(std::string_view bytes, linucb_options options);
+
+private:
+    linucb_options options_;
+    matrix a_inv_;
+    feature_vector b_;
+    feature_vector theta_;
+    std::uint64_t updates_ = 0;
+};
+
+}  // namespace marquee::bandits

@@ -1,0 +1,78 @@
+#include "engine/learner.h"
+
+#include "core/hash.h"
+#include "core/rng.h"
+
+namespace marquee::engine {
+
+using events::event_type;
+
+std::optional<double> reward_of(const events::event& e) {
+    switch (e.type) {
+    case event_type::click:
+    case event_type::like: return 1.0;
+    case event_type::watch: return e.value.value_or(1.0);
+    case event_type::rating: return *e.value / 5.0;
+    case event_type::dislike:
+    case event_type::skip: return 0.0;
+    case event_type::impression: return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+reward_outcome learner::apply(const events::event& e, user_state& user, pending_decision* decision,
+                              touched& out) {
+    const auto& opt = model_.options();
+    model_.advance_clock(e.ts_ms);
+
+    user.counts[std::size_t(e.type)] += 1;
+    user.events += 1;
+    user.last_ts_ms = std::max(user.last_ts_ms, e.ts_ms);
+    if (e.type != event_type::impression && !user.has_seen(e.item_id)) {
+        user.recent.push_back(e.item_id);
+        if (user.recent.size() > std::size_t(opt.history_size)) user.recent.erase(user.recent.begin());
+    }
+
+    const std::uint32_t row = model_.ensure_item(e.item_id, e.ts_ms);
+    out.item_rows.insert(row);
+    const auto fb = online_models::to_feedback(e);
+    if (fb.target > 0.0f) model_.stats(row).popularity.add(fb.weight, e.ts_ms, opt.half_life_ms());
+    if (fb.weight > 0.0f) update_embeddings(e, user, row, out);
+
+    if (!decision || e.decision_id.empty()) return reward_outcome::none;
+    auto reward = reward_of(e);
+    if (!reward) return reward_outcome::none;
+    for (auto& shown : decision->items) {
+        if (shown.item_id != e.item_id) continue;
+        if (shown.rewarded) return reward_outcome::already_rewarded;
+        model_.bandit().update(shown.features, *reward);
+        shown.rewarded = true;
+        out.bandit = true;
+        return reward_outcome::applied;
+    }
+    return reward_outcome::unknown_item;
+}
+
+void learner::update_embeddings(const events::event& e, user_state& user, std::uint32_t row,
+                                touched& out) {
+    const auto& mf = model_.options().mf;
+    if (user.embedding.empty()) user.embedding.assign(std::size_t(mf.dim), 0.0f);
+    online_models::vector_map u(user.embedding.data(), mf.dim);
+    const auto fb = online_models::to_feedback(e);
+    online_models::sgd_step(u, model_.items().row(row), fb.target, fb.weight, mf);
+
+    if (fb.target <= 0.0f || mf.negatives <= 0) return;
+    // Negatives are drawn from a stream seeded by the event itself, so a
+    // replay of the same events samples the same negatives.
+    core::splitmix64 rng(core::mix64(core::hash64(e.user_id, mf.seed),
+                                     core::hash64(e.item_id, std::uint64_t(e.ts_ms))));
+    const std::size_t n = model_.items().size();
+    for (int i = 0; i < mf.negatives && n > 1; ++i) {
+        auto neg = static_cast<std::uint32_t>(rng.below(n));
+        if (neg == row || user.has_seen(model_.items().id(neg))) continue;
+        online_models::sgd_step(u, model_.items().row(neg), 0.0f, 1.0f, mf);
+        out.item_rows.insert(neg);
+    }
+}
+
+}  // namespace marquee::engine

@@ -1,0 +1,49 @@
+// learner: applies one validated event to the model, the event's user and,
+// for rewards, the decision it answers. Pure and deterministic: the same
+// events in the same order give bit-identical state. Records what it touched
+// so the caller persists exactly that, in the same write as the offsets.
+#pragma once
+
+#include <boost/unordered/unordered_flat_set.hpp>
+#include <cstdint>
+
+#include "engine/model.h"
+#include "engine/pending_decision.h"
+#include "engine/user_state.h"
+#include "events/event.h"
+
+namespace marquee::engine {
+
+// What a batch changed beyond its users (which the caller tracks itself).
+struct touched {
+    boost::unordered_flat_set<std::uint32_t> item_rows;
+    bool bandit = false;
+    void clear() {
+        item_rows.clear();
+        bandit = false;
+    }
+};
+
+// What a reward event did to its decision.
+enum class reward_outcome { none, applied, unknown_item, already_rewarded };
+
+// Reward for a shown item from the event that answers it: click, like -> 1,
+// watch -> fraction watched, rating -> stars / 5, dislike, skip -> 0.
+// Impressions are not rewards (nullopt).
+std::optional<double> reward_of(const events::event& e);
+
+class learner {
+public:
+    explicit learner(model& m) : model_(m) {}
+
+    // `decision` is the pending decision named by e.decision_id, if found.
+    reward_outcome apply(const events::event& e, user_state& user, pending_decision* decision,
+                         touched& out);
+
+private:
+    void update_embeddings(const events::event& e, user_state& user, std::uint32_t row, touched& out);
+
+    model& model_;
+};
+
+}  // namespace marquee::engine

@@ -1,0 +1,72 @@
+// model: the mutable, in-memory learned state shared by all users: item
+// embeddings and statistics, and the bandit policy. Owned by the ingest
+// thread (single writer); serving reads immutable model_snapshot copies.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "bandits/linucb_policy.h"
+#include "online_models/decayed_counter.h"
+#include "online_models/embedding_table.h"
+#include "online_models/implicit_mf.h"
+
+namespace marquee::engine {
+
+struct model_options {
+    online_models::mf_options mf;
+    bandits::linucb_options bandit;
+    // Half-life of item popularity, in hours of event time. Default: 72.
+    double popularity_half_life_hours = 72.0;
+    // Items shown within this many days of first appearance are "new releases". Default: 30.
+    double new_release_days = 30.0;
+    // Recent items kept per user (and never re-recommended). Default: 200.
+    int history_size = 200;
+
+    double half_life_ms() const { return popularity_half_life_hours * 3600e3; }
+};
+
+struct item_stats {
+    online_models::decayed_counter popularity;
+    std::int64_t first_seen_ms = 0;
+};
+
+class model {
+public:
+    explicit model(model_options options);
+
+    const model_options& options() const { return options_; }
+    int dim() const { return options_.mf.dim; }
+
+    // Row of `item_id`, adding it (with its deterministic initial vector) if new.
+    std::uint32_t ensure_item(std::string_view item_id, std::int64_t first_seen_ms);
+    // Restores a persisted item row as it was saved.
+    void restore_item(std::string_view item_id, const float* embedding, const item_stats& stats);
+
+    online_models::embedding_table& items() { return items_; }
+    const online_models::embedding_table& items() const { return items_; }
+    item_stats& stats(std::uint32_t row) { return stats_[row]; }
+    const item_stats& stats(std::uint32_t row) const { return stats_[row]; }
+
+    bandits::linucb_policy& bandit() { return bandit_; }
+    const bandits::linucb_policy& bandit() const { return bandit_; }
+
+    // Largest event time applied so far: the model's notion of "now".
+    std::int64_t clock_ms() const { return clock_ms_; }
+    void advance_clock(std::int64_t ts_ms) { clock_ms_ = std::max(clock_ms_, ts_ms); }
+
+    // Bumped once per applied batch; identifies the snapshot serving used.
+    std::uint64_t version() const { return version_; }
+    void bump_version() { ++version_; }
+    void set_version(std::uint64_t v) { version_ = v; }
+
+private:
+    model_options options_;
+    online_models::embedding_table items_;
+    std::vector<item_stats> stats_;
+    bandits::linucb_policy bandit_;
+    std::int64_t clock_ms_ = 0;
+    std::uint64_t version_ = 0;
+};
+
+}  // namespace marquee::engine

@@ -1,0 +1,60 @@
+#include "engine/model_snapshot.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace marquee::engine {
+
+std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapshot_options& options,
+                                                    const model_snapshot* previous) {
+    auto s = std::make_shared<model_snapshot>(model_snapshot{.bandit = m.bandit()});
+    const std::size_t n = m.items().size();
+    s->version = m.version();
+    s->clock_ms = m.clock_ms();
+    s->dim = m.dim();
+    s->new_release_days = m.options().new_release_days;
+
+    if (previous && previous->index && previous->index->ids.size() == n) {
+        s->index = previous->index;  // rows only ever get appended
+    } else {
+        auto index = std::make_shared<item_index>();
+        index->ids = m.items().ids();
+        index->rows.reserve(n);
+        for (std::uint32_t r = 0; r < n; ++r) index->rows.emplace(index->ids[r], r);
+        s->index = std::move(index);
+    }
+    s->embeddings = m.items().matrix();
+
+    s->popularity.resize(n);
+    s->first_seen_ms.resize(n);
+    const double half_life = m.options().half_life_ms();
+    float max_pop = 0.0f;
+    for (std::uint32_t r = 0; r < n; ++r) {
+        const auto& st = m.stats(r);
+        s->popularity[r] = static_cast<float>(st.popularity.at(s->clock_ms, half_life));
+        s->first_seen_ms[r] = st.first_seen_ms;
+        max_pop = std::max(max_pop, s->popularity[r]);
+    }
+    if (max_pop > 0.0f)
+        for (auto& p : s->popularity) p /= max_pop;
+
+    auto top_rows = [n](std::size_t want, auto better) {
+        std::vector<std::uint32_t> rows(n);
+        std::iota(rows.begin(), rows.end(), 0u);
+        want = std::min(want, n);
+        std::partial_sort(rows.begin(), rows.begin() + std::ptrdiff_t(want), rows.end(), better);
+        rows.resize(want);
+        return rows;
+    };
+    s->popular = top_rows(std::size_t(options.popular_n), [&](std::uint32_t a, std::uint32_t b) {
+        return s->popularity[a] > s->popularity[b] || (s->popularity[a] == s->popularity[b] && a < b);
+    });
+    s->new_releases = top_rows(std::size_t(options.new_release_n), [&](std::uint32_t a, std::uint32_t b) {
+        return s->first_seen_ms[a] > s->first_seen_ms[b] || (s->first_seen_ms[a] == s->first_seen_ms[b] && a < b);
+    });
+    const std::int64_t window_ms = std::int64_t(s->new_release_days * 86400e3);
+    std::erase_if(s->new_releases, [&](std::uint32_t r) { return s->clock_ms - s->first_seen_ms[r] > window_ms; });
+    return s;
+}
+
+}  // namespace marquee::engine

@@ -1,0 +1,58 @@
+// model_snapshot: an immutable copy of what serving needs from the model
+// (item vectors, popularity, new releases, bandit), published by the ingest
+// thread through core::snapshot_cell. Safe to read from any thread.
+#pragma once
+
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bandits/linucb_policy.h"
+#include "engine/model.h"
+
+namespace marquee::engine {
+
+// Item ids and their rows. Shared between snapshots until items are added.
+struct item_index {
+    std::vector<std::string> ids;
+    boost::unordered_flat_map<std::string, std::uint32_t, online_models::string_hash, std::equal_to<>> rows;
+
+    std::optional<std::uint32_t> find(std::string_view id) const {
+        auto it = rows.find(id);
+        if (it == rows.end()) return std::nullopt;
+        return it->second;
+    }
+};
+
+struct snapshot_options {
+    // Most popular items kept as cold-start and fallback candidates. Default: 50.
+    int popular_n = 50;
+    // Newest releases kept as exploration candidates. Default: 50.
+    int new_release_n = 50;
+};
+
+struct model_snapshot {
+    std::uint64_t version = 0;
+    std::int64_t clock_ms = 0;
+    int dim = 0;
+    double new_release_days = 0;
+    std::shared_ptr<const item_index> index;
+    online_models::row_matrix embeddings;   // index->ids.size() x dim
+    std::vector<float> popularity;          // decayed at clock_ms, scaled to [0, 1]
+    std::vector<std::int64_t> first_seen_ms;
+    std::vector<std::uint32_t> popular;       // rows, most popular first
+    std::vector<std::uint32_t> new_releases;  // rows, newest first
+    bandits::linucb_policy bandit;
+
+    std::size_t item_count() const { return first_seen_ms.size(); }
+};
+
+// Copies the model into a new snapshot, reusing `previous->index` when no
+// item was added since it was taken.
+std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapshot_options& options,
+                                                    const model_snapshot* previous);
+
+}  // namespace marquee::engine

@@ -1,0 +1,32 @@
+// pending_decision: a served slate waiting for its rewards. Kept in the state
+// store under its decision id so a reward can find the features it was
+// scored with, however long after serving it arrives.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bandits/features.h"
+
+namespace marquee::engine {
+
+struct pending_decision {
+    struct shown_item {
+        std::string item_id;
+        bandits::feature_vector features;
+        double propensity = 0.0;
+        bool rewarded = false;
+    };
+    std::string user_id;
+    std::int64_t served_ms = 0;
+    std::vector<shown_item> items;
+
+    bool all_rewarded() const {
+        for (const auto& i : items)
+            if (!i.rewarded) return false;
+        return true;
+    }
+};
+
+}  // namespace marquee::engine

@@ -1,0 +1,151 @@
+#include "events/event_decoder.h"
+
+#include <cmath>
+#include <simdjson.h>
+#include <string>
+#include <vector>
+
+namespace marquee::events {
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+core::error fail(std::string_view reason, std::string message) {
+    return core::error{reason, std::move(message)};
+}
+
+}  // namespace
+
+struct event_decoder::impl {
+    od::parser parser;
+    std::vector<char> buffer;  // payload copy with simdjson's required padding
+};
+
+event_decoder::event_decoder(decoder_options options)
+    : options_(options), impl_(std::make_unique<impl>()) {}
+
+event_decoder::~event_decoder() = default;
+
+core::result<event> event_decoder::decode(std::string_view payload, std::int64_t fallback_ts_ms) {
+    if (payload.empty()) return fail("empty", "empty payload");
+    if (payload.size() > options_.max_event_bytes)
+        return fail("too_large", "payload of " + std::to_string(payload.size()) +
+                                     " bytes exceeds the limit of " +
+                                     std::to_string(options_.max_event_bytes));
+
+    // Kafka hands us unpadded buffers; simdjson reads up to SIMDJSON_PADDING
+    // bytes past the end, so copy into a reused padded buffer.
+    auto& buf = impl_->buffer;
+    if (buf.size() < payload.size() + simdjson::SIMDJSON_PADDING)
+        buf.resize(payload.size() + simdjson::SIMDJSON_PADDING);
+    std::copy(payload.begin(), payload.end(), buf.begin());
+    simdjson::padded_string_view view(buf.data(), payload.size(), buf.size());
+
+    od::document doc;
+    if (impl_->parser.iterate(view).get(doc)) return fail("malformed_json", "not valid JSON");
+    od::object obj;
+    if (auto err = doc.get_object().get(obj))
+        return fail(err == simdjson::INCORRECT_TYPE ? "wrong_type" : "malformed_json",
+                    "event must be a JSON object");
+
+    event e;
+    bool has_type = false, has_user = false, has_item = false, has_ts = false;
+    std::string_view type_name;
+
+    auto read_id = [&](od::value v, std::string_view field, std::string& out) -> core::result<void> {
+        std::string_view s;
+        if (auto err = v.get_string().get(s))
+            return fail(err == simdjson::INCORRECT_TYPE ? "wrong_type" : "malformed_json",
+                        std::string(field) + " must be a string");
+        if (s.empty()) return fail("invalid_value", std::string(field) + " must not be empty");
+        if (s.size() > options_.max_id_bytes)
+            return fail("invalid_value", std::string(field) + " is longer than " +
+                                             std::to_string(options_.max_id_bytes) + " bytes");
+        out.assign(s);
+        return core::success();
+    };
+
+    for (auto field_result : obj) {
+        od::field field;
+        if (std::move(field_result).get(field)) return fail("malformed_json", "not valid JSON");
+        std::string_view key;
+        if (field.unescaped_key().get(key)) return fail("malformed_json", "bad object key");
+        od::value v = field.value();
+
+        if (key == "type") {
+            if (auto err = v.get_string().get(type_name))
+                return fail(err == simdjson::INCORRECT_TYPE ? "wrong_type" : "malformed_json",
+                            "type must be a string");
+            auto t = parse_event_type(type_name);
+            if (!t) return fail("unknown_type", "unknown event type '" + std::string(type_name) + "'");
+            e.type = *t;
+            has_type = true;
+        } else if (key == "user_id") {
+            if (auto r = read_id(v, "user_id", e.user_id); !r) return r.error();
+            has_user = true;
+        } else if (key == "item_id") {
+            if (auto r = read_id(v, "item_id", e.item_id); !r) return r.error();
+            has_item = true;
+        } else if (key == "decision_id") {
+            if (auto r = read_id(v, "decision_id", e.decision_id); !r) return r.error();
+        } else if (key == "event_id") {
+            if (auto r = read_id(v, "event_id", e.event_id); !r) return r.error();
+        } else if (key == "ts") {
+            std::int64_t ts = 0;
+            if (auto err = v.get_int64().get(ts))
+                return fail(err == simdjson::INCORRECT_TYPE || err == simdjson::NUMBER_ERROR
+                                ? "wrong_type"
+                                : "malformed_json",
+                            "ts must be an integer (Unix milliseconds)");
+            if (ts < 0) return fail("invalid_value", "ts must not be negative");
+            e.ts_ms = ts;
+            has_ts = true;
+        } else if (key == "value") {
+            double value = 0;
+            if (auto err = v.get_double().get(value))
+                return fail(err == simdjson::INCORRECT_TYPE ? "wrong_type" : "malformed_json",
+                            "value must be a finite number");
+            if (!std::isfinite(value)) return fail("invalid_value", "value must be finite");
+            e.value = value;
+        } else if (key == "context") {
+            od::object ctx;
+            if (auto err = v.get_object().get(ctx))
+                return fail(err == simdjson::INCORRECT_TYPE ? "wrong_type" : "malformed_json",
+                            "context must be an object");
+            for (auto cf_result : ctx) {
+                od::field cf;
+                if (std::move(cf_result).get(cf)) return fail("malformed_json", "not valid JSON");
+                std::string_view ckey;
+                if (cf.unescaped_key().get(ckey)) return fail("malformed_json", "bad object key");
+                if (ckey == "device") {
+                    if (auto r = read_id(cf.value(), "context.device", e.device); !r) return r.error();
+                }
+                // Other context keys are skipped by the iterator; they are
+                // accepted for forward compatibility.
+            }
+        }
+        // Unknown top-level fields are ignored for forward compatibility,
+        // but must still be well-formed: the iterator validates them.
+    }
+    // current_location() fails with OUT_OF_BOUNDS once every token is read.
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return fail("malformed_json", "trailing content after the event object");
+
+    if (!has_type) return fail("missing_field", "missing required field 'type'");
+    if (!has_user) return fail("missing_field", "missing required field 'user_id'");
+    if (!has_item) return fail("missing_field", "missing required field 'item_id'");
+    if (!has_ts) e.ts_ms = fallback_ts_ms;
+
+    if (e.value) {
+        double v = *e.value;
+        if (e.type == event_type::watch && (v < 0.0 || v > 1.0))
+            return fail("invalid_value", "watch value is a fraction in [0, 1]");
+        if (e.type == event_type::rating && (v < 0.0 || v > 5.0))
+            return fail("invalid_value", "rating value must be in [0, 5]");
+    } else if (e.type == event_type::rating) {
+        return fail("missing_field", "rating events need a 'value'");
+    }
+    return e;
+}
+
+}  // namespace marquee::events

@@ -1,0 +1,49 @@
+// Online matrix factorisation for implicit feedback: one SGD step per event
+// on the logistic loss of (user . item), plus sampled negatives, in the style
+// of Rendle & Freudenthaler (2014) / He et al. (2016, eALS's online setting).
+// Pure functions, no I/O; deterministic given the same inputs.
+#pragma once
+
+#include <Eigen/Core>
+
+#include "events/event.h"
+
+namespace marquee::online_models {
+
+struct mf_options {
+    // Embedding dimension. Default: 32.
+    int dim = 32;
+    // SGD learning rate. Default: 0.05.
+    float learning_rate = 0.05f;
+    // L2 regularisation on both vectors. Default: 0.01.
+    float l2 = 0.01f;
+    // Sampled negative items per positive event. Default: 2.
+    int negatives = 2;
+    // Standard deviation of new item vectors (users start at zero). Default: 0.1.
+    float init_scale = 0.1f;
+    // Seed for initial vectors and negative sampling. Default: 42.
+    std::uint64_t seed = 42;
+};
+
+// What an event says about (user, item): a 0/1 target and how much to trust it.
+struct feedback {
+    float target = 0.0f;
+    float weight = 0.0f;  // 0: no model update
+};
+
+// Maps an event to feedback: watch -> fraction watched, like -> 1,
+// dislike -> negative, rating -> centred at 2.5 stars, click -> weak
+// positive, skip -> weak negative, impression -> none.
+feedback to_feedback(const events::event& e);
+
+// One weighted SGD step on log-loss of sigmoid(u.v) against `target`;
+// updates both vectors in place (the user step uses the old item vector).
+// Returns the prediction before the step.
+float sgd_step(Eigen::Ref<Eigen::VectorXf> user, Eigen::Ref<Eigen::VectorXf> item, float target,
+               float weight, const mf_options& options);
+
+// The loss sgd_step descends, for gradient checks.
+float weighted_log_loss(const Eigen::VectorXf& user, const Eigen::VectorXf& item, float target,
+                        float weight, float l2);
+
+}  // namespace marquee::online_models

@@ -1,0 +1,151 @@
+#include "state/codec.h"
+
+#include <cstring>
+#include <type_traits>
+
+namespace marquee::state {
+
+namespace {
+
+constexpr std::uint8_t user_format = 1, item_format = 1, decision_format = 1;
+
+class writer {
+public:
+    template <class T>
+    void put(const T& v) {
+        static_assert(std::is_trivially_copyable_v<T>);
+        out_.append(reinterpret_cast<const char*>(&v), sizeof v);
+    }
+    void put_bytes(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
+    void put_string(std::string_view s) {
+        put(std::uint32_t(s.size()));
+        out_.append(s);
+    }
+    std::string take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+class reader {
+public:
+    explicit reader(std::string_view in) : in_(in) {}
+    template <class T>
+    bool get(T& v) {
+        return get_bytes(&v, sizeof v);
+    }
+    bool get_bytes(void* p, std::size_t n) {
+        if (in_.size() < n) return false;
+        std::memcpy(p, in_.data(), n);
+        in_.remove_prefix(n);
+        return true;
+    }
+    bool get_string(std::string& s) {
+        std::uint32_t n = 0;
+        if (!get(n) || in_.size() < n) return false;
+        s.assign(in_.substr(0, n));
+        in_.remove_prefix(n);
+        return true;
+    }
+    bool done() const { return in_.empty(); }
+
+private:
+    std::string_view in_;
+};
+
+core::error corrupt(const char* what) { return core::error{"corrupt_state", std::string("corrupt ") + what + " record"}; }
+
+}  // namespace
+
+std::string encode_user(const engine::user_state& u) {
+    writer w;
+    w.put(user_format);
+    w.put(std::uint32_t(u.embedding.size()));
+    w.put_bytes(u.embedding.data(), u.embedding.size() * sizeof(float));
+    w.put_bytes(u.counts.data(), sizeof u.counts);
+    w.put(u.events);
+    w.put(u.last_ts_ms);
+    w.put(std::uint32_t(u.recent.size()));
+    for (const auto& id : u.recent) w.put_string(id);
+    return w.take();
+}
+
+core::result<engine::user_state> decode_user(std::string_view bytes) {
+    reader r(bytes);
+    engine::user_state u;
+    std::uint8_t format = 0;
+    std::uint32_t dim = 0, n = 0;
+    if (!r.get(format) || format != user_format || !r.get(dim) || dim > 4096) return corrupt("user");
+    u.embedding.resize(dim);
+    if (!r.get_bytes(u.embedding.data(), dim * sizeof(float)) || !r.get_bytes(u.counts.data(), sizeof u.counts) ||
+        !r.get(u.events) || !r.get(u.last_ts_ms) || !r.get(n) || n > (1u << 20))
+        return corrupt("user");
+    u.recent.resize(n);
+    for (auto& id : u.recent)
+        if (!r.get_string(id)) return corrupt("user");
+    if (!r.done()) return corrupt("user");
+    return u;
+}
+
+std::string encode_item(std::uint32_t row, const float* embedding, int dim, const engine::item_stats& stats) {
+    writer w;
+    w.put(item_format);
+    w.put(row);
+    w.put(std::uint32_t(dim));
+    w.put_bytes(embedding, std::size_t(dim) * sizeof(float));
+    w.put(stats.popularity.value);
+    w.put(stats.popularity.ts_ms);
+    w.put(stats.first_seen_ms);
+    return w.take();
+}
+
+core::result<item_row> decode_item(std::string_view bytes) {
+    reader r(bytes);
+    item_row row;
+    std::uint8_t format = 0;
+    std::uint32_t dim = 0;
+    if (!r.get(format) || format != item_format || !r.get(row.row) || !r.get(dim) || dim > 4096)
+        return corrupt("item");
+    row.embedding.resize(dim);
+    if (!r.get_bytes(row.embedding.data(), dim * sizeof(float)) || !r.get(row.stats.popularity.value) ||
+        !r.get(row.stats.popularity.ts_ms) || !r.get(row.stats.first_seen_ms) || !r.done())
+        return corrupt("item");
+    return row;
+}
+
+std::string encode_decision(const engine::pending_decision& d) {
+    writer w;
+    w.put(decision_format);
+    w.put_string(d.user_id);
+    w.put(d.served_ms);
+    w.put(std::uint32_t(d.items.size()));
+    for (const auto& i : d.items) {
+        w.put_string(i.item_id);
+        w.put_bytes(i.features.data(), sizeof(double) * bandits::feature_dim);
+        w.put(i.propensity);
+        w.put(std::uint8_t(i.rewarded));
+    }
+    return w.take();
+}
+
+core::result<engine::pending_decision> decode_decision(std::string_view bytes) {
+    reader r(bytes);
+    engine::pending_decision d;
+    std::uint8_t format = 0;
+    std::uint32_t n = 0;
+    if (!r.get(format) || format != decision_format || !r.get_string(d.user_id) || !r.get(d.served_ms) ||
+        !r.get(n) || n > 10000)
+        return corrupt("decision");
+    d.items.resize(n);
+    for (auto& i : d.items) {
+        std::uint8_t rewarded = 0;
+        if (!r.get_string(i.item_id) || !r.get_bytes(i.features.data(), sizeof(double) * bandits::feature_dim) ||
+            !r.get(i.propensity) || !r.get(rewarded))
+            return corrupt("decision");
+        i.rewarded = rewarded != 0;
+    }
+    if (!r.done()) return corrupt("decision");
+    return d;
+}
+
+}  // namespace marquee::state

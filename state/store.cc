@@ -1,0 +1,278 @@
+#include "state/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "state/codec.h"
+
+namespace marquee::state {
+
+namespace {
+
+// Column families, in handle order. "default" holds metadata.
+enum cf : std::size_t { cf_meta, cf_users, cf_items, cf_bandit, cf_decisions, cf_offsets, cf_count };
+constexpr const char* cf_names[cf_count] = {"default", "users", "items",
+                                            "bandit", "decisions", "offsets"};
+constexpr std::string_view key_cluster_id = "cluster_id";
+constexpr std::string_view key_version = "model_version";
+constexpr std::string_view key_clock = "model_clock_ms";
+constexpr std::string_view key_linucb = "linucb";
+
+core::error from_status(const rocksdb::Status& s) { return core::error{"storage", s.ToString()}; }
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+std::string offset_key(std::string_view topic, std::int32_t partition) {
+    return std::string(topic) + "/" + std::to_string(partition);
+}
+
+template <class T>
+std::string pod_bytes(const T& v) {
+    return std::string(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+template <class T>
+std::optional<T> pod_value(const std::string& bytes) {
+    if (bytes.size() != sizeof(T)) return std::nullopt;
+    T v;
+    std::memcpy(&v, bytes.data(), sizeof v);
+    return v;
+}
+
+}  // namespace
+
+struct write_set::impl {
+    rocksdb::WriteBatch batch;
+    const std::vector<rocksdb::ColumnFamilyHandle*>* handles;
+    rocksdb::ColumnFamilyHandle* h(cf c) const { return (*handles)[c]; }
+};
+
+write_set::write_set(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+write_set::~write_set() = default;
+write_set::write_set(write_set&&) noexcept = default;
+
+void write_set::put_user(std::string_view id, const engine::user_state& user) {
+    impl_->batch.Put(impl_->h(cf_users), slice(id), encode_user(user));
+}
+
+void write_set::put_item(const engine::model& m, std::uint32_t row) {
+    impl_->batch.Put(impl_->h(cf_items), m.items().id(row),
+                     encode_item(row, m.items().row(row).data(), m.dim(), m.stats(row)));
+}
+
+void write_set::put_bandit(const engine::model& m) {
+    impl_->batch.Put(impl_->h(cf_bandit), slice(key_linucb), m.bandit().serialize());
+}
+
+void write_set::put_model_meta(const engine::model& m) {
+    impl_->batch.Put(impl_->h(cf_meta), slice(key_version), pod_bytes(m.version()));
+    impl_->batch.Put(impl_->h(cf_meta), slice(key_clock), pod_bytes(m.clock_ms()));
+}
+
+void write_set::put_decision(std::string_view id, const engine::pending_decision& d) {
+    impl_->batch.Put(impl_->h(cf_decisions), slice(id), encode_decision(d));
+}
+
+void write_set::erase_decision(std::string_view id) { impl_->batch.Delete(impl_->h(cf_decisions), slice(id)); }
+
+void write_set::put_offset(const partition_offset& o) {
+    impl_->batch.Put(impl_->h(cf_offsets), offset_key(o.topic, o.partition), pod_bytes(o.next_offset));
+}
+
+std::size_t write_set::count() const { return std::size_t(impl_->batch.Count()); }
+
+struct store::impl {
+    store_options options;
+    std::unique_ptr<rocksdb::DB> db;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::WriteOptions write_options;
+
+    ~impl() {
+        for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+        if (db) db->Close().PermitUncheckedError();
+    }
+    rocksdb::ColumnFamilyHandle* h(cf c) const { return handles[c]; }
+
+    core::result<std::optional<std::string>> get(cf c, std::string_view key) const {
+        std::string value;
+        auto s = db->Get(rocksdb::ReadOptions(), h(c), slice(key), &value);
+        if (s.IsNotFound()) return std::optional<std::string>();
+        if (!s.ok()) return from_status(s);
+        return std::optional<std::string>(std::move(value));
+    }
+};
+
+store::store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+store::~store() = default;
+
+core::result<std::unique_ptr<store>> store::open(const store_options& options) {
+    if (options.path.empty()) return core::error{"config", "state.data_dir must be set"};
+    rocksdb::Options db_options;
+    db_options.create_if_missing = true;
+    db_options.create_missing_column_families = true;
+    db_options.IncreaseParallelism(2);
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    rocksdb::ColumnFamilyOptions cf_options;
+    cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (auto* name : cf_names) families.emplace_back(name, cf_options);
+    auto i = std::make_unique<impl>();
+    i->options = options;
+    i->write_options.sync = options.sync_writes;
+    rocksdb::DB* raw = nullptr;
+    auto s = rocksdb::DB::Open(db_options, options.path, families, &i->handles, &raw);
+    if (!s.ok()) return from_status(s);
+    i->db.reset(raw);
+    return std::unique_ptr<store>(new store(std::move(i)));
+}
+
+core::result<std::optional<engine::user_state>> store::get_user(std::string_view id) const {
+    auto bytes = impl_->get(cf_users, id);
+    if (!bytes) return bytes.error();
+    if (!bytes.value()) return std::optional<engine::user_state>();
+    auto user = decode_user(*bytes.value());
+    if (!user) return user.error();
+    return std::optional<engine::user_state>(std::move(user).value());
+}
+
+core::result<std::optional<engine::pending_decision>> store::get_decision(std::string_view id) const {
+    auto bytes = impl_->get(cf_decisions, id);
+    if (!bytes) return bytes.error();
+    if (!bytes.value()) return std::optional<engine::pending_decision>();
+    auto d = decode_decision(*bytes.value());
+    if (!d) return d.error();
+    return std::optional<engine::pending_decision>(std::move(d).value());
+}
+
+core::result<void> store::put_decision(std::string_view id, const engine::pending_decision& d) {
+    auto s = impl_->db->Put(impl_->write_options, impl_->h(cf_decisions), slice(id), encode_decision(d));
+    if (!s.ok()) return from_status(s);
+    return core::success();
+}
+
+write_set store::begin() const {
+    auto i = std::make_unique<write_set::impl>();
+    i->handles = &impl_->handles;
+    return write_set(std::move(i));
+}
+
+core::result<void> store::commit(write_set& changes) {
+    auto s = impl_->db->Write(impl_->write_options, &changes.impl_->batch);
+    if (!s.ok()) return from_status(s);
+    changes.impl_->batch.Clear();
+    return core::success();
+}
+
+core::result<void> store::load_model(engine::model& m) const {
+    std::vector<std::pair<std::string, item_row>> rows;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_items)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        auto row = decode_item(std::string_view(it->value().data(), it->value().size()));
+        if (!row) return row.error();
+        if (int(row.value().embedding.size()) != m.dim())
+            return core::error{"config", "stored item vectors have dimension " +
+                                             std::to_string(row.value().embedding.size()) +
+                                             " but model.dim is " + std::to_string(m.dim())};
+        rows.emplace_back(it->key().ToString(), std::move(row).value());
+    }
+    if (!it->status().ok()) return from_status(it->status());
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.row < b.second.row; });
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        if (rows[r].second.row != r) return core::error{"corrupt_state", "item rows are not contiguous"};
+        m.restore_item(rows[r].first, rows[r].second.embedding.data(), rows[r].second.stats);
+    }
+
+    auto bandit = impl_->get(cf_bandit, key_linucb);
+    if (!bandit) return bandit.error();
+    if (bandit.value()) {
+        auto p = bandits::linucb_policy::deserialize(*bandit.value(), m.options().bandit);
+        if (!p) return p.error();
+        m.bandit() = std::move(p).value();
+    }
+    auto version = impl_->get(cf_meta, key_version);
+    auto clock = impl_->get(cf_meta, key_clock);
+    if (!version) return version.error();
+    if (!clock) return clock.error();
+    if (version.value()) m.set_version(pod_value<std::uint64_t>(*version.value()).value_or(0));
+    if (clock.value()) m.advance_clock(pod_value<std::int64_t>(*clock.value()).value_or(0));
+    return core::success();
+}
+
+std::vector<partition_offset> store::offsets() const {
+    std::vector<partition_offset> out;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_offsets)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        std::string key = it->key().ToString();
+        auto slash = key.rfind('/');
+        auto value = pod_value<std::int64_t>(it->value().ToString());
+        if (slash == std::string::npos || !value) continue;
+        out.push_back({key.substr(0, slash), std::stoi(key.substr(slash + 1)), *value});
+    }
+    return out;
+}
+
+std::optional<std::int64_t> store::offset(std::string_view topic, std::int32_t partition) const {
+    auto v = impl_->get(cf_offsets, offset_key(topic, partition));
+    if (!v || !v.value()) return std::nullopt;
+    return pod_value<std::int64_t>(*v.value());
+}
+
+std::string store::cluster_id() const {
+    auto v = impl_->get(cf_meta, key_cluster_id);
+    return v && v.value() ? *v.value() : std::string();
+}
+
+core::result<void> store::reset_offsets(std::string_view cluster_id) {
+    rocksdb::WriteBatch batch;
+    for (const auto& o : offsets()) batch.Delete(impl_->h(cf_offsets), offset_key(o.topic, o.partition));
+    batch.Put(impl_->h(cf_meta), slice(key_cluster_id), slice(cluster_id));
+    auto s = impl_->db->Write(impl_->write_options, &batch);
+    if (!s.ok()) return from_status(s);
+    return core::success();
+}
+
+core::result<std::uint64_t> store::checksum() const {
+    XXH3_state_t* state = XXH3_createState();
+    XXH3_64bits_reset(state);
+    const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    core::result<std::uint64_t> result = std::uint64_t{0};
+    for (cf c : {cf_users, cf_items, cf_bandit}) {
+        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->h(c)));
+        XXH3_64bits_update(state, &c, sizeof c);
+        for (it->SeekToFirst(); it->Valid(); it->Next()) {
+            auto k = it->key(), v = it->value();
+            std::uint64_t lens[2] = {k.size(), v.size()};
+            XXH3_64bits_update(state, lens, sizeof lens);
+            XXH3_64bits_update(state, k.data(), k.size());
+            XXH3_64bits_update(state, v.data(), v.size());
+        }
+        if (!it->status().ok()) result = from_status(it->status());
+    }
+    impl_->db->ReleaseSnapshot(snap);
+    if (result) result = std::uint64_t(XXH3_64bits_digest(state));
+    XXH3_freeState(state);
+    return result;
+}
+
+std::uint64_t store::int_property(std::string_view name) const {
+    std::uint64_t total = 0;
+    for (auto* h : impl_->handles) {
+        std::uint64_t v = 0;
+        if (impl_->db->GetIntProperty(h, slice(name), &v)) total += v;
+    }
+    return total;
+}
+
+}  // namespace marquee::state

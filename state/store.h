@@ -1,0 +1,102 @@
+// store: Marquee's durable state in RocksDB: users, items, bandit, pending
+// decisions and the Kafka offsets they reflect, in one database so a batch of
+// state changes and its offsets commit atomically (exactly-once effect).
+// Thread-safe: one ingest writer commits batches while serving threads read
+// users and record decisions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "engine/model.h"
+#include "engine/pending_decision.h"
+#include "engine/user_state.h"
+
+namespace marquee::state {
+
+struct store_options {
+    // Directory of the database; created if missing. Required.
+    std::string path;
+    // fsync the WAL on every batch. Off, a process crash loses nothing; a
+    // power loss may lose the newest batches *together with* their offsets,
+    // which are then consumed again. Default: false.
+    bool sync_writes = false;
+    // Block cache size; keep it large enough for the hot users. Default: 64 MiB.
+    std::size_t block_cache_bytes = 64u << 20;
+};
+
+struct partition_offset {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t next_offset = 0;  // the first offset not yet applied
+};
+
+class store;
+
+// write_set: changes that commit together or not at all (a RocksDB WriteBatch).
+class write_set {
+public:
+    ~write_set();
+    write_set(write_set&&) noexcept;
+
+    void put_user(std::string_view id, const engine::user_state& user);
+    void put_item(const engine::model& m, std::uint32_t row);
+    void put_bandit(const engine::model& m);
+    // Model version and clock: written with every batch.
+    void put_model_meta(const engine::model& m);
+    void put_decision(std::string_view id, const engine::pending_decision& d);
+    void erase_decision(std::string_view id);
+    void put_offset(const partition_offset& offset);
+    std::size_t count() const;
+
+private:
+    friend class store;
+    struct impl;
+    explicit write_set(std::unique_ptr<impl> i);
+    std::unique_ptr<impl> impl_;
+};
+
+class store {
+public:
+    // Opens (creating if needed) the database at options.path.
+    static core::result<std::unique_ptr<store>> open(const store_options& options);
+    ~store();
+
+    core::result<std::optional<engine::user_state>> get_user(std::string_view id) const;
+    core::result<std::optional<engine::pending_decision>> get_decision(std::string_view id) const;
+    // Serving path: records a served decision in its own small write.
+    core::result<void> put_decision(std::string_view id, const engine::pending_decision& d);
+
+    write_set begin() const;
+    core::result<void> commit(write_set& changes);
+
+    // Restores items, bandit and version into a freshly constructed model.
+    core::result<void> load_model(engine::model& m) const;
+
+    std::vector<partition_offset> offsets() const;
+    std::optional<std::int64_t> offset(std::string_view topic, std::int32_t partition) const;
+    // Id of the Kafka cluster the stored offsets belong to ("" if none yet).
+    std::string cluster_id() const;
+    // Forgets all offsets and records `cluster_id` as the offsets' cluster.
+    core::result<void> reset_offsets(std::string_view cluster_id);
+
+    // Deterministic digest of users, items and bandit (not offsets, not
+    // pending decisions): equal state <=> equal checksum, whatever the
+    // partitioning or batching that produced it.
+    core::result<std::uint64_t> checksum() const;
+
+    // RocksDB property (e.g. "rocksdb.estimate-num-keys"), summed over families.
+    std::uint64_t int_property(std::string_view name) const;
+
+private:
+    struct impl;
+    explicit store(std::unique_ptr<impl> i);
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace marquee::state

@@ -1,0 +1,117 @@
+#include "stream/batch_applier.h"
+
+#include <map>
+#include <vector>
+
+namespace marquee::stream {
+
+batch_applier::batch_applier(state::store& store, engine::model& model,
+                             core::snapshot_cell<engine::model_snapshot>& snapshots, dead_letter_sink* dlq,
+                             ingest_probe& probe, applier_options options)
+    : store_(store),
+      model_(model),
+      snapshots_(snapshots),
+      dlq_(dlq),
+      probe_(probe),
+      options_(options),
+      decoder_(options.decoder),
+      learner_(model) {}
+
+core::result<engine::user_state*> batch_applier::user(std::string_view id) {
+    if (auto it = users_.find(id); it != users_.end()) return &it->second;
+    // A read error must stop the batch, never silently reset the user.
+    auto stored = store_.get_user(id);
+    if (!stored) return stored.error();
+    engine::user_state loaded;
+    if (stored.value()) loaded = std::move(*stored.value());
+    return &users_.emplace(std::string(id), std::move(loaded)).first->second;
+}
+
+core::result<batch_stats> batch_applier::apply(std::span<const raw_message> messages) {
+    const auto started = std::chrono::steady_clock::now();
+    // Bounded memory: a full cache is dropped between batches, never inside
+    // one (references into it are live while a batch applies).
+    if (users_.size() > options_.user_cache_size) users_.clear();
+
+    batch_stats stats;
+    touched_.clear();
+    std::vector<std::string> batch_users;
+    std::map<std::string, engine::pending_decision, std::less<>> decisions;
+    std::map<std::pair<std::string_view, std::int32_t>, std::int64_t> next_offsets;
+
+    for (const auto& m : messages) {
+        auto& next = next_offsets[{m.topic, m.partition}];
+        next = std::max(next, m.offset + 1);
+
+        auto decoded = decoder_.decode(m.payload, m.timestamp_ms);
+        if (!decoded) {
+            ++stats.invalid;
+            probe_.event_invalid(decoded.error().reason);
+            if (dlq_) {
+                dlq_->send(m, decoded.error());
+                probe_.dead_lettered();
+            }
+            continue;
+        }
+        const events::event& e = decoded.value();
+
+        engine::pending_decision* decision = nullptr;
+        if (!e.decision_id.empty()) {
+            auto it = decisions.find(e.decision_id);
+            if (it == decisions.end()) {
+                auto stored = store_.get_decision(e.decision_id);
+                if (!stored) return stored.error();
+                if (stored.value()) it = decisions.emplace(e.decision_id, std::move(*stored.value())).first;
+            }
+            if (it != decisions.end()) decision = &it->second;
+        }
+
+        auto u = user(e.user_id);
+        if (!u) return u.error();
+        batch_users.push_back(e.user_id);
+        auto outcome = learner_.apply(e, *u.value(), decision, touched_);
+        probe_.event_applied(e.type);
+        ++stats.applied;
+        switch (outcome) {
+        case engine::reward_outcome::none:
+            if (!e.decision_id.empty() && !decision) probe_.reward("unknown_decision");
+            break;
+        case engine::reward_outcome::applied: probe_.reward("applied"); break;
+        case engine::reward_outcome::unknown_item: probe_.reward("unknown_item"); break;
+        case engine::reward_outcome::already_rewarded: probe_.reward("duplicate"); break;
+        }
+    }
+
+    model_.bump_version();
+    auto changes = store_.begin();
+    std::sort(batch_users.begin(), batch_users.end());
+    batch_users.erase(std::unique(batch_users.begin(), batch_users.end()), batch_users.end());
+    for (const auto& id : batch_users) changes.put_user(id, users_.find(id)->second);
+    for (auto row : touched_.item_rows) changes.put_item(model_, row);
+    if (touched_.bandit) changes.put_bandit(model_);
+    for (const auto& [id, d] : decisions) {
+        if (d.all_rewarded()) changes.erase_decision(id);
+        else changes.put_decision(id, d);
+    }
+    for (const auto& [tp, next] : next_offsets) changes.put_offset({std::string(tp.first), tp.second, next});
+    changes.put_model_meta(model_);
+    if (auto committed = store_.commit(changes); !committed) return committed.error();
+
+    unpublished_ = true;
+    publish();
+    probe_.batch_committed(messages.size(),
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return stats;
+}
+
+void batch_applier::publish(bool force) {
+    if (!unpublished_ && !force) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_publish_ < options_.publish_interval) return;
+    auto previous = snapshots_.load();
+    snapshots_.store(engine::take_snapshot(model_, options_.snapshot, previous.get()));
+    last_publish_ = now;
+    unpublished_ = false;
+}
+
+}  // namespace marquee::stream

@@ -1,0 +1,90 @@
+// batch_applier: the ingest pipeline without Kafka. Decodes a batch of raw
+// messages, applies the valid ones to the model and their users, routes the
+// invalid ones to a dead_letter_sink, and commits all state changes together
+// with the batch's offsets in one RocksDB write. Used by the Kafka consumer,
+// by tests and by offline replays alike, so there is one path for state.
+// Not thread-safe: it is the single writer.
+#pragma once
+
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/snapshot_cell.h"
+#include "engine/learner.h"
+#include "engine/model.h"
+#include "engine/model_snapshot.h"
+#include "events/event_decoder.h"
+#include "state/store.h"
+#include "stream/ingest_probe.h"
+
+namespace marquee::stream {
+
+struct raw_message {
+    std::string_view topic;
+    std::int32_t partition = 0;
+    std::int64_t offset = 0;
+    std::string_view key;
+    std::string_view payload;
+    std::int64_t timestamp_ms = 0;  // broker/producer timestamp, fallback event time
+};
+
+// Where invalid events go. Implementations must not throw.
+class dead_letter_sink {
+public:
+    virtual ~dead_letter_sink() = default;
+    virtual void send(const raw_message& message, const core::error& why) = 0;
+};
+
+struct applier_options {
+    events::decoder_options decoder;
+    engine::snapshot_options snapshot;
+    // Publish a new serving snapshot at most this often (and after every
+    // batch when idle longer). Bounds the cost of copying the item matrix.
+    // Default: 5 ms.
+    std::chrono::milliseconds publish_interval{5};
+    // Users kept decoded in memory between batches. Default: 100000.
+    std::size_t user_cache_size = 100'000;
+};
+
+struct batch_stats {
+    std::size_t applied = 0;
+    std::size_t invalid = 0;
+};
+
+class batch_applier {
+public:
+    batch_applier(state::store& store, engine::model& model,
+                  core::snapshot_cell<engine::model_snapshot>& snapshots, dead_letter_sink* dlq,
+                  ingest_probe& probe, applier_options options = {});
+
+    // Applies `messages` and commits them with their offsets. An error means
+    // the write failed: in-memory state is then ahead of the store, and the
+    // caller must stop (a restart resumes from the store).
+    core::result<batch_stats> apply(std::span<const raw_message> messages);
+
+    // Publishes a serving snapshot now if one is due (or `force`).
+    void publish(bool force = false);
+
+private:
+    core::result<engine::user_state*> user(std::string_view id);
+
+    state::store& store_;
+    engine::model& model_;
+    core::snapshot_cell<engine::model_snapshot>& snapshots_;
+    dead_letter_sink* dlq_;
+    ingest_probe& probe_;
+    applier_options options_;
+    events::event_decoder decoder_;
+    engine::learner learner_;
+    engine::touched touched_;
+    boost::unordered_flat_map<std::string, engine::user_state, online_models::string_hash, std::equal_to<>> users_;
+    std::chrono::steady_clock::time_point last_publish_{};
+    bool unpublished_ = false;
+};
+
+}  // namespace marquee::stream

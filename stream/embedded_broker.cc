@@ -1,0 +1,44 @@
+#include "stream/embedded_broker.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <stdexcept>
+
+namespace marquee::stream {
+
+struct embedded_broker::impl {
+    rd_kafka_t* handle = nullptr;
+    rd_kafka_mock_cluster_t* cluster = nullptr;
+    ~impl() {
+        if (cluster) rd_kafka_mock_cluster_destroy(cluster);
+        if (handle) rd_kafka_destroy(handle);
+    }
+};
+
+embedded_broker::embedded_broker(int brokers) : impl_(std::make_unique<impl>()) {
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    // The mock cluster needs a client instance to own its threads; this one
+    // never produces anything.
+    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+    impl_->handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!impl_->handle) {
+        rd_kafka_conf_destroy(conf);
+        throw std::runtime_error(std::string("embedded broker: ") + err);
+    }
+    // conf is now owned, and freed, by the rd_kafka_t instance.
+    impl_->cluster = rd_kafka_mock_cluster_new(impl_->handle, brokers);
+    if (!impl_->cluster) throw std::runtime_error("embedded broker: could not start the mock cluster");
+    bootstrap_ = rd_kafka_mock_cluster_bootstraps(impl_->cluster);
+}
+
+embedded_broker::~embedded_broker() = default;
+
+void embedded_broker::create_topic(const std::string& name, int partitions) {
+    auto err = rd_kafka_mock_topic_create(impl_->cluster, name.c_str(), partitions, 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        throw std::runtime_error("embedded broker: creating " + name + ": " + rd_kafka_err2str(err));
+}
+
+}  // namespace marquee::stream

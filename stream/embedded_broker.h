@@ -1,0 +1,30 @@
+// embedded_broker: an in-process Kafka-protocol broker (librdkafka's mock
+// cluster) for running Marquee and its tests with no external Kafka. It
+// listens on 127.0.0.1; any Kafka client (kcat included) can use it. Its
+// data lives in memory and is gone when it is destroyed.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace marquee::stream {
+
+class embedded_broker {
+public:
+    // Starts `brokers` mock brokers. Throws std::runtime_error on failure.
+    explicit embedded_broker(int brokers = 1);
+    ~embedded_broker();
+    embedded_broker(const embedded_broker&) = delete;
+    embedded_broker& operator=(const embedded_broker&) = delete;
+
+    const std::string& bootstrap() const { return bootstrap_; }
+    // Creates a topic (replication factor 1). Throws on failure.
+    void create_topic(const std::string& name, int partitions);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+    std::string bootstrap_;
+};
+
+}  // namespace marquee::stream

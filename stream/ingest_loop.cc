@@ -1,0 +1,196 @@
+#include "stream/ingest_loop.h"
+
+#include <librdkafka/rdkafkacpp.h>
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+namespace marquee::stream {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct owned_partitions {
+    std::vector<RdKafka::TopicPartition*> list;
+    ~owned_partitions() { RdKafka::TopicPartition::destroy(list); }
+};
+
+}  // namespace
+
+struct ingest_loop::impl : RdKafka::RebalanceCb {
+    kafka_options kafka;
+    ingest_options options;
+    state::store& store;
+    batch_applier& applier;
+    ingest_probe& probe;
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+    std::vector<std::unique_ptr<RdKafka::Message>> batch;
+    clock::time_point batch_started;
+    std::atomic<std::size_t> assigned{0};
+    core::result<void> fatal = core::success();
+
+    impl(const kafka_options& k, const ingest_options& o, state::store& s, batch_applier& a, ingest_probe& p)
+        : kafka(k), options(o), store(s), applier(a), probe(p) {}
+
+    // Applies and commits the batch in flight, then tells the group.
+    bool flush() {
+        if (batch.empty()) return true;
+        std::vector<raw_message> raw;
+        raw.reserve(batch.size());
+        for (const auto& m : batch) {
+            raw.push_back(raw_message{
+                .topic = m->topic_name(),
+                .partition = m->partition(),
+                .offset = m->offset(),
+                .key = m->key() ? std::string_view(*m->key()) : std::string_view(),
+                .payload = std::string_view(static_cast<const char*>(m->payload()), m->len()),
+                .timestamp_ms = m->timestamp().timestamp,
+            });
+        }
+        auto applied = applier.apply(raw);
+        if (!applied) {
+            fatal = applied.error();
+            spdlog::critical("ingest: commit failed ({}); stopping without committing offsets", applied.error().message);
+            return false;
+        }
+        // The group's committed offsets trail RocksDB and are only for lag
+        // tools; on assignment Marquee seeks to the RocksDB offsets.
+        owned_partitions next;
+        for (const auto& m : batch) {
+            auto it = std::find_if(next.list.begin(), next.list.end(), [&](auto* tp) {
+                return tp->partition() == m->partition() && tp->topic() == m->topic_name();
+            });
+            if (it == next.list.end())
+                next.list.push_back(RdKafka::TopicPartition::create(m->topic_name(), m->partition(), m->offset() + 1));
+            else if ((*it)->offset() < m->offset() + 1)
+                (*it)->set_offset(m->offset() + 1);
+        }
+        consumer->commitAsync(next.list);
+        batch.clear();
+        return true;
+    }
+
+    void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
+                      std::vector<RdKafka::TopicPartition*>& partitions) override {
+        const bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
+        if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+            for (auto* tp : partitions) {
+                if (auto stored = store.offset(tp->topic(), tp->partition())) tp->set_offset(*stored);
+                spdlog::info("ingest: assigned {}[{}] from {}", tp->topic(), tp->partition(),
+                             tp->offset() >= 0 ? "stored offset " + std::to_string(tp->offset())
+                                               : std::string("group offset / auto.offset.reset"));
+            }
+            RdKafka::Error* e = nullptr;
+            if (cooperative) e = c->incremental_assign(partitions);
+            else c->assign(partitions);
+            if (e) {
+                spdlog::error("ingest: assign failed: {}", e->str());
+                delete e;
+            }
+            assigned += partitions.size();
+            probe.rebalanced("assign");
+        } else {
+            // Finish what we hold for these partitions before they go.
+            flush();
+            spdlog::info("ingest: {} partition(s) revoked", partitions.size());
+            if (cooperative) {
+                if (auto* e = c->incremental_unassign(partitions)) delete e;
+                assigned -= std::min<std::size_t>(assigned, partitions.size());
+            } else {
+                c->unassign();
+                assigned = 0;
+            }
+            probe.rebalanced("revoke");
+        }
+        probe.assigned_partitions(assigned);
+    }
+
+    // Offsets in RocksDB are only valid for the cluster they were read from:
+    // an embedded broker is new at every start.
+    void check_cluster() {
+        std::string current = consumer->clusterid(10'000);
+        std::string stored = store.cluster_id();
+        if (current.empty()) {
+            spdlog::warn("ingest: could not read the Kafka cluster id; keeping stored offsets");
+            return;
+        }
+        if (stored == current) {
+            spdlog::info("ingest: cluster {} matches the stored offsets; resuming from them", current);
+            return;
+        }
+        if (stored.empty())
+            spdlog::info("ingest: first run against cluster {}", current);
+        else
+            spdlog::warn("ingest: stored offsets belong to cluster {}, now connected to {}: ignoring them and "
+                         "starting from the group's offsets (auto.offset.reset if none); state is kept",
+                         stored, current);
+        if (auto r = store.reset_offsets(current); !r) fatal = r.error();
+    }
+};
+
+ingest_loop::ingest_loop(const kafka_options& kafka, const ingest_options& options, state::store& store,
+                         batch_applier& applier, ingest_probe& probe)
+    : impl_(std::make_unique<impl>(kafka, options, store, applier, probe)) {
+    auto conf = make_conf(kafka, "consumer");
+    std::string err;
+    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK)
+        throw std::invalid_argument(err);
+    impl_->consumer.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!impl_->consumer) throw std::invalid_argument("kafka consumer: " + err);
+}
+
+ingest_loop::~ingest_loop() {
+    if (impl_->consumer) impl_->consumer->close();
+}
+
+bool ingest_loop::ready() const { return impl_->assigned.load() > 0; }
+
+core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
+    auto& i = *impl_;
+    i.check_cluster();
+    if (!i.fatal) return i.fatal;
+    if (auto err = i.consumer->subscribe({i.kafka.events_topic}); err != RdKafka::ERR_NO_ERROR)
+        return core::error{"kafka", "subscribe: " + RdKafka::err2str(err)};
+    spdlog::info("ingest: subscribed to {} as group {}", i.kafka.events_topic, i.kafka.group_id);
+
+    while (!stop.load(std::memory_order_relaxed) && i.fatal) {
+        int wait_ms = 100;  // short, so the stop flag stays responsive
+        if (!i.batch.empty()) {
+            auto left = i.options.batch_max_wait - (clock::now() - i.batch_started);
+            wait_ms = int(std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
+        }
+        std::unique_ptr<RdKafka::Message> m(i.consumer->consume(wait_ms));
+        switch (m->err()) {
+        case RdKafka::ERR_NO_ERROR:
+            if (i.batch.empty()) i.batch_started = clock::now();
+            i.batch.push_back(std::move(m));
+            break;
+        case RdKafka::ERR__TIMED_OUT:
+            i.applier.publish();
+            break;
+        default:
+            // Consumer errors are informational (librdkafka retries); only
+            // fatal ones stop ingestion.
+            i.probe.consumer_error();
+            if (m->err() == RdKafka::ERR__FATAL) {
+                std::string reason;
+                i.consumer->fatal_error(reason);
+                i.fatal = core::error{"kafka", "fatal consumer error: " + reason};
+            } else {
+                spdlog::warn("ingest: consumer: {}", m->errstr());
+            }
+        }
+        if (!i.batch.empty() && (int(i.batch.size()) >= i.options.batch_max_messages ||
+                                 clock::now() - i.batch_started >= i.options.batch_max_wait))
+            i.flush();
+    }
+    if (i.fatal) i.flush();
+    i.applier.publish(true);
+    spdlog::info("ingest: leaving the group");
+    i.consumer->close();  // revokes (flushing nothing left) and leaves the group
+    i.consumer.reset();
+    return i.fatal;
+}
+
+}  // namespace marquee::stream

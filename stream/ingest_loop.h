@@ -1,0 +1,48 @@
+// ingest_loop: the Kafka consumer-group side of ingestion. Subscribes to the
+// events topic, seeks each assigned partition to the offset stored in RocksDB
+// beside the state (not the group's), gathers messages into batches bounded
+// by size and time, and hands each batch to a batch_applier. Flushes the
+// batch in flight before giving partitions up on a rebalance.
+// Runs on one thread (the single writer); `ready()` may be read from any.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+#include "core/result.h"
+#include "state/store.h"
+#include "stream/batch_applier.h"
+#include "stream/ingest_probe.h"
+#include "stream/kafka_options.h"
+
+namespace marquee::stream {
+
+struct ingest_options {
+    // Largest batch (messages) applied in one RocksDB write. Default: 1000.
+    int batch_max_messages = 1000;
+    // Longest a message waits for its batch to fill. Default: 10 ms.
+    std::chrono::milliseconds batch_max_wait{10};
+};
+
+class ingest_loop {
+public:
+    // Creates the consumer; throws std::invalid_argument on bad configuration.
+    ingest_loop(const kafka_options& kafka, const ingest_options& options, state::store& store,
+                batch_applier& applier, ingest_probe& probe);
+    ~ingest_loop();
+
+    // Consumes until `stop` is set (checked at least every 100 ms) or a
+    // fatal error. On return the last batch is committed and the consumer
+    // has left the group.
+    core::result<void> run(const std::atomic<bool>& stop);
+
+    // True while partitions are assigned.
+    bool ready() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace marquee::stream

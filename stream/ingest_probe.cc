@@ -1,0 +1,71 @@
+#include "stream/ingest_probe.h"
+
+namespace marquee::stream {
+
+ingest_probe::ingest_probe(prometheus::Registry& registry) {
+    auto& applied = prometheus::BuildCounter()
+                        .Name("marquee_events_applied_total")
+                        .Help("Valid events applied to state, by event type")
+                        .Register(registry);
+    for (std::size_t i = 0; i < events::event_type_count; ++i)
+        applied_[i] = &applied.Add({{"type", std::string(events::event_type_names[i])}});
+    invalid_ = &prometheus::BuildCounter()
+                    .Name("marquee_events_invalid_total")
+                    .Help("Events rejected by validation, by reason")
+                    .Register(registry);
+    for (auto reason : events::decode_reasons) invalid_->Add({{"reason", std::string(reason)}});
+    rewards_ = &prometheus::BuildCounter()
+                    .Name("marquee_rewards_total")
+                    .Help("Events carrying a decision_id, by what they did to the decision")
+                    .Register(registry);
+    rebalances_ = &prometheus::BuildCounter()
+                       .Name("marquee_consumer_rebalances_total")
+                       .Help("Partition assignments and revocations seen by the consumer")
+                       .Register(registry);
+    dead_lettered_ = &prometheus::BuildCounter()
+                          .Name("marquee_events_dead_lettered_total")
+                          .Help("Invalid events forwarded to the dead-letter topic")
+                          .Register(registry)
+                          .Add({});
+    consumer_errors_ = &prometheus::BuildCounter()
+                            .Name("marquee_consumer_errors_total")
+                            .Help("Non-fatal errors reported by the Kafka consumer")
+                            .Register(registry)
+                            .Add({});
+    batch_events_ = &prometheus::BuildHistogram()
+                         .Name("marquee_batch_events")
+                         .Help("Messages per committed batch")
+                         .Register(registry)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 50, 100, 250, 500, 1000, 2500, 5000});
+    batch_seconds_ = &prometheus::BuildHistogram()
+                          .Name("marquee_batch_apply_seconds")
+                          .Help("Time to decode, apply and durably commit one batch")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3,
+                                       100e-3, 250e-3, 500e-3, 1.0, 2.5});
+    assigned_ = &prometheus::BuildGauge()
+                     .Name("marquee_consumer_assigned_partitions")
+                     .Help("Partitions currently assigned to this instance")
+                     .Register(registry)
+                     .Add({});
+}
+
+void ingest_probe::event_invalid(std::string_view reason) {
+    invalid_->Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void ingest_probe::reward(std::string_view outcome) { rewards_->Add({{"outcome", std::string(outcome)}}).Increment(); }
+
+void ingest_probe::batch_committed(std::size_t events, double seconds) {
+    batch_events_->Observe(double(events));
+    batch_seconds_->Observe(seconds);
+}
+
+double ingest_probe::applied_total() const {
+    double total = 0;
+    for (auto* c : applied_) total += c->Value();
+    return total;
+}
+
+}  // namespace marquee::stream

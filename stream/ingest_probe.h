@@ -1,0 +1,46 @@
+// ingest_probe: the ingest path's Prometheus metrics, behind verb methods so
+// the pipeline code reads as what happened, not how it is counted.
+// Thread-safe (prometheus-cpp metrics are atomic).
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <string_view>
+
+#include "events/event.h"
+#include "events/event_decoder.h"
+
+namespace marquee::stream {
+
+class ingest_probe {
+public:
+    explicit ingest_probe(prometheus::Registry& registry);
+
+    void event_applied(events::event_type t) { applied_[std::size_t(t)]->Increment(); }
+    void event_invalid(std::string_view reason);
+    void dead_lettered() { dead_lettered_->Increment(); }
+    void reward(std::string_view outcome);
+    void batch_committed(std::size_t events, double seconds);
+    void rebalanced(std::string_view kind) { rebalances_->Add({{"kind", std::string(kind)}}).Increment(); }
+    void assigned_partitions(std::size_t n) { assigned_->Set(double(n)); }
+    void consumer_error() { consumer_errors_->Increment(); }
+
+    double applied_total() const;
+
+private:
+    std::array<prometheus::Counter*, events::event_type_count> applied_{};
+    prometheus::Family<prometheus::Counter>* invalid_;
+    prometheus::Family<prometheus::Counter>* rewards_;
+    prometheus::Family<prometheus::Counter>* rebalances_;
+    prometheus::Counter* dead_lettered_;
+    prometheus::Counter* consumer_errors_;
+    prometheus::Histogram* batch_events_;
+    prometheus::Histogram* batch_seconds_;
+    prometheus::Gauge* assigned_;
+};
+
+}  // namespace marquee::stream

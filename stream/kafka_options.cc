@@ -1,0 +1,53 @@
+#include "stream/kafka_options.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <list>
+#include <stdexcept>
+
+namespace marquee::stream {
+
+namespace {
+
+void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
+    std::string err;
+    if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK)
+        throw std::invalid_argument("kafka." + key + ": " + err);
+}
+
+}  // namespace
+
+std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std::string& role) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    if (!options.brokers.empty()) set(*conf, "bootstrap.servers", options.brokers);
+    set(*conf, "client.id", "marquee");
+    if (role == "consumer") {
+        set(*conf, "group.id", options.group_id);
+        // Offsets live in RocksDB with the state they produced; the group's
+        // committed offsets are only written (after RocksDB) for lag tools.
+        set(*conf, "enable.auto.commit", "false");
+        set(*conf, "enable.auto.offset.store", "false");
+        set(*conf, "auto.offset.reset", "earliest");
+        set(*conf, "partition.assignment.strategy", "cooperative-sticky");
+        set(*conf, "enable.partition.eof", "false");
+    } else {
+        set(*conf, "linger.ms", "5");
+        set(*conf, "enable.idempotence", "true");
+    }
+    for (const auto& [key, value] : options.properties) set(*conf, key, value);
+    return conf;
+}
+
+std::string describe(const RdKafka::Conf& conf) {
+    std::unique_ptr<std::list<std::string>> dump(const_cast<RdKafka::Conf&>(conf).dump());
+    std::string out;
+    for (auto it = dump->begin(); it != dump->end(); ++it) {
+        const std::string& key = *it++;
+        if (it == dump->end()) break;
+        const bool secret = key.find("password") != std::string::npos || key.find("secret") != std::string::npos;
+        out += key + "=" + (secret ? std::string("[redacted]") : *it) + "\n";
+    }
+    return out;
+}
+
+}  // namespace marquee::stream

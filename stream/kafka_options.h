@@ -1,0 +1,43 @@
+// kafka_options: where Marquee's topics live and how it talks to them.
+// Every `kafka.*` key is handed verbatim to librdkafka (SASL, SSL, client.id,
+// fetch sizes ...), after Marquee's own defaults, so users can override them.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace RdKafka {
+class Conf;
+}
+
+namespace marquee::stream {
+
+struct kafka_options {
+    // Bootstrap servers. Empty: start an in-process Kafka-protocol broker
+    // (librdkafka's mock cluster). Default: empty.
+    std::string brokers;
+    // Consumer group. Default: "marquee".
+    std::string group_id = "marquee";
+    // Default: "marquee.events".
+    std::string events_topic = "marquee.events";
+    // Served decisions are appended here. Default: "marquee.decisions".
+    std::string decisions_topic = "marquee.decisions";
+    // Invalid events go here with the reason in headers; empty disables the
+    // dead-letter topic (invalid events are still counted). Default: "marquee.events.dlq".
+    std::string dlq_topic = "marquee.events.dlq";
+    // Partitions of each topic on the embedded broker. Default: 4.
+    int embedded_partitions = 4;
+    // librdkafka properties, applied last, verbatim.
+    std::map<std::string, std::string> properties;
+};
+
+// Builds a librdkafka configuration: bootstrap servers, Marquee's defaults
+// for `role` ("consumer" or "producer"), then `properties`. Throws
+// std::invalid_argument with librdkafka's own message on a bad key or value.
+std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std::string& role);
+
+// The configuration as key=value lines, secrets redacted (for logs).
+std::string describe(const RdKafka::Conf& conf);
+
+}  // namespace marquee::stream

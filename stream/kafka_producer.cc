@@ -1,0 +1,67 @@
+#include "stream/kafka_producer.h"
+
+#include <librdkafka/rdkafkacpp.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
+namespace marquee::stream {
+
+struct kafka_producer::impl : RdKafka::DeliveryReportCb {
+    prometheus::Family<prometheus::Counter>* errors = nullptr;
+    std::unique_ptr<RdKafka::Producer> producer;
+    std::atomic<bool> stop{false};
+    std::thread poller;
+
+    void dr_cb(RdKafka::Message& m) override {
+        if (m.err() != RdKafka::ERR_NO_ERROR) errors->Add({{"topic", m.topic_name()}}).Increment();
+    }
+};
+
+kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registry& registry)
+    : impl_(std::make_unique<impl>()) {
+    impl_->errors = &prometheus::BuildCounter()
+                         .Name("marquee_kafka_delivery_errors_total")
+                         .Help("Messages Marquee produced that Kafka did not accept, by topic")
+                         .Register(registry);
+    auto conf = make_conf(options, "producer");
+    std::string err;
+    if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK)
+        throw std::runtime_error(err);
+    impl_->producer.reset(RdKafka::Producer::create(conf.get(), err));
+    if (!impl_->producer) throw std::runtime_error("kafka producer: " + err);
+    impl_->poller = std::thread([i = impl_.get()] {
+        while (!i->stop.load(std::memory_order_relaxed)) i->producer->poll(100);
+    });
+}
+
+kafka_producer::~kafka_producer() {
+    impl_->producer->flush(10'000);
+    impl_->stop = true;
+    impl_->poller.join();
+}
+
+core::result<void> kafka_producer::produce(std::string_view topic, std::string_view key, std::string_view value,
+                                           std::span<const header> headers) {
+    RdKafka::Headers* hs = nullptr;
+    if (!headers.empty()) {
+        hs = RdKafka::Headers::create();
+        for (const auto& h : headers) hs->add(std::string(h.key), h.value.data(), h.value.size());
+    }
+    auto err = impl_->producer->produce(std::string(topic), RdKafka::Topic::PARTITION_UA,
+                                        RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+                                        value.size(), key.data(), key.size(), 0, hs, nullptr);
+    if (err == RdKafka::ERR_NO_ERROR) return core::success();  // headers now owned by librdkafka
+    delete hs;
+    if (err == RdKafka::ERR__QUEUE_FULL) return core::error{"queue_full", "producer queue is full"};
+    return core::error{"produce", RdKafka::err2str(err)};
+}
+
+bool kafka_producer::flush(std::chrono::milliseconds timeout) {
+    return impl_->producer->flush(int(timeout.count())) == RdKafka::ERR_NO_ERROR;
+}
+
+}  // namespace marquee::stream

@@ -1,0 +1,45 @@
+// kafka_producer: a thread-safe, non-blocking Kafka producer with its own
+// delivery-report thread. Used for decision logs and the dead-letter topic.
+// Delivery failures are counted in marquee_kafka_delivery_errors_total{topic}.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "stream/kafka_options.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace marquee::stream {
+
+struct header {
+    std::string_view key;
+    std::string_view value;
+};
+
+class kafka_producer {
+public:
+    // Throws std::invalid_argument / std::runtime_error on bad configuration.
+    kafka_producer(const kafka_options& options, prometheus::Registry& registry);
+    // Flushes outstanding messages (up to 10 s) and stops the report thread.
+    ~kafka_producer();
+
+    // Enqueues one message; fails fast (reason "queue_full", "produce") and
+    // never blocks the caller.
+    core::result<void> produce(std::string_view topic, std::string_view key, std::string_view value,
+                               std::span<const header> headers = {});
+    // Waits until everything enqueued so far is delivered or failed.
+    bool flush(std::chrono::milliseconds timeout);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace marquee::stream
