@@ -7,8 +7,8 @@ namespace marquee::bandits {
 
 linucb_policy::linucb_policy(linucb_options options) : options_(options) {
     a_inv_ = matrix::Identity() / options_.lambda;
-    b_.setZero();
-    theta_.setZero();
+    b_ = options_.lambda * options_.prior;
+    theta_.noalias() = a_inv_ * b_;
 }
 
 double linucb_policy::bonus(const feature_vector& x) const {

@@ -19,6 +19,18 @@ struct linucb_options {
     double alpha = 0.5;
     // Ridge prior: A starts as lambda * I. Default: 1.0.
     double lambda = 1.0;
+    // Prior mean of theta (b starts as lambda * prior), so an untrained
+    // policy ranks by embedding affinity and popularity instead of by the
+    // bonus alone. Default: affinity 0.25, popularity 0.3, new release 0.05.
+    feature_vector prior = default_prior();
+
+    static feature_vector default_prior() {
+        feature_vector p = feature_vector::Zero();
+        p[1] = 0.25;
+        p[2] = 0.3;
+        p[3] = 0.05;
+        return p;
+    }
 };
 
 class linucb_policy {

@@ -39,7 +39,9 @@ std::vector<slot> choose_slate(const linucb_policy& policy, std::span<const feat
         chosen.score = ucb[c];
         chosen.expected = expected[c];
         chosen.propensity = (1.0 - options.epsilon) * (pick == best_ucb ? 1.0 : 0.0) + options.epsilon / r;
-        chosen.explored = c != *best_exploit;
+        // Strictly worse on the exploit estimate: ties (e.g. an untrained
+        // model) are not exploration.
+        chosen.explored = expected[c] < expected[*best_exploit];
         slate.push_back(chosen);
         remaining.erase(pick);
     }

@@ -1,5 +1,7 @@
 #include "engine/learner.h"
 
+#include <algorithm>
+
 #include "core/hash.h"
 #include "core/rng.h"
 
@@ -28,7 +30,10 @@ reward_outcome learner::apply(const events::event& e, user_state& user, pending_
     user.counts[std::size_t(e.type)] += 1;
     user.events += 1;
     user.last_ts_ms = std::max(user.last_ts_ms, e.ts_ms);
-    if (e.type != event_type::impression && !user.has_seen(e.item_id)) {
+    if (e.type != event_type::impression) {
+        // Most recent last; a repeat moves to the end instead of duplicating.
+        auto it = std::find(user.recent.begin(), user.recent.end(), e.item_id);
+        if (it != user.recent.end()) user.recent.erase(it);
         user.recent.push_back(e.item_id);
         if (user.recent.size() > std::size_t(opt.history_size)) user.recent.erase(user.recent.begin());
     }

@@ -1,0 +1,248 @@
+#include "app/config.h"
+
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <stdexcept>
+#include <toml++/toml.h>
+
+namespace marquee::app {
+
+namespace {
+
+template <class T>
+T parse_number(std::string_view key, std::string_view v) {
+    T out{};
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc() || end != v.data() + v.size())
+        throw std::invalid_argument(std::string(key) + ": '" + std::string(v) + "' is not a valid number");
+    return out;
+}
+
+bool parse_bool(std::string_view key, std::string_view v) {
+    if (v == "true" || v == "1") return true;
+    if (v == "false" || v == "0") return false;
+    throw std::invalid_argument(std::string(key) + ": expected true or false, got '" + std::string(v) + "'");
+}
+
+template <class T>
+struct is_duration : std::false_type {};
+template <class R, class P>
+struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
+
+template <class T>
+std::string text(const T& v) {
+    if constexpr (std::is_same_v<T, std::string>) return v;
+    else if constexpr (is_duration<T>::value) return std::to_string(v.count());
+    else if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
+    else return std::to_string(v);
+}
+
+struct entry {
+    config_key key;
+    std::function<void(config&, std::string_view)> set;
+    std::function<std::string(const config&)> get;
+};
+
+// Binds a key to a member via an accessor; parsing follows the member's type.
+template <class F>
+entry bind(std::string_view name, std::string_view doc, F field) {
+    using T = std::remove_reference_t<decltype(field(std::declval<config&>()))>;
+    return entry{
+        {name, doc},
+        [name, field](config& c, std::string_view v) {
+            T& target = field(c);
+            if constexpr (std::is_same_v<T, std::string>) target = std::string(v);
+            else if constexpr (std::is_same_v<T, bool>) target = parse_bool(name, v);
+            else if constexpr (is_duration<T>::value) target = T(parse_number<typename T::rep>(name, v));
+            else target = parse_number<T>(name, v);
+        },
+        [field](const config& c) { return text(field(const_cast<config&>(c))); },
+    };
+}
+
+const std::vector<entry>& entries() {
+    static const std::vector<entry> table = [] {
+        std::vector<entry> t;
+        t.push_back(bind("kafka.bootstrap.servers", "Kafka bootstrap servers; empty starts an embedded broker",
+                         [](config& c) -> auto& { return c.kafka.brokers; }));
+        t.push_back(bind("kafka.group.id", "Consumer group id", [](config& c) -> auto& { return c.kafka.group_id; }));
+        t.push_back(bind("topics.events", "Topic of incoming events", [](config& c) -> auto& { return c.kafka.events_topic; }));
+        t.push_back(bind("topics.decisions", "Topic served decisions are appended to",
+                         [](config& c) -> auto& { return c.kafka.decisions_topic; }));
+        t.push_back(bind("topics.dlq", "Dead-letter topic for invalid events; empty disables it",
+                         [](config& c) -> auto& { return c.kafka.dlq_topic; }));
+        t.push_back(bind("embedded.partitions", "Partitions per topic on the embedded broker",
+                         [](config& c) -> auto& { return c.kafka.embedded_partitions; }));
+        t.push_back(bind("ingest.batch_max_messages", "Largest batch applied in one RocksDB write",
+                         [](config& c) -> auto& { return c.ingest.batch_max_messages; }));
+        t.push_back(bind("ingest.batch_max_wait_ms", "Longest a message waits for its batch to fill",
+                         [](config& c) -> auto& { return c.ingest.batch_max_wait; }));
+        t.push_back(bind("ingest.max_event_bytes", "Events larger than this are rejected (too_large)",
+                         [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }));
+        t.push_back(bind("ingest.user_cache_size", "Users kept decoded in memory by the ingest thread",
+                         [](config& c) -> auto& { return c.applier.user_cache_size; }));
+        t.push_back(bind("ingest.publish_interval_ms", "Minimum interval between serving snapshots",
+                         [](config& c) -> auto& { return c.applier.publish_interval; }));
+        t.push_back(bind("state.data_dir", "Directory of the RocksDB state", [](config& c) -> auto& { return c.state.path; }));
+        t.push_back(bind("state.sync_writes", "fsync the WAL on every batch",
+                         [](config& c) -> auto& { return c.state.sync_writes; }));
+        t.push_back(bind("state.block_cache_bytes", "RocksDB block cache size",
+                         [](config& c) -> auto& { return c.state.block_cache_bytes; }));
+        t.push_back(bind("http.address", "Listen address", [](config& c) -> auto& { return c.http.address; }));
+        t.push_back(bind("http.port", "Listen port (0: any free port)", [](config& c) -> auto& { return c.http.port; }));
+        t.push_back(bind("http.threads", "HTTP I/O threads", [](config& c) -> auto& { return c.http.threads; }));
+        t.push_back(bind("http.body_limit", "Largest request body, bytes", [](config& c) -> auto& { return c.http.body_limit; }));
+        t.push_back(bind("http.header_limit", "Largest request header block, bytes",
+                         [](config& c) -> auto& { return c.http.header_limit; }));
+        t.push_back(bind("http.idle_timeout_s", "Idle connection timeout, seconds",
+                         [](config& c) -> auto& { return c.http.idle_timeout; }));
+        t.push_back(bind("api.max_k", "Largest k a client may request", [](config& c) -> auto& { return c.api.max_k; }));
+        t.push_back(bind("api.default_k", "k when the request gives none", [](config& c) -> auto& { return c.api.default_k; }));
+        t.push_back(bind("api.exploration_seed", "Seed mixed into each decision's exploration seed",
+                         [](config& c) -> auto& { return c.api.exploration_seed; }));
+        t.push_back(bind("retrieval.embedding_n", "Candidates from the embedding dot product",
+                         [](config& c) -> auto& { return c.api.recommend.retrieval_n; }));
+        t.push_back(bind("retrieval.popular_n", "Popular candidates added", [](config& c) -> auto& { return c.api.recommend.popular_n; }));
+        t.push_back(bind("retrieval.new_release_n", "New-release candidates added",
+                         [](config& c) -> auto& { return c.api.recommend.new_release_n; }));
+        t.push_back(bind("bandit.alpha", "LinUCB confidence width", [](config& c) -> auto& { return c.model.bandit.alpha; }));
+        t.push_back(bind("bandit.lambda", "LinUCB ridge prior", [](config& c) -> auto& { return c.model.bandit.lambda; }));
+        t.push_back(bind("bandit.epsilon", "Per-slot uniform exploration probability",
+                         [](config& c) -> auto& { return c.api.recommend.slate.epsilon; }));
+        t.push_back(bind("model.dim", "Embedding dimension", [](config& c) -> auto& { return c.model.mf.dim; }));
+        t.push_back(bind("model.learning_rate", "SGD learning rate", [](config& c) -> auto& { return c.model.mf.learning_rate; }));
+        t.push_back(bind("model.l2", "L2 regularisation", [](config& c) -> auto& { return c.model.mf.l2; }));
+        t.push_back(bind("model.negatives", "Sampled negatives per positive event",
+                         [](config& c) -> auto& { return c.model.mf.negatives; }));
+        t.push_back(bind("model.seed", "Seed of initial vectors and negative sampling",
+                         [](config& c) -> auto& { return c.model.mf.seed; }));
+        t.push_back(bind("model.popularity_half_life_hours", "Half-life of item popularity (event time)",
+                         [](config& c) -> auto& { return c.model.popularity_half_life_hours; }));
+        t.push_back(bind("model.new_release_days", "Age under which an item counts as a new release",
+                         [](config& c) -> auto& { return c.model.new_release_days; }));
+        t.push_back(bind("model.history_size", "Recent items kept per user (never re-recommended)",
+                         [](config& c) -> auto& { return c.model.history_size; }));
+        t.push_back(bind("log.level", "trace, debug, info, warn, error", [](config& c) -> auto& { return c.log_level; }));
+        return t;
+    }();
+    return table;
+}
+
+const entry* find(std::string_view key) {
+    for (const auto& e : entries())
+        if (e.key.name == key) return &e;
+    return nullptr;
+}
+
+bool is_secret(std::string_view key) {
+    return key.find("password") != std::string_view::npos || key.find("secret") != std::string_view::npos;
+}
+
+}  // namespace
+
+const std::vector<config_key>& config_keys() {
+    static const std::vector<config_key> keys = [] {
+        std::vector<config_key> k;
+        for (const auto& e : entries()) k.push_back(e.key);
+        return k;
+    }();
+    return keys;
+}
+
+void set(config& c, std::string_view key, std::string_view value) {
+    if (const entry* e = find(key)) return e->set(c, value);
+    if (key.starts_with("kafka.") && key.size() > 6) {
+        // Validated by librdkafka itself when the clients are created.
+        c.kafka.properties[std::string(key.substr(6))] = std::string(value);
+        return;
+    }
+    throw std::invalid_argument("unknown configuration key '" + std::string(key) +
+                                "' (see `marquee config print` for the list)");
+}
+
+std::string get(const config& c, std::string_view key) {
+    if (const entry* e = find(key)) return e->get(c);
+    if (key.starts_with("kafka.")) {
+        auto it = c.kafka.properties.find(std::string(key.substr(6)));
+        if (it != c.kafka.properties.end()) return it->second;
+    }
+    throw std::invalid_argument("unknown configuration key '" + std::string(key) + "'");
+}
+
+namespace {
+
+void apply_table(config& c, const toml::table& table, const std::string& prefix) {
+    for (const auto& [k, node] : table) {
+        const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+        if (const auto* sub = node.as_table()) {
+            apply_table(c, *sub, key);
+        } else if (const auto* s = node.as_string()) {
+            set(c, key, s->get());
+        } else if (const auto* i = node.as_integer()) {
+            set(c, key, std::to_string(i->get()));
+        } else if (const auto* f = node.as_floating_point()) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.17g", f->get());
+            set(c, key, buf);
+        } else if (const auto* b = node.as_boolean()) {
+            set(c, key, b->get() ? "true" : "false");
+        } else {
+            throw std::invalid_argument(key + ": unsupported TOML value type");
+        }
+    }
+}
+
+}  // namespace
+
+void apply_toml_file(config& c, const std::string& path) {
+    toml::table table;
+    try {
+        table = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        throw std::invalid_argument(path + ": " + std::string(e.description()));
+    }
+    apply_table(c, table, "");
+}
+
+void apply_environment(config& c, char** env) {
+    for (char** p = env; p && *p; ++p) {
+        std::string_view var(*p);
+        auto eq = var.find('=');
+        if (eq == std::string_view::npos || !var.starts_with("MARQUEE_")) continue;
+        std::string_view name = var.substr(8, eq - 8), value = var.substr(eq + 1);
+        if (name == "BROKERS") {
+            set(c, "kafka.bootstrap.servers", value);
+            continue;
+        }
+        auto sep = name.find("__");
+        if (sep == std::string_view::npos) continue;  // not a config variable
+        std::string section(name.substr(0, sep)), rest(name.substr(sep + 2));
+        for (auto& ch : section) ch = char(std::tolower(ch));
+        for (auto& ch : rest) ch = char(std::tolower(ch));
+        if (section == "kafka") {
+            // Confluent's convention: "_" -> ".", "__" -> "_", "___" -> "-".
+            std::string key;
+            for (std::size_t i = 0; i < rest.size(); ++i) {
+                if (rest.compare(i, 3, "___") == 0) key += '-', i += 2;
+                else if (rest.compare(i, 2, "__") == 0) key += '_', i += 1;
+                else key += rest[i] == '_' ? '.' : rest[i];
+            }
+            rest = key;
+        }
+        set(c, section + "." + rest, value);
+    }
+}
+
+std::string print(const config& c) {
+    std::string out;
+    for (const auto& e : entries()) {
+        out += std::string(e.key.name) + " = " + e.get(c) + "    # " + std::string(e.key.doc) + "\n";
+    }
+    for (const auto& [k, v] : c.kafka.properties)
+        out += "kafka." + k + " = " + (is_secret(k) ? std::string("[redacted]") : v) + "\n";
+    return out;
+}
+
+}  // namespace marquee::app

@@ -1,0 +1,150 @@
+#include "app/engine_host.h"
+
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "core/snapshot_cell.h"
+#include "serve/api.h"
+#include "serve/http_server.h"
+#include "state/store.h"
+#include "stream/dead_letter_producer.h"
+#include "stream/embedded_broker.h"
+#include "stream/ingest_loop.h"
+#include "stream/kafka_producer.h"
+#include "stream/topic_sink.h"
+
+#ifndef MARQUEE_VERSION
+#define MARQUEE_VERSION "dev"
+#endif
+#ifndef MARQUEE_COMMIT
+#define MARQUEE_COMMIT "unknown"
+#endif
+
+namespace marquee::app {
+
+struct engine_host::impl {
+    config cfg;
+    prometheus::Registry registry;
+    std::unique_ptr<stream::embedded_broker> broker;
+    std::unique_ptr<state::store> store;
+    std::unique_ptr<engine::model> model;
+    core::snapshot_cell<engine::model_snapshot> snapshots;
+    std::unique_ptr<stream::ingest_probe> probe;
+    std::unique_ptr<stream::kafka_producer> producer;
+    std::unique_ptr<stream::dead_letter_producer> dlq;
+    std::unique_ptr<stream::topic_sink> decisions;
+    std::unique_ptr<stream::batch_applier> applier;
+    std::unique_ptr<stream::ingest_loop> ingest;
+    std::unique_ptr<serve::api> api;
+    std::unique_ptr<serve::http_server> http;
+    std::thread ingest_thread;
+    std::atomic<bool> stopping{false};
+    mutable std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    bool ok = true;
+    std::uint64_t loaded_version = 0;
+};
+
+engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
+    auto& i = *impl_;
+    i.cfg = std::move(c);
+    prometheus::BuildGauge()
+        .Name("marquee_build_info")
+        .Help("Marquee build; always 1")
+        .Register(i.registry)
+        .Add({{"version", MARQUEE_VERSION}, {"commit", MARQUEE_COMMIT}})
+        .Set(1);
+
+    if (i.cfg.kafka.brokers.empty()) {
+        i.broker = std::make_unique<stream::embedded_broker>();
+        for (const auto& topic : {i.cfg.kafka.events_topic, i.cfg.kafka.decisions_topic, i.cfg.kafka.dlq_topic})
+            if (!topic.empty()) i.broker->create_topic(topic, i.cfg.kafka.embedded_partitions);
+        i.cfg.kafka.brokers = i.broker->bootstrap();
+        spdlog::info("embedded Kafka broker listening at {}", i.cfg.kafka.brokers);
+    }
+
+    auto opened = state::store::open(i.cfg.state);
+    if (!opened) throw std::runtime_error("opening state at " + i.cfg.state.path + ": " + opened.error().message);
+    i.store = std::move(opened).value();
+    i.model = std::make_unique<engine::model>(i.cfg.model);
+    if (auto loaded = i.store->load_model(*i.model); !loaded)
+        throw std::runtime_error("loading model from " + i.cfg.state.path + ": " + loaded.error().message);
+    i.loaded_version = i.model->version();
+    spdlog::info("state loaded from {}: {} items, model version {}", i.cfg.state.path, i.model->items().size(),
+                 i.model->version());
+
+    i.probe = std::make_unique<stream::ingest_probe>(i.registry);
+    i.producer = std::make_unique<stream::kafka_producer>(i.cfg.kafka, i.registry);
+    if (!i.cfg.kafka.dlq_topic.empty())
+        i.dlq = std::make_unique<stream::dead_letter_producer>(*i.producer, i.cfg.kafka.dlq_topic);
+    i.decisions = std::make_unique<stream::topic_sink>(*i.producer, i.cfg.kafka.decisions_topic);
+    i.applier = std::make_unique<stream::batch_applier>(*i.store, *i.model, i.snapshots, i.dlq.get(), *i.probe,
+                                                        i.cfg.applier);
+    i.applier->publish(true);
+    i.ingest = std::make_unique<stream::ingest_loop>(i.cfg.kafka, i.cfg.ingest, *i.store, *i.applier, *i.probe);
+
+    i.api = std::make_unique<serve::api>(i.cfg.api, i.snapshots, *i.store, i.decisions.get(), i.registry,
+                                         [&i] { return i.ingest && i.ingest->ready(); });
+    i.http = std::make_unique<serve::http_server>(
+        i.cfg.http, [&i](serve::request&& r) { return i.api->handle(std::move(r)); });
+    i.http->start();
+    spdlog::info("serving HTTP on http://{}:{}", i.cfg.http.address, i.http->port());
+
+    i.ingest_thread = std::thread([&i] {
+        auto r = i.ingest->run(i.stopping);
+        std::lock_guard lock(i.mutex);
+        if (!r) {
+            spdlog::critical("ingest stopped: {}", r.error().message);
+            i.ok = false;
+        }
+        i.done = true;
+        i.done_cv.notify_all();
+    });
+}
+
+engine_host::~engine_host() {
+    auto& i = *impl_;
+    stop();
+    if (i.ingest_thread.joinable()) i.ingest_thread.join();
+    if (i.http) i.http->stop();
+    i.api.reset();
+    i.ingest.reset();
+    i.applier.reset();
+    if (i.producer && !i.producer->flush(std::chrono::seconds(10)))
+        spdlog::warn("shutdown: some decision/DLQ messages were not delivered within 10 s");
+    i.decisions.reset();
+    i.dlq.reset();
+    i.producer.reset();
+    i.store.reset();
+    i.broker.reset();
+    spdlog::info("shutdown complete");
+}
+
+bool engine_host::wait() {
+    std::unique_lock lock(impl_->mutex);
+    impl_->done_cv.wait(lock, [this] { return impl_->done; });
+    return impl_->ok;
+}
+
+bool engine_host::running() const {
+    std::lock_guard lock(impl_->mutex);
+    return !impl_->done;
+}
+
+void engine_host::stop() { impl_->stopping = true; }
+const std::string& engine_host::bootstrap() const { return impl_->cfg.kafka.brokers; }
+std::uint16_t engine_host::http_port() const { return impl_->http->port(); }
+std::uint64_t engine_host::loaded_version() const { return impl_->loaded_version; }
+bool engine_host::ready() const { return impl_->ingest && impl_->ingest->ready(); }
+prometheus::Registry& engine_host::registry() { return impl_->registry; }
+const config& engine_host::settings() const { return impl_->cfg; }
+
+}  // namespace marquee::app

@@ -1,0 +1,50 @@
+// engine_host: one running Marquee: store, model, ingest thread, HTTP server
+// and (with no brokers configured) the embedded Kafka broker, wired together
+// and torn down in the right order. Used by `marquee run`/`demo` and by the
+// integration tests, which need many engines in one process.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "app/config.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace marquee::app {
+
+class engine_host {
+public:
+    // Opens the store, loads the model, starts the embedded broker if no
+    // bootstrap servers are set, and starts ingest and HTTP. Throws
+    // std::runtime_error / std::invalid_argument on start-up failure.
+    explicit engine_host(config c);
+    // Stops ingest (committing the last batch and leaving the group), then
+    // HTTP, then flushes producers and closes the store.
+    ~engine_host();
+
+    // Blocks until stop() is called or ingest ends; false on a fatal error.
+    bool wait();
+    // False once ingest has ended (after stop() or a fatal error).
+    bool running() const;
+    // Asks ingest to stop (safe from any thread and from a signal handler's
+    // watcher thread).
+    void stop();
+
+    const std::string& bootstrap() const;  // Kafka bootstrap in use
+    std::uint16_t http_port() const;
+    bool ready() const;
+    // Model version found in the store at start-up (0: a new data dir).
+    std::uint64_t loaded_version() const;
+    prometheus::Registry& registry();
+    const config& settings() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace marquee::app

@@ -1,0 +1,197 @@
+// marquee: the streaming personalization engine's command-line entry point.
+//   marquee run            consume events, serve recommendations
+//   marquee demo           the same on an embedded broker, fed with MovieLens
+//   marquee config print   every setting with its current value
+//   marquee state checksum deterministic digest of a data dir's state
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "app/config.h"
+#include "app/engine_host.h"
+#include "events/movielens.h"
+#include "state/store.h"
+#include "stream/kafka_producer.h"
+
+#include <prometheus/registry.h>
+
+extern char** environ;
+
+namespace {
+
+using namespace marquee;
+
+// Set by SIGINT/SIGTERM; a signal handler can do nothing richer.
+std::atomic<bool> signalled{false};
+
+void on_signal(int) { signalled = true; }
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+struct common_flags {
+    std::string config_file;
+    std::vector<std::string> sets;
+    std::string brokers, data_dir, listen;
+    int port = -1;
+};
+
+void add_common(CLI::App& cmd, common_flags& f) {
+    cmd.add_option("-c,--config", f.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+    cmd.add_option("--set", f.sets, "Override a setting: key=value (repeatable)");
+    cmd.add_option("--brokers", f.brokers, "Kafka bootstrap servers (default: start an embedded broker)");
+    cmd.add_option("--data-dir", f.data_dir, "State directory (state.data_dir)");
+    cmd.add_option("--listen", f.listen, "HTTP listen address (http.address)");
+    cmd.add_option("--port", f.port, "HTTP port (http.port)");
+}
+
+app::config build_config(const common_flags& f) {
+    app::config c;
+    if (!f.config_file.empty()) app::apply_toml_file(c, f.config_file);
+    app::apply_environment(c, environ);
+    for (const auto& kv : f.sets) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos) throw std::invalid_argument("--set expects key=value, got '" + kv + "'");
+        app::set(c, kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    if (!f.brokers.empty()) c.kafka.brokers = f.brokers;
+    if (!f.data_dir.empty()) c.state.path = f.data_dir;
+    if (!f.listen.empty()) c.http.address = f.listen;
+    if (f.port >= 0) c.http.port = std::uint16_t(f.port);
+    auto level = spdlog::level::from_str(c.log_level);
+    if (level == spdlog::level::off && c.log_level != "off")
+        throw std::invalid_argument("log.level: unknown level '" + c.log_level + "'");
+    spdlog::set_level(level);
+    return c;
+}
+
+// Produces `events` to the events topic, keyed by user, as fast as the
+// producer queue allows. Returns how many were enqueued.
+std::size_t replay(const app::config& c, const std::vector<events::event>& events) {
+    prometheus::Registry scratch;
+    stream::kafka_producer producer(c.kafka, scratch);
+    std::size_t sent = 0;
+    for (const auto& e : events) {
+        const std::string payload = events::encode_json(e);
+        for (;;) {
+            if (signalled) return sent;
+            auto r = producer.produce(c.kafka.events_topic, e.user_id, payload);
+            if (r) break;
+            if (r.error().reason != "queue_full") throw std::runtime_error("replay: " + r.error().message);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        ++sent;
+    }
+    producer.flush(std::chrono::seconds(60));
+    return sent;
+}
+
+int run(const common_flags& flags, bool demo, const std::string& movielens, std::size_t limit, bool fresh) {
+    auto cfg = build_config(flags);
+    if (demo && fresh && std::filesystem::exists(cfg.state.path)) {
+        if (!std::filesystem::exists(std::filesystem::path(cfg.state.path) / "CURRENT"))
+            throw std::invalid_argument("--fresh: " + cfg.state.path + " does not look like a Marquee data dir; not deleting it");
+        std::filesystem::remove_all(cfg.state.path);
+        spdlog::info("--fresh: removed {}", cfg.state.path);
+    }
+    install_signal_handlers();
+    app::engine_host host(std::move(cfg));
+    std::printf("Kafka bootstrap: %s\n", host.bootstrap().c_str());
+    std::printf("  produce events: kcat -b %s -t %s -P -K:\n", host.bootstrap().c_str(),
+                host.settings().kafka.events_topic.c_str());
+    std::printf("HTTP: http://%s:%u  (try /v1/users/u1/recommendations?k=10, /metrics)\n",
+                host.settings().http.address.c_str(), unsigned(host.http_port()));
+    std::fflush(stdout);
+
+    std::thread replayer;
+    if (demo) {
+        if (host.loaded_version() > 0) {
+            spdlog::info("demo: {} already holds state (model version {}); not replaying MovieLens again "
+                         "(use --fresh to start over)", host.settings().state.path, host.loaded_version());
+        } else {
+            std::ifstream in(movielens + "/ratings.csv");
+            if (!in) throw std::runtime_error("demo: cannot open " + movielens + "/ratings.csv");
+            auto events = events::read_movielens_ratings(in);
+            if (!events) throw std::runtime_error("demo: " + events.error().message);
+            auto all = std::move(events).value();
+            if (limit > 0 && all.size() > limit) all.resize(limit);
+            replayer = std::thread([&host, all = std::move(all)] {
+                spdlog::info("demo: replaying {} MovieLens ratings into {}", all.size(), host.settings().kafka.events_topic);
+                auto sent = replay(host.settings(), all);
+                spdlog::info("demo: replay done, {} events produced", sent);
+            });
+        }
+    }
+    while (!signalled && host.running()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (signalled) spdlog::info("signal received: shutting down");
+    signalled = true;  // also stops the replay thread
+    if (replayer.joinable()) replayer.join();
+    host.stop();
+    return host.wait() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    CLI::App cli{"Marquee: real-time streaming personalization engine"};
+    cli.require_subcommand(1);
+
+    common_flags flags;
+    auto* run_cmd = cli.add_subcommand("run", "Consume events from Kafka and serve recommendations");
+    add_common(*run_cmd, flags);
+
+    std::string movielens = MARQUEE_SOURCE_DIR "/data/ml-latest-small";
+    std::size_t limit = 0;
+    bool fresh = false;
+    auto* demo_cmd = cli.add_subcommand("demo", "Replay MovieLens into the events topic, then keep serving");
+    add_common(*demo_cmd, flags);
+    demo_cmd->add_option("--movielens", movielens, "Directory holding MovieLens ratings.csv");
+    demo_cmd->add_option("--limit", limit, "Replay only the first N ratings (0: all)");
+    demo_cmd->add_flag("--fresh", fresh, "Delete the data dir first");
+
+    auto* config_cmd = cli.add_subcommand("config", "Configuration");
+    auto* print_cmd = config_cmd->add_subcommand("print", "Print every setting and its current value");
+    add_common(*print_cmd, flags);
+    config_cmd->require_subcommand(1);
+
+    auto* state_cmd = cli.add_subcommand("state", "Inspect a data dir");
+    auto* checksum_cmd = state_cmd->add_subcommand("checksum", "Deterministic digest of users, items and bandit");
+    add_common(*checksum_cmd, flags);
+    state_cmd->require_subcommand(1);
+
+    CLI11_PARSE(cli, argc, argv);
+    try {
+        if (run_cmd->parsed()) return run(flags, false, movielens, 0, false);
+        if (demo_cmd->parsed()) return run(flags, true, movielens, limit, fresh);
+        if (print_cmd->parsed()) {
+            std::fputs(app::print(build_config(flags)).c_str(), stdout);
+            return 0;
+        }
+        if (checksum_cmd->parsed()) {
+            auto cfg = build_config(flags);
+            auto store = state::store::open(cfg.state);
+            if (!store) throw std::runtime_error(store.error().message);
+            auto sum = store.value()->checksum();
+            if (!sum) throw std::runtime_error(sum.error().message);
+            std::printf("%016llx\n", (unsigned long long)sum.value());
+            return 0;
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        std::fprintf(stderr, "marquee: %s\n", e.what());
+        return 2;
+    }
+    return 0;
+}

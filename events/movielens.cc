@@ -1,0 +1,46 @@
+#include "events/movielens.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+namespace marquee::events {
+
+core::result<std::vector<event>> read_movielens_ratings(std::istream& in) {
+    std::string line;
+    if (!std::getline(in, line) || line.rfind("userId,movieId,rating,timestamp", 0) != 0)
+        return core::error{"invalid_value", "not a MovieLens ratings.csv (header missing)"};
+    std::vector<event> out;
+    std::size_t line_no = 1;
+    while (std::getline(in, line)) {
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) continue;
+        std::string_view fields[4];
+        std::string_view rest = line;
+        for (int f = 0; f < 4; ++f) {
+            auto comma = rest.find(',');
+            if ((f < 3) == (comma == std::string_view::npos))
+                return core::error{"invalid_value", "ratings.csv line " + std::to_string(line_no) + ": expected 4 fields"};
+            fields[f] = rest.substr(0, comma);
+            rest = f < 3 ? rest.substr(comma + 1) : std::string_view();
+        }
+        double rating = 0;
+        std::int64_t seconds = 0;
+        auto [p1, e1] = std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), rating);
+        auto [p2, e2] = std::from_chars(fields[3].data(), fields[3].data() + fields[3].size(), seconds);
+        if (e1 != std::errc() || e2 != std::errc() || fields[0].empty() || fields[1].empty())
+            return core::error{"invalid_value", "ratings.csv line " + std::to_string(line_no) + ": bad number"};
+        event e;
+        e.type = event_type::rating;
+        e.user_id = "u" + std::string(fields[0]);
+        e.item_id = "m" + std::string(fields[1]);
+        e.value = rating;
+        e.ts_ms = seconds * 1000;
+        out.push_back(std::move(e));
+    }
+    std::stable_sort(out.begin(), out.end(), [](const event& a, const event& b) { return a.ts_ms < b.ts_ms; });
+    return out;
+}
+
+}  // namespace marquee::events

@@ -1,0 +1,144 @@
+#include "serve/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+#include <vector>
+
+#include "core/json_writer.h"
+
+namespace marquee::serve {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+response json_error(http::status status, std::string_view code, std::string_view message, unsigned version) {
+    response res{status, version};
+    res.set(http::field::content_type, "application/json");
+    std::string body = "{\"error\":{\"code\":";
+    core::append_json_string(body, code);
+    body += ",\"message\":";
+    core::append_json_string(body, message);
+    body += "}}";
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+namespace {
+
+response read_error_response(const beast::error_code& ec) {
+    if (ec == http::error::body_limit)
+        return json_error(http::status::payload_too_large, "payload_too_large", "request body exceeds the limit");
+    if (ec == http::error::header_limit)
+        return json_error(http::status::request_header_fields_too_large, "headers_too_large",
+                          "request headers exceed the limit");
+    return json_error(http::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+}
+
+}  // namespace
+
+struct http_server::impl {
+    http_options options;
+    request_handler handler;
+    net::io_context ioc;
+    tcp::acceptor acceptor{ioc};
+    std::vector<std::thread> threads;
+    std::uint16_t bound_port = 0;
+
+    impl(http_options o, request_handler h) : options(std::move(o)), handler(std::move(h)), ioc(options.threads) {}
+
+    net::awaitable<void> session(beast::tcp_stream stream) {
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.header_limit(std::uint32_t(options.header_limit));
+            parser.body_limit(options.body_limit);
+            stream.expires_after(options.idle_timeout);
+            auto [ec, n] = co_await http::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+            if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
+                ec == net::error::connection_reset || ec == net::error::operation_aborted)
+                break;
+            if (ec) {
+                response res = read_error_response(ec);
+                res.keep_alive(false);
+                co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+                break;
+            }
+            request req = parser.release();
+            const bool keep_alive = req.keep_alive();
+            response res;
+            try {
+                res = handler(std::move(req));
+            } catch (const std::exception& e) {  // a bug, not a client error
+                spdlog::error("http: handler threw: {}", e.what());
+                res = json_error(http::status::internal_server_error, "internal", "internal error");
+            }
+            res.keep_alive(keep_alive);
+            res.prepare_payload();
+            auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+            if (wec || !keep_alive) break;
+        }
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    net::awaitable<void> listen() {
+        for (;;) {
+            auto [ec, socket] =
+                co_await acceptor.async_accept(net::make_strand(ioc), net::as_tuple(net::use_awaitable));
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+            if (ec) {
+                // Out of descriptors and friends: keep accepting, say why.
+                spdlog::warn("http: accept: {}", ec.message());
+                continue;
+            }
+            auto executor = socket.get_executor();
+            net::co_spawn(executor, session(beast::tcp_stream(std::move(socket))), [](std::exception_ptr e) {
+                if (!e) return;
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    spdlog::error("http: session ended by exception: {}", ex.what());
+                }
+            });
+        }
+    }
+};
+
+http_server::http_server(http_options options, request_handler handler)
+    : impl_(std::make_unique<impl>(std::move(options), std::move(handler))) {}
+
+http_server::~http_server() { stop(); }
+
+void http_server::start() {
+    auto& i = *impl_;
+    tcp::endpoint endpoint{net::ip::make_address(i.options.address), i.options.port};
+    i.acceptor.open(endpoint.protocol());
+    i.acceptor.set_option(net::socket_base::reuse_address(true));
+    i.acceptor.bind(endpoint);
+    i.acceptor.listen(net::socket_base::max_listen_connections);
+    i.bound_port = i.acceptor.local_endpoint().port();
+    net::co_spawn(i.ioc, i.listen(), net::detached);
+    for (int t = 0; t < std::max(1, i.options.threads); ++t) i.threads.emplace_back([&i] { i.ioc.run(); });
+}
+
+void http_server::stop() {
+    auto& i = *impl_;
+    if (i.threads.empty()) return;
+    net::post(i.ioc, [&i] {
+        beast::error_code ignored;
+        i.acceptor.close(ignored);
+    });
+    i.ioc.stop();
+    for (auto& t : i.threads) t.join();
+    i.threads.clear();
+}
+
+std::uint16_t http_server::port() const { return impl_->bound_port; }
+
+}  // namespace marquee::serve

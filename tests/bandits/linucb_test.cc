@@ -1,0 +1,105 @@
+#include "bandits/linucb_policy.h"
+
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <random>
+
+namespace marquee::bandits {
+namespace {
+
+linucb_options plain(double alpha = 1.0, double lambda = 1.0) {
+    linucb_options o;
+    o.alpha = alpha;
+    o.lambda = lambda;
+    o.prior = feature_vector::Zero();
+    return o;
+}
+
+feature_vector basis(std::initializer_list<std::pair<int, double>> entries) {
+    feature_vector x = feature_vector::Zero();
+    for (auto [i, v] : entries) x[i] = v;
+    return x;
+}
+
+TEST(linucb, matches_a_hand_computed_example) {
+    linucb_policy p(plain());
+    const auto x1 = basis({{0, 1.0}, {1, 1.0}}), e0 = basis({{0, 1.0}}), e1 = basis({{1, 1.0}});
+    // Untrained: theta = 0, bonus = alpha * |x|.
+    EXPECT_DOUBLE_EQ(p.expected_reward(x1), 0.0);
+    EXPECT_NEAR(p.bonus(x1), std::sqrt(2.0), 1e-12);
+
+    // A = I + x1 x1' -> top block [[2,1],[1,2]], inverse [[2,-1],[-1,2]]/3; b = x1.
+    p.update(x1, 1.0);
+    EXPECT_NEAR(p.a_inverse()(0, 0), 2.0 / 3.0, 1e-12);
+    EXPECT_NEAR(p.a_inverse()(0, 1), -1.0 / 3.0, 1e-12);
+    EXPECT_NEAR(p.theta()[0], 1.0 / 3.0, 1e-12);
+    EXPECT_NEAR(p.theta()[1], 1.0 / 3.0, 1e-12);
+    EXPECT_NEAR(p.expected_reward(e0), 1.0 / 3.0, 1e-12);
+    EXPECT_NEAR(p.bonus(e0), std::sqrt(2.0 / 3.0), 1e-12);
+    EXPECT_NEAR(p.score(e0), 1.0 / 3.0 + std::sqrt(2.0 / 3.0), 1e-12);
+
+    // Reward 0 on e0: A = [[3,1],[1,2]], inverse [[2,-1],[-1,3]]/5, theta = [1,2]/5.
+    p.update(e0, 0.0);
+    EXPECT_NEAR(p.theta()[0], 0.2, 1e-12);
+    EXPECT_NEAR(p.theta()[1], 0.4, 1e-12);
+    EXPECT_NEAR(p.bonus(e1), std::sqrt(3.0 / 5.0), 1e-12);
+    EXPECT_EQ(p.updates(), 2u);
+    // Untouched dimensions keep the prior's unit variance.
+    EXPECT_NEAR(p.bonus(basis({{5, 1.0}})), 1.0, 1e-12);
+}
+
+TEST(linucb, sherman_morrison_matches_the_direct_inverse_after_10k_updates) {
+    linucb_policy p(plain(1.0, 2.0));
+    Eigen::Matrix<double, feature_dim, feature_dim> a = 2.0 * Eigen::Matrix<double, feature_dim, feature_dim>::Identity();
+    feature_vector b = feature_vector::Zero();
+    std::mt19937_64 rng(1);
+    std::normal_distribution<double> n(0.0, 1.0);
+    std::bernoulli_distribution coin(0.3);
+    for (int t = 0; t < 10000; ++t) {
+        feature_vector x;
+        for (int i = 0; i < feature_dim; ++i) x[i] = n(rng);
+        double r = coin(rng) ? 1.0 : 0.0;
+        p.update(x, r);
+        a += x * x.transpose();
+        b += r * x;
+    }
+    const auto direct = a.inverse();
+    const double rel = (p.a_inverse() - direct).norm() / direct.norm();
+    EXPECT_LT(rel, 1e-8);
+    EXPECT_LT((p.theta() - direct * b).norm(), 1e-8);
+}
+
+TEST(linucb, learns_which_feature_pays) {
+    linucb_policy p(plain(0.5));
+    const auto good = basis({{0, 1.0}, {3, 1.0}}), bad = basis({{0, 1.0}, {4, 1.0}});
+    for (int t = 0; t < 200; ++t) {
+        p.update(good, 1.0);
+        p.update(bad, 0.0);
+    }
+    EXPECT_GT(p.expected_reward(good), 0.9);
+    EXPECT_LT(p.expected_reward(bad), 0.1);
+    EXPECT_GT(p.score(good), p.score(bad));
+}
+
+TEST(linucb, serialization_round_trips_and_rejects_garbage) {
+    linucb_policy p(plain());
+    p.update(basis({{0, 1.0}, {2, 0.5}}), 1.0);
+    auto q = linucb_policy::deserialize(p.serialize(), plain());
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q.value().a_inverse(), p.a_inverse());
+    EXPECT_EQ(q.value().theta(), p.theta());
+    EXPECT_EQ(q.value().updates(), 1u);
+    EXPECT_FALSE(linucb_policy::deserialize("short", plain()));
+    std::string corrupt = p.serialize();
+    corrupt[0] ^= 0x5a;
+    EXPECT_FALSE(linucb_policy::deserialize(corrupt, plain()));
+}
+
+TEST(linucb, the_default_prior_ranks_by_affinity_before_any_reward) {
+    linucb_policy p{linucb_options{}};
+    EXPECT_GT(p.expected_reward(basis({{1, 2.0}})), p.expected_reward(basis({{1, -1.0}})));
+}
+
+}  // namespace
+}  // namespace marquee::bandits

@@ -1,0 +1,128 @@
+#include "events/event_decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace marquee::events {
+namespace {
+
+core::result<event> decode(std::string_view json, std::int64_t fallback = 5) {
+    event_decoder d;
+    return d.decode(json, fallback);
+}
+
+std::string_view reason(std::string_view json) {
+    auto r = decode(json);
+    EXPECT_FALSE(r) << json;
+    return r ? std::string_view("<accepted>") : r.error().reason;
+}
+
+TEST(event_decoder, decodes_every_field) {
+    auto r = decode(R"({"type":"watch","user_id":"u1","item_id":"m42","ts":1700000000123,"value":0.8,
+                        "decision_id":"d1","event_id":"e9","context":{"device":"tv","hour":3}})");
+    ASSERT_TRUE(r) << r.error().message;
+    const event& e = r.value();
+    EXPECT_EQ(e.type, event_type::watch);
+    EXPECT_EQ(e.user_id, "u1");
+    EXPECT_EQ(e.item_id, "m42");
+    EXPECT_EQ(e.ts_ms, 1700000000123);
+    ASSERT_TRUE(e.value);
+    EXPECT_DOUBLE_EQ(*e.value, 0.8);
+    EXPECT_EQ(e.decision_id, "d1");
+    EXPECT_EQ(e.event_id, "e9");
+    EXPECT_EQ(e.device, "tv");
+}
+
+TEST(event_decoder, optional_fields_may_be_absent_and_ts_falls_back) {
+    auto r = decode(R"({"type":"like","user_id":"u1","item_id":"m1"})", 777);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r.value().ts_ms, 777);
+    EXPECT_FALSE(r.value().value);
+    EXPECT_TRUE(r.value().decision_id.empty());
+}
+
+TEST(event_decoder, every_event_type_round_trips_through_encode_json) {
+    event_decoder d;
+    for (std::size_t i = 0; i < event_type_count; ++i) {
+        event e;
+        e.type = static_cast<event_type>(i);
+        e.user_id = "user \"quoted\" \\ \n";
+        e.item_id = "m" + std::to_string(i);
+        e.ts_ms = 1000 + std::int64_t(i);
+        e.value = e.type == event_type::rating ? std::optional(4.5) : std::optional(0.25);
+        e.decision_id = "dec";
+        e.device = "phone";
+        auto r = d.decode(encode_json(e), 0);
+        ASSERT_TRUE(r) << encode_json(e) << ": " << r.error().message;
+        EXPECT_EQ(r.value().type, e.type);
+        EXPECT_EQ(r.value().user_id, e.user_id);
+        EXPECT_EQ(r.value().item_id, e.item_id);
+        EXPECT_EQ(r.value().ts_ms, e.ts_ms);
+        EXPECT_EQ(r.value().value, e.value);
+        EXPECT_EQ(r.value().device, e.device);
+    }
+}
+
+TEST(event_decoder, rejects_malformed_json) {
+    EXPECT_EQ(reason("{"), "malformed_json");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1",})"), "malformed_json");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1"} trailing)"), "malformed_json");
+    EXPECT_EQ(reason("\xff\xfe"), "malformed_json");
+    EXPECT_EQ(reason(""), "empty");
+}
+
+TEST(event_decoder, rejects_missing_fields) {
+    EXPECT_EQ(reason(R"({"user_id":"u1","item_id":"m1"})"), "missing_field");
+    EXPECT_EQ(reason(R"({"type":"watch","item_id":"m1"})"), "missing_field");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1"})"), "missing_field");
+    EXPECT_EQ(reason(R"({"type":"rating","user_id":"u1","item_id":"m1"})"), "missing_field");
+}
+
+TEST(event_decoder, rejects_wrong_types) {
+    EXPECT_EQ(reason(R"([1,2])"), "wrong_type");
+    EXPECT_EQ(reason(R"({"type":1,"user_id":"u1","item_id":"m1"})"), "wrong_type");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":7,"item_id":"m1"})"), "wrong_type");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":"now"})"), "wrong_type");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":1.5})"), "wrong_type");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","value":"high"})"), "wrong_type");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","context":[]})"), "wrong_type");
+}
+
+TEST(event_decoder, rejects_non_finite_numbers) {
+    // JSON has no NaN or Infinity; an overflowing literal is not finite either.
+    EXPECT_NE(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":NaN})"), "<accepted>");
+    EXPECT_NE(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":Infinity})"), "<accepted>");
+    EXPECT_NE(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":1e999})"), "<accepted>");
+}
+
+TEST(event_decoder, rejects_invalid_values) {
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"","item_id":"m1"})"), "invalid_value");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","value":1.5})"), "invalid_value");
+    EXPECT_EQ(reason(R"({"type":"rating","user_id":"u1","item_id":"m1","value":-1})"), "invalid_value");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":-5})"), "invalid_value");
+    std::string long_id(300, 'x');
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":")" + long_id + R"(","item_id":"m1"})"), "invalid_value");
+}
+
+TEST(event_decoder, rejects_unknown_types) {
+    EXPECT_EQ(reason(R"({"type":"purchase","user_id":"u1","item_id":"m1"})"), "unknown_type");
+}
+
+TEST(event_decoder, rejects_oversized_payloads_unread) {
+    std::string big = R"({"type":"watch","user_id":"u1","item_id":"m1","pad":")" + std::string(1 << 20, 'a') + "\"}";
+    EXPECT_EQ(reason(big), "too_large");
+}
+
+TEST(event_decoder, decoder_is_reusable_after_errors) {
+    event_decoder d;
+    EXPECT_FALSE(d.decode("{", 0));
+    EXPECT_FALSE(d.decode(std::string(100000, '['), 0));
+    auto ok = d.decode(R"({"type":"click","user_id":"u2","item_id":"m3"})", 0);
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok.value().user_id, "u2");
+}
+
+}  // namespace
+}  // namespace marquee::events

@@ -1,0 +1,165 @@
+#include "state/store.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/learner.h"
+#include "state/codec.h"
+#include "utils/test_utils.h"
+
+namespace marquee::state {
+namespace {
+
+engine::model_options opts() {
+    engine::model_options o;
+    o.mf.dim = 4;
+    return o;
+}
+
+std::unique_ptr<store> open_at(const std::string& path) {
+    auto s = store::open({.path = path});
+    EXPECT_TRUE(s) << (s ? "" : s.error().message);
+    return std::move(s).value();
+}
+
+// Applies a few events and commits them like the ingest path does.
+void fill(store& s, engine::model& m, engine::user_state& u) {
+    engine::learner l(m);
+    engine::touched t;
+    events::event e;
+    e.type = events::event_type::like;
+    e.user_id = "u1";
+    for (int i = 0; i < 5; ++i) {
+        e.item_id = "m" + std::to_string(i);
+        e.ts_ms = 1000 + i;
+        l.apply(e, u, nullptr, t);
+    }
+    m.bandit().update(bandits::feature_vector::Ones(), 1.0);
+    m.bump_version();
+    auto w = s.begin();
+    w.put_user("u1", u);
+    for (auto row : t.item_rows) w.put_item(m, row);
+    w.put_bandit(m);
+    w.put_model_meta(m);
+    w.put_offset({"marquee.events", 2, 41});
+    w.put_offset({"marquee.events", 0, 7});
+    ASSERT_TRUE(s.commit(w));
+}
+
+TEST(store, reopen_keeps_state_and_offsets) {
+    testing::temp_dir dir;
+    engine::model m(opts());
+    engine::user_state u;
+    std::uint64_t sum = 0;
+    {
+        auto s = open_at(dir.str());
+        fill(*s, m, u);
+        sum = s->checksum().value();
+    }
+    auto s = open_at(dir.str());
+    auto user = s->get_user("u1");
+    ASSERT_TRUE(user && user.value());
+    EXPECT_EQ(user.value()->embedding, u.embedding);
+    EXPECT_EQ(user.value()->recent, u.recent);
+    EXPECT_EQ(user.value()->count(events::event_type::like), 5u);
+    EXPECT_FALSE(s->get_user("nobody").value());
+
+    engine::model loaded(opts());
+    ASSERT_TRUE(s->load_model(loaded));
+    ASSERT_EQ(loaded.items().size(), m.items().size());
+    EXPECT_EQ(loaded.items().ids(), m.items().ids()) << "rows come back in their original order";
+    EXPECT_EQ(loaded.items().data(), m.items().data());
+    EXPECT_EQ(loaded.bandit().a_inverse(), m.bandit().a_inverse());
+    EXPECT_EQ(loaded.version(), 1u);
+    EXPECT_EQ(loaded.clock_ms(), 1004);
+    EXPECT_EQ(s->offset("marquee.events", 2), 41);
+    EXPECT_EQ(s->offset("marquee.events", 0), 7);
+    EXPECT_FALSE(s->offset("marquee.events", 1));
+    EXPECT_EQ(s->offsets().size(), 2u);
+    EXPECT_EQ(s->checksum().value(), sum);
+}
+
+TEST(store, model_dimension_mismatch_is_a_clear_error) {
+    testing::temp_dir dir;
+    engine::model m(opts());
+    engine::user_state u;
+    auto s = open_at(dir.str());
+    fill(*s, m, u);
+    engine::model_options other = opts();
+    other.mf.dim = 8;
+    engine::model wrong(other);
+    auto r = s->load_model(wrong);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("model.dim"), std::string::npos);
+}
+
+TEST(store, cluster_reset_forgets_offsets_but_keeps_state) {
+    testing::temp_dir dir;
+    engine::model m(opts());
+    engine::user_state u;
+    auto s = open_at(dir.str());
+    fill(*s, m, u);
+    EXPECT_EQ(s->cluster_id(), "");
+    ASSERT_TRUE(s->reset_offsets("cluster-b"));
+    EXPECT_EQ(s->cluster_id(), "cluster-b");
+    EXPECT_TRUE(s->offsets().empty());
+    EXPECT_TRUE(s->get_user("u1").value());
+}
+
+TEST(store, checksum_tracks_state_not_offsets) {
+    testing::temp_dir a_dir, b_dir;
+    engine::model ma(opts()), mb(opts());
+    engine::user_state ua, ub;
+    auto a = open_at(a_dir.str());
+    auto b = open_at(b_dir.str());
+    fill(*a, ma, ua);
+    fill(*b, mb, ub);
+    EXPECT_EQ(a->checksum().value(), b->checksum().value());
+    auto w = b->begin();
+    w.put_offset({"t", 9, 9});
+    ASSERT_TRUE(b->commit(w));
+    EXPECT_EQ(a->checksum().value(), b->checksum().value());
+    ub.events += 1;
+    auto w2 = b->begin();
+    w2.put_user("u1", ub);
+    ASSERT_TRUE(b->commit(w2));
+    EXPECT_NE(a->checksum().value(), b->checksum().value());
+}
+
+TEST(store, decisions_can_be_recorded_updated_and_erased) {
+    testing::temp_dir dir;
+    auto s = open_at(dir.str());
+    engine::pending_decision d;
+    d.user_id = "u1";
+    d.served_ms = 5;
+    d.items.push_back({"m1", bandits::feature_vector::Constant(0.5), 0.25, false});
+    ASSERT_TRUE(s->put_decision("d1", d));
+    auto got = s->get_decision("d1");
+    ASSERT_TRUE(got && got.value());
+    EXPECT_EQ(got.value()->items[0].features, d.items[0].features);
+    EXPECT_DOUBLE_EQ(got.value()->items[0].propensity, 0.25);
+    auto w = s->begin();
+    w.erase_decision("d1");
+    ASSERT_TRUE(s->commit(w));
+    EXPECT_FALSE(s->get_decision("d1").value());
+}
+
+TEST(codec, corrupt_records_are_errors_not_crashes) {
+    engine::user_state u;
+    u.embedding = {1, 2, 3};
+    u.recent = {"a", "bb"};
+    const std::string good = encode_user(u);
+    ASSERT_TRUE(decode_user(good));
+    for (std::size_t cut = 0; cut < good.size(); ++cut) EXPECT_FALSE(decode_user(good.substr(0, cut))) << cut;
+    EXPECT_FALSE(decode_user(good + "x"));
+    EXPECT_FALSE(decode_item("\x07garbage"));
+    EXPECT_FALSE(decode_decision(""));
+}
+
+TEST(store, open_reports_unusable_paths) {
+    auto s = store::open({.path = "/proc/definitely/not/writable"});
+    ASSERT_FALSE(s);
+    EXPECT_FALSE(s.error().message.empty());
+}
+
+}  // namespace
+}  // namespace marquee::state

@@ -1,0 +1,43 @@
+// Test helpers shared by every suite: temporary directories, polling with a
+// deadline, and a real HTTP/1.1 client over a loopback socket.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace marquee::testing {
+
+// A fresh directory under the system temp dir, removed on destruction.
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    const std::filesystem::path& path() const { return path_; }
+    std::string str() const { return path_.string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Polls `condition` every 10 ms until it holds or `timeout` passes.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+struct http_reply {
+    int status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;
+};
+
+// One request on a new connection to 127.0.0.1:port.
+http_reply http_get(unsigned short port, const std::string& target);
+http_reply http_request(unsigned short port, const std::string& method, const std::string& target,
+                        const std::string& body = "", const std::map<std::string, std::string>& headers = {});
+// Sends raw bytes and returns everything read until the peer closes or
+// `timeout` passes (for malformed/pipelined requests).
+std::string raw_exchange(unsigned short port, const std::string& bytes,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+}  // namespace marquee::testing
