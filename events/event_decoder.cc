@@ -103,9 +103,16 @@ core::result<event> event_decoder::decode(std::string_view payload, std::int64_t
             has_ts = true;
         } else if (key == "value") {
             double value = 0;
-            if (auto err = v.get_double().get(value))
+            if (auto err = v.get_double().get(value)) {
+                // NaN/Infinity are not JSON, but producers in other languages
+                // emit them; name the real problem rather than "wrong type".
+                std::string_view token = v.raw_json_token();
+                if (token.starts_with("NaN") || token.starts_with("Infinity") || token.starts_with("-Infinity") ||
+                    err == simdjson::NUMBER_ERROR)
+                    return fail("invalid_value", "value must be a finite number (NaN/Infinity are not allowed)");
                 return fail(err == simdjson::INCORRECT_TYPE ? "wrong_type" : "malformed_json",
                             "value must be a finite number");
+            }
             if (!std::isfinite(value)) return fail("invalid_value", "value must be finite");
             e.value = value;
         } else if (key == "context") {

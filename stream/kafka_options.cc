@@ -32,6 +32,9 @@ std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std
         set(*conf, "enable.partition.eof", "false");
     } else {
         set(*conf, "linger.ms", "5");
+        // Kafka's default broker limit (max.message.bytes), so a dead-letter
+        // copy of any record the broker once accepted fits again.
+        set(*conf, "message.max.bytes", "1048588");
         set(*conf, "enable.idempotence", "true");
     }
     for (const auto& [key, value] : options.properties) set(*conf, key, value);

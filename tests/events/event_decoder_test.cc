@@ -92,9 +92,10 @@ TEST(event_decoder, rejects_wrong_types) {
 
 TEST(event_decoder, rejects_non_finite_numbers) {
     // JSON has no NaN or Infinity; an overflowing literal is not finite either.
-    EXPECT_NE(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":NaN})"), "<accepted>");
-    EXPECT_NE(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":Infinity})"), "<accepted>");
-    EXPECT_NE(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":1e999})"), "<accepted>");
+    EXPECT_EQ(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":NaN})"), "invalid_value");
+    EXPECT_EQ(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":Infinity})"), "invalid_value");
+    EXPECT_EQ(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":-Infinity})"), "invalid_value");
+    EXPECT_EQ(reason(R"({"type":"like","user_id":"u1","item_id":"m1","value":1e999})"), "invalid_value");
 }
 
 TEST(event_decoder, rejects_invalid_values) {

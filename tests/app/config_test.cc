@@ -1,0 +1,78 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "utils/test_utils.h"
+
+namespace marquee::app {
+namespace {
+
+TEST(config, defaults_are_sane) {
+    config c;
+    EXPECT_EQ(c.kafka.events_topic, "marquee.events");
+    EXPECT_EQ(c.kafka.dlq_topic, "marquee.events.dlq");
+    EXPECT_TRUE(c.kafka.brokers.empty());
+    EXPECT_EQ(get(c, "http.port"), "8080");
+    EXPECT_EQ(get(c, "model.dim"), "32");
+}
+
+TEST(config, precedence_is_toml_then_environment_then_set) {
+    testing::temp_dir dir;
+    const auto path = (dir.path() / "marquee.toml").string();
+    std::ofstream(path) << "[http]\nport = 9000\nthreads = 3\n[model]\nlearning_rate = 0.5\n"
+                           "[kafka]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.password\" = \"hunter2\"\n";
+    config c;
+    apply_toml_file(c, path);
+    EXPECT_EQ(c.http.port, 9000);
+    EXPECT_EQ(c.http.threads, 3);
+    EXPECT_FLOAT_EQ(c.model.mf.learning_rate, 0.5f);
+    EXPECT_EQ(c.kafka.properties.at("security.protocol"), "SASL_SSL");
+
+    std::string a = "MARQUEE_HTTP__PORT=9100", b = "MARQUEE_KAFKA__SASL_MECHANISMS=PLAIN",
+                d = "MARQUEE_BROKERS=k1:9092,k2:9092", e = "MARQUEE_KAFKA__CLIENT___RACK__ID=x", f = "PATH=/bin";
+    char* env[] = {a.data(), b.data(), d.data(), e.data(), f.data(), nullptr};
+    apply_environment(c, env);
+    EXPECT_EQ(c.http.port, 9100);
+    EXPECT_EQ(c.kafka.properties.at("sasl.mechanisms"), "PLAIN");
+    EXPECT_EQ(c.kafka.properties.at("client-rack_id"), "x");
+    EXPECT_EQ(c.kafka.brokers, "k1:9092,k2:9092");
+
+    set(c, "http.port", "9200");
+    EXPECT_EQ(c.http.port, 9200);
+    auto printed = print(c);
+    EXPECT_NE(printed.find("http.port = 9200"), std::string::npos);
+    EXPECT_NE(printed.find("kafka.sasl.password = [redacted]"), std::string::npos);
+    EXPECT_EQ(printed.find("hunter2"), std::string::npos);
+}
+
+TEST(config, bad_keys_and_values_name_the_key) {
+    config c;
+    try {
+        set(c, "http.prot", "1");
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("http.prot"), std::string::npos);
+    }
+    EXPECT_THROW(set(c, "http.port", "eighty"), std::invalid_argument);
+    EXPECT_THROW(set(c, "http.port", "70000"), std::invalid_argument);
+    EXPECT_THROW(set(c, "state.sync_writes", "maybe"), std::invalid_argument);
+    EXPECT_NO_THROW(set(c, "ingest.batch_max_wait_ms", "25"));
+    EXPECT_EQ(c.ingest.batch_max_wait.count(), 25);
+    testing::temp_dir dir;
+    const auto path = (dir.path() / "bad.toml").string();
+    std::ofstream(path) << "[http\nport = 1\n";
+    EXPECT_THROW(apply_toml_file(c, path), std::invalid_argument);
+}
+
+TEST(config, every_documented_key_reads_back) {
+    config c;
+    for (const auto& k : config_keys()) {
+        EXPECT_FALSE(k.doc.empty()) << k.name;
+        EXPECT_NO_THROW(set(c, k.name, get(c, k.name))) << k.name;
+    }
+}
+
+}  // namespace
+}  // namespace marquee::app

@@ -1,0 +1,227 @@
+// Ingestion against librdkafka's in-process Kafka-protocol broker, with the
+// real engine (RocksDB on disk, HTTP on loopback).
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include "app/engine_host.h"
+#include "state/store.h"
+#include "stream/embedded_broker.h"
+#include "stream/stream_fixtures.h"
+#include "utils/test_utils.h"
+
+namespace marquee {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ingest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        spdlog::set_level(spdlog::level::warn);
+        for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 4);
+    }
+
+    app::config settings() {
+        app::config c;
+        c.kafka.brokers = broker.bootstrap();
+        c.state.path = dir.str();
+        c.http.port = 0;
+        c.model.mf.dim = 16;
+        // A member that vanished is only replaced after its session times
+        // out; keep that short so restarts in tests take seconds.
+        c.kafka.properties["session.timeout.ms"] = "6000";
+        c.kafka.properties["heartbeat.interval.ms"] = "500";
+        return c;
+    }
+
+    // Users' counters as stored, compared with what was produced.
+    void expect_exactly_once(const testing::tally& produced) {
+        auto s = state::store::open({.path = dir.str()});
+        ASSERT_TRUE(s) << s.error().message;
+        std::size_t users = 0;
+        for (const auto& [user, counts] : produced) {
+            auto u = s.value()->get_user(user);
+            ASSERT_TRUE(u && u.value()) << user;
+            EXPECT_EQ(u.value()->counts, counts) << "user " << user;
+            ++users;
+        }
+        EXPECT_EQ(users, produced.size());
+    }
+
+    stream::embedded_broker broker;
+    testing::temp_dir dir;
+};
+
+TEST_F(ingest, every_event_is_applied_exactly_once_across_a_restart_mid_stream) {
+    constexpr int total = 30000;
+    const auto events = testing::synthetic_events(100, 500, total, 1);
+    const std::vector first(events.begin(), events.begin() + 2000), rest(events.begin() + 2000, events.end());
+    testing::produce_events(broker.bootstrap(), "marquee.events", first);
+    double applied_by_a = 0;
+    {
+        auto c = settings();
+        c.ingest.batch_max_messages = 50;  // many small commits: a stop lands mid-stream
+        app::engine_host a(c);
+        ASSERT_TRUE(testing::wait_until([&] { return testing::metric_sum(a.registry(), "marquee_events_applied_total") >= 1000; }, 30s));
+        // More arrives while it runs; stop it in the middle of consuming.
+        testing::produce_events(broker.bootstrap(), "marquee.events", rest);
+        a.stop();
+        ASSERT_TRUE(a.wait());
+        applied_by_a = testing::metric_sum(a.registry(), "marquee_events_applied_total");
+    }
+    ASSERT_LT(applied_by_a, total) << "a finished the stream: the restart was not mid-stream";
+    {
+        app::engine_host b(settings());
+        // b resumes exactly where a's last committed batch ended.
+        ASSERT_TRUE(testing::wait_until([&] {
+            return testing::metric_sum(b.registry(), "marquee_events_applied_total") >= total - applied_by_a;
+        }, 30s));
+        std::this_thread::sleep_for(500ms);  // room for any double application to show
+        EXPECT_EQ(testing::metric_sum(b.registry(), "marquee_events_applied_total"), total - applied_by_a);
+    }
+    expect_exactly_once(testing::count_by_user(events));
+}
+
+TEST_F(ingest, invalid_events_are_dead_lettered_and_the_good_ones_around_them_applied) {
+    std::vector<std::pair<std::string, std::string>> kv;
+    auto good = [&](int i) {
+        events::event e;
+        e.type = events::event_type::watch;
+        e.user_id = "good";
+        e.item_id = "m" + std::to_string(i);
+        e.value = 0.9;
+        e.ts_ms = 1000 + i;
+        kv.emplace_back("good", events::encode_json(e));
+    };
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"malformed_json", "{\"type\":"},
+        {"missing_field", R"({"type":"watch","item_id":"m1"})"},
+        {"wrong_type", R"({"type":"watch","user_id":["x"],"item_id":"m1"})"},
+        {"invalid_value", R"({"type":"like","user_id":"u","item_id":"m1","value":NaN})"},
+        {"unknown_type", R"({"type":"purchase","user_id":"u","item_id":"m1"})"},
+        {"invalid_value", R"({"type":"watch","user_id":"u","item_id":"m1","value":7})"},
+        {"too_large", std::string(1'000'000, '{')},
+        {"empty", ""},
+    };
+    for (std::size_t i = 0; i < bad.size(); ++i) {
+        good(int(i));
+        kv.emplace_back("bad-" + std::to_string(i), bad[i].second);
+    }
+    good(99);
+    // One key: one partition, so the DLQ order matches the input order.
+    for (auto& p : kv) p.first = "same-key";
+    testing::produce_raw(broker.bootstrap(), "marquee.events", kv);
+    {
+        app::engine_host host(settings());
+        ASSERT_TRUE(testing::wait_until([&] {
+            return testing::metric_sum(host.registry(), "marquee_events_applied_total") +
+                       testing::metric_sum(host.registry(), "marquee_events_invalid_total") >= double(kv.size());
+        }, 30s));
+        for (const auto& [reason, payload] : bad)
+            EXPECT_GE(testing::metric_sum(host.registry(), "marquee_events_invalid_total", "reason", reason), 1) << reason;
+        EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_events_invalid_total"), double(bad.size()));
+        EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_events_applied_total"), double(bad.size() + 1));
+        auto r = testing::http_get(host.http_port(), "/healthz");
+        EXPECT_EQ(r.status, 200);
+    }
+    auto dlq = testing::consume_all(broker.bootstrap(), "marquee.events.dlq", bad.size(), 20s);
+    ASSERT_EQ(dlq.size(), bad.size());
+    for (std::size_t i = 0; i < bad.size(); ++i) {
+        EXPECT_EQ(dlq[i].headers["marquee.error.reason"], bad[i].first);
+        EXPECT_EQ(dlq[i].value, bad[i].second) << "the original bytes are kept";
+        EXPECT_EQ(dlq[i].key, "same-key");
+        EXPECT_EQ(dlq[i].headers["marquee.source.topic"], "marquee.events");
+        EXPECT_FALSE(dlq[i].headers["marquee.error.message"].empty());
+        EXPECT_EQ(dlq[i].headers["marquee.source.offset"], std::to_string(2 * i + 1));
+    }
+    testing::tally expected;
+    expected["good"][std::size_t(events::event_type::watch)] = std::uint32_t(bad.size() + 1);
+    expect_exactly_once(expected);
+}
+
+TEST_F(ingest, recommendations_follow_the_users_events_and_rewards_reach_the_bandit) {
+    auto background = testing::synthetic_events(30, 120, 3000, 7);
+    testing::produce_events(broker.bootstrap(), "marquee.events", background);
+    std::string decision_id, shown_item;
+    {
+        app::engine_host host(settings());
+        ASSERT_TRUE(testing::wait_until([&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= 3000; }, 30s));
+        auto cold = testing::http_get(host.http_port(), "/v1/users/newcomer/recommendations?k=5");
+        ASSERT_EQ(cold.status, 200);
+        EXPECT_NE(cold.body.find("\"cold_start\":true"), std::string::npos) << cold.body;
+
+        std::vector<events::event> mine;
+        for (int i = 0; i < 20; ++i) {
+            events::event e;
+            e.type = events::event_type::like;
+            e.user_id = "newcomer";
+            e.item_id = "m" + std::to_string(i * 5);
+            e.ts_ms = 1'700'000'000'000 + 3'000'000 + i;
+            mine.push_back(e);
+        }
+        testing::produce_events(broker.bootstrap(), "marquee.events", mine);
+        testing::http_reply warm;
+        ASSERT_TRUE(testing::wait_until([&] {
+            warm = testing::http_get(host.http_port(), "/v1/users/newcomer/recommendations?k=5");
+            return warm.body.find("\"cold_start\":false") != std::string::npos;
+        }, 30s)) << warm.body;
+        EXPECT_NE(warm.body, cold.body);
+        for (const auto& e : mine) EXPECT_EQ(warm.body.find("\"" + e.item_id + "\""), std::string::npos) << "seen: " << e.item_id;
+
+        auto at = warm.body.find("\"decision_id\":\"") + 15;
+        decision_id = warm.body.substr(at, 32);
+        at = warm.body.find("\"item_id\":\"") + 11;
+        shown_item = warm.body.substr(at, warm.body.find('"', at) - at);
+        events::event click;
+        click.type = events::event_type::click;
+        click.user_id = "newcomer";
+        click.item_id = shown_item;
+        click.decision_id = decision_id;
+        click.ts_ms = 1'700'000'000'000 + 4'000'000;
+        testing::produce_events(broker.bootstrap(), "marquee.events", {click});
+        ASSERT_TRUE(testing::wait_until([&] {
+            return testing::metric_sum(host.registry(), "marquee_rewards_total", "outcome", "applied") == 1;
+        }, 30s));
+        // The decision went to the decisions topic too.
+        auto logged = testing::consume_all(broker.bootstrap(), "marquee.decisions", 1, 20s,
+                                           [&](const testing::consumed& m) { return m.value.find(decision_id) != std::string::npos; });
+        bool found = !logged.empty() && logged.back().value.find(decision_id) != std::string::npos;
+        EXPECT_TRUE(found) << "decision " << decision_id << " not on marquee.decisions";
+    }
+    auto s = state::store::open({.path = dir.str()});
+    ASSERT_TRUE(s);
+    engine::model m(settings().model);
+    ASSERT_TRUE(s.value()->load_model(m));
+    EXPECT_EQ(m.bandit().updates(), 1u) << "the click updated LinUCB, durably";
+    auto d = s.value()->get_decision(decision_id);
+    ASSERT_TRUE(d && d.value()) << "other shown items are still pending";
+    for (const auto& item : d.value()->items) EXPECT_EQ(item.rewarded, item.item_id == shown_item);
+}
+
+TEST_F(ingest, offsets_from_another_cluster_are_not_applied) {
+    const auto events = testing::synthetic_events(10, 50, 500, 3);
+    testing::produce_events(broker.bootstrap(), "marquee.events", events);
+    {
+        app::engine_host a(settings());
+        ASSERT_TRUE(testing::wait_until([&] { return testing::metric_sum(a.registry(), "marquee_events_applied_total") >= 500; }, 30s));
+    }
+    // A brand-new cluster (as an embedded broker is at every start): the
+    // stored offsets (500 consumed) must not be used against it.
+    stream::embedded_broker other;
+    other.create_topic("marquee.events", 4);
+    const auto more = testing::synthetic_events(10, 50, 100, 4);
+    testing::produce_events(other.bootstrap(), "marquee.events", more);
+    auto c = settings();
+    c.kafka.brokers = other.bootstrap();
+    c.kafka.dlq_topic.clear();
+    {
+        app::engine_host b(c);
+        ASSERT_TRUE(testing::wait_until([&] { return testing::metric_sum(b.registry(), "marquee_events_applied_total") >= 100; }, 30s));
+    }
+    auto all = events;
+    all.insert(all.end(), more.begin(), more.end());
+    expect_exactly_once(testing::count_by_user(all));
+}
+
+}  // namespace
+}  // namespace marquee

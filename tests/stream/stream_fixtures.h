@@ -1,0 +1,46 @@
+// Helpers for tests that talk to a real Kafka-protocol broker (the embedded
+// mock cluster or a real one): produce events, read a topic back, read
+// metrics from a registry, and tally what was produced per user.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/user_state.h"
+#include "events/event.h"
+
+namespace marquee::testing {
+
+struct consumed {
+    std::string key, value;
+    std::map<std::string, std::string> headers;
+};
+
+// Produces raw payloads keyed by `keys[i]`; waits for delivery.
+void produce_raw(const std::string& bootstrap, const std::string& topic,
+                 const std::vector<std::pair<std::string, std::string>>& key_values);
+void produce_events(const std::string& bootstrap, const std::string& topic, const std::vector<events::event>& events);
+// Reads every partition of `topic` from the beginning until `expected`
+// messages arrived (counting only those `until` accepts, if given) or
+// `timeout` passed.
+std::vector<consumed> consume_all(const std::string& bootstrap, const std::string& topic, std::size_t expected,
+                                  std::chrono::milliseconds timeout,
+                                  const std::function<bool(const consumed&)>& until = {});
+
+// Sum of every series of a counter or gauge family, filtered by one label.
+double metric_sum(prometheus::Registry& registry, const std::string& name, const std::string& label = "",
+                  const std::string& value = "");
+
+// Synthetic but MovieLens-shaped events: `users` users, skewed item popularity.
+std::vector<events::event> synthetic_events(int users, int items, int count, std::uint64_t seed);
+
+using tally = std::map<std::string, std::array<std::uint32_t, events::event_type_count>>;
+tally count_by_user(const std::vector<events::event>& events);
+
+}  // namespace marquee::testing
