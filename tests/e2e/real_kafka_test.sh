@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End to end on a real Apache Kafka broker (KRaft, jars from Maven Central):
+# real producer (kcat), the real `marquee` binary, a real HTTP client (curl).
+#   - MovieLens ratings produced with kcat are all applied (metrics agree);
+#   - recommendations answer, warm for a known user, cold for a new one;
+#   - served decisions reach marquee.decisions; bad events reach the DLQ;
+#   - a restart resumes from the offsets stored in RocksDB (nothing re-applied);
+#   - SIGTERM shuts down cleanly (exit 0).
+# Exit 77 (ctest: skipped) when Java/Maven or the Kafka jars are unavailable.
+set -euo pipefail
+
+MARQUEE="${1:?usage: real_kafka_test.sh path/to/marquee}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BROKER="$ROOT/scripts/kafka-broker.sh"
+PORT="${MARQUEE_E2E_KAFKA_PORT:-29192}"
+HTTP_PORT=""  # chosen by marquee (--port 0), read from its output
+WORK="$(mktemp -d /tmp/marquee-e2e.XXXXXX)"
+MARQUEE_PID=""
+
+cleanup() {
+  [[ -n "$MARQUEE_PID" ]] && kill -9 "$MARQUEE_PID" 2>/dev/null || true
+  "$BROKER" stop "$WORK/kafka" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; echo "--- marquee log ---" >&2; tail -40 "$WORK/marquee.out" "$WORK/marquee.log" >&2 || true; exit 1; }
+# Signals end the test through the EXIT trap too, so no broker or engine outlives it.
+trap 'exit 143' TERM INT
+command -v kcat >/dev/null || fail "kcat is not installed (scripts/setup.sh installs it)"
+command -v curl >/dev/null || fail "curl is not installed (scripts/setup.sh installs it)"
+
+set +e
+BOOTSTRAP="$("$BROKER" start "$WORK/kafka" "$PORT" | tail -1)"
+rc=$?
+set -e
+[[ $rc -eq 77 ]] && exit 77
+[[ $rc -eq 0 ]] || fail "broker did not start (exit $rc)"
+echo "real Kafka broker at $BOOTSTRAP"
+"$BROKER" create-topic "$WORK/kafka" "$PORT" marquee.events 4 2>/dev/null
+"$BROKER" create-topic "$WORK/kafka" "$PORT" marquee.decisions 2 2>/dev/null
+"$BROKER" create-topic "$WORK/kafka" "$PORT" marquee.events.dlq 1 2>/dev/null
+
+applied() {  # sum of marquee_events_applied_total over types
+  curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" |
+    awk '/^marquee_events_applied_total/ {s += $2} END {print s + 0}'
+}
+invalid() {
+  curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" |
+    awk '/^marquee_events_invalid_total/ {s += $2} END {print s + 0}'
+}
+applied_at_least() { [[ "$(applied)" -ge "$1" ]]; }
+invalid_at_least() { [[ "$(invalid)" -ge "$1" ]]; }
+wait_for() {  # wait_for SECONDS CMD...: poll until CMD succeeds (CMD re-run each time)
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do (( SECONDS < deadline )) || return 1; sleep 0.2; done
+}
+start_marquee() {
+  : >"$WORK/marquee.out"
+  "$MARQUEE" run --brokers "$BOOTSTRAP" --data-dir "$WORK/state" --port 0 \
+    --set log.level=info >"$WORK/marquee.out" 2>>"$WORK/marquee.log" &
+  MARQUEE_PID=$!
+  wait_for 30 grep -q '^HTTP: ' "$WORK/marquee.out" || fail "marquee did not start"
+  HTTP_PORT="$(sed -n 's#^HTTP: http://127.0.0.1:\([0-9]*\).*#\1#p' "$WORK/marquee.out")"
+  kill -0 "$MARQUEE_PID" || fail "marquee exited at start-up"
+  curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" -o /dev/null || fail "no /healthz on port $HTTP_PORT"
+}
+stop_marquee() {
+  kill -TERM "$MARQUEE_PID"
+  local rc=0
+  wait "$MARQUEE_PID" || rc=$?
+  MARQUEE_PID=""
+  [[ $rc -eq 0 ]] || fail "marquee exited $rc on SIGTERM"
+}
+# MovieLens rows -> key<TAB>event JSON lines, in time order.
+movielens_events() {  # movielens_events FIRST COUNT
+  # awk reads to the end (no early-closing `head`), so pipefail stays quiet.
+  tail -n +2 "$ROOT/data/ml-latest-small/ratings.csv" | tr -d "\r" | sort -t, -k4,4n -s |
+    awk -F, -v first="$1" -v count="$2" 'NR >= first && NR < first + count {
+      printf "u%s\t{\"type\":\"rating\",\"user_id\":\"u%s\",\"item_id\":\"m%s\",\"ts\":%s000,\"value\":%s}\n", $1, $1, $2, $4, $3}'
+}
+
+# 1. Produce 3000 real events and 3 bad ones; all good ones are applied.
+movielens_events 1 3000 > "$WORK/batch1.tsv"
+printf 'bad\t{"type":\nbad\t{"type":"purchase","user_id":"u1","item_id":"m1"}\nbad\t{"type":"watch","user_id":"u1","item_id":"m1","value":7}\n' \
+  >> "$WORK/batch1.tsv"
+kcat -b "$BOOTSTRAP" -t marquee.events -P -K$'\t' -l "$WORK/batch1.tsv"
+start_marquee
+wait_for 60 applied_at_least 3000 || fail "only $(applied)/3000 events applied"
+wait_for 10 invalid_at_least 3 || fail "bad events not counted: $(invalid)"
+sleep 1
+[[ "$(applied)" -eq 3000 ]] || fail "applied $(applied) != 3000 (double application?)"
+echo "ok: 3000 events applied once, 3 rejected"
+
+# 2. Recommendations over HTTP.
+user="$(awk -F'\t' 'NR == 1 {print $1}' "$WORK/batch1.tsv")"
+reply="$(curl -sf "http://127.0.0.1:$HTTP_PORT/v1/users/$user/recommendations?k=5")" || fail "recommendations failed"
+grep -q '"cold_start":false' <<<"$reply" || fail "known user got a cold start: $reply"
+[[ "$(grep -o '"item_id"' <<<"$reply" | wc -l)" -eq 5 ]] || fail "expected 5 items: $reply"
+cold="$(curl -sf "http://127.0.0.1:$HTTP_PORT/v1/users/brand-new/recommendations?k=3")"
+grep -q '"cold_start":true' <<<"$cold" || fail "new user: $cold"
+code="$(curl -s -o "$WORK/err.json" -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/v1/users/$user/recommendations?k=-1")"
+[[ "$code" == 400 ]] && grep -q '"error"' "$WORK/err.json" || fail "k=-1 gave $code"
+echo "ok: recommendations (warm, cold, bad k)"
+
+# 3. Decisions and dead letters are on the broker.
+decision="$(grep -o '"decision_id":"[0-9a-f]*"' <<<"$reply" | cut -d'"' -f4)"
+wait_for 20 sh -c "kcat -b '$BOOTSTRAP' -t marquee.decisions -C -e -q 2>/dev/null | grep -q '$decision'" ||
+  fail "decision $decision not on marquee.decisions"
+dlq="$(kcat -b "$BOOTSTRAP" -t marquee.events.dlq -C -e -q -f '%h\n' 2>/dev/null)"
+[[ "$(grep -c 'marquee.error.reason=' <<<"$dlq")" -eq 3 ]] || fail "expected 3 dead letters, got: $dlq"
+grep -q 'marquee.error.reason=unknown_type' <<<"$dlq" || fail "DLQ reasons: $dlq"
+echo "ok: decision logged, 3 dead letters with reasons"
+
+# 4. Restart: only new events are applied (offsets came from RocksDB).
+stop_marquee
+movielens_events 3001 1000 | kcat -b "$BOOTSTRAP" -t marquee.events -P -K$'\t'
+start_marquee
+wait_for 15 grep -q "matches the stored offsets" "$WORK/marquee.out" || fail "restart did not resume from stored offsets"
+wait_for 60 applied_at_least 1000 || fail "after restart only $(applied)/1000 applied"
+sleep 1
+[[ "$(applied)" -eq 1000 ]] || fail "after restart applied $(applied), expected exactly the 1000 new events"
+echo "ok: restart resumed from stored offsets"
+
+stop_marquee
+"$MARQUEE" state checksum --data-dir "$WORK/state" >/dev/null || fail "state checksum failed"
+echo "e2e on a real Kafka broker: passed"
