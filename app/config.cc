@@ -1,6 +1,7 @@
 #include "app/config.h"
 
 #include <charconv>
+#include <cstdio>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -35,6 +36,11 @@ template <class T>
 std::string text(const T& v) {
     if constexpr (std::is_same_v<T, std::string>) return v;
     else if constexpr (is_duration<T>::value) return std::to_string(v.count());
+    else if constexpr (std::is_floating_point_v<T>) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", double(v));
+        return buf;
+    }
     else if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
     else return std::to_string(v);
 }

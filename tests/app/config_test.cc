@@ -76,3 +76,21 @@ TEST(config, every_documented_key_reads_back) {
 
 }  // namespace
 }  // namespace marquee::app
+
+namespace marquee::app {
+namespace {
+
+TEST(config, the_readme_documents_every_key_with_its_default) {
+    std::ifstream in(MARQUEE_SOURCE_DIR "/README.md");
+    ASSERT_TRUE(in);
+    const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    config c;
+    for (const auto& k : config_keys()) {
+        const std::string value = get(c, k.name);
+        const std::string row = "| `" + std::string(k.name) + "` | " + (value.empty() ? "(empty)" : "`" + value + "`") + " |";
+        EXPECT_NE(readme.find(row), std::string::npos) << "README lacks: " << row;
+    }
+}
+
+}  // namespace
+}  // namespace marquee::app

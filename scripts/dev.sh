@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The two-command quickstart on Debian 12:
+#   scripts/dev.sh demo    install what is missing, build, run the MovieLens demo
+#   scripts/dev.sh test    install what is missing, build, run every test suite
+# Also: `build` (install + build only), `deps` (install only).
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo),
+#              CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
+
+# Debian 12 packages. Boost is pinned to 1.81 (Beast, JSON, unordered_flat_map);
+# never mix in the unversioned 1.74 -dev packages, they conflict.
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache git
+  librdkafka-dev librocksdb-dev libeigen3-dev libboost1.81-dev libboost-json1.81-dev
+  prometheus-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libxxhash-dev libgtest-dev libgmock-dev
+  kcat curl            # end-to-end tests: a real Kafka client and a real HTTP client
+)
+
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+install_deps() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  # The real-broker test runs Kafka from Maven Central jars; it needs a JRE and Maven.
+  command -v java >/dev/null || missing+=(default-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  if ((${#missing[@]})); then
+    echo "dev.sh: installing ${missing[*]}" >&2
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+  cmake --build "$BUILD_DIR" -j2
+}
+
+case "${1:-}" in
+  deps) install_deps ;;
+  build) install_deps; build ;;
+  demo)
+    install_deps; build
+    shift
+    exec "$BUILD_DIR/app/marquee" demo --data-dir "${MARQUEE_DATA_DIR:-$ROOT/marquee-data}" "$@"
+    ;;
+  test)
+    install_deps; build
+    cd "$BUILD_DIR"
+    # shellcheck disable=SC2086
+    exec ctest --output-on-failure -j2 --timeout 900 ${CTEST_ARGS:-}
+    ;;
+  *) sed -n '2,7p' "$0" >&2; exit 2 ;;
+esac
