@@ -19,6 +19,7 @@ PACKAGES=(
   prometheus-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libxxhash-dev libgtest-dev libgmock-dev
   kcat curl            # end-to-end tests: a real Kafka client and a real HTTP client
+  python3-yaml prometheus  # deploy tests: compose/provisioning YAML, promtool, a real Prometheus server
 )
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
