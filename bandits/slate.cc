@@ -1,51 +1,276 @@
 #include "bandits/slate.h"
 
+#include <Eigen/Cholesky>
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 
+#include "core/hash.h"
 #include "core/rng.h"
 
 namespace marquee::bandits {
 
-std::vector<slot> choose_slate(const linucb_policy& policy, std::span<const feature_vector> candidates,
-                               const slate_options& options, std::uint64_t seed) {
-    const std::size_t n = candidates.size();
-    const std::size_t k = std::min<std::size_t>(std::max(options.k, 0), n);
-    std::vector<double> ucb(n), expected(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        expected[i] = policy.expected_reward(candidates[i]);
-        ucb[i] = expected[i] + policy.bonus(candidates[i]);
-    }
-    std::vector<std::uint32_t> remaining(n);
-    for (std::size_t i = 0; i < n; ++i) remaining[i] = static_cast<std::uint32_t>(i);
+candidate_meta meta_from_features(const feature_vector& x, genre_mask genres) {
+    candidate_meta m;
+    m.genres = genres;
+    m.new_release = x[3] > 0.5;
+    m.age_days = x[4] > 0.0 ? -30.0 * std::log(x[4]) : 1e9;
+    return m;
+}
 
-    core::splitmix64 rng(seed);
-    std::vector<slot> slate;
-    slate.reserve(k);
+linucb_scorer::linucb_scorer(const linucb_policy& policy, std::span<const feature_vector> candidates, double ts_v)
+    : policy_(policy), candidates_(candidates), v_(ts_v >= 0.0 ? ts_v : policy.options().alpha) {}
+
+void linucb_scorer::score(std::span<double> mean, std::span<double> bonus) const {
+    for (std::size_t i = 0; i < candidates_.size(); ++i) {
+        mean[i] = policy_.expected_reward(candidates_[i]);
+        bonus[i] = policy_.bonus(candidates_[i]);
+    }
+}
+
+void linucb_scorer::sample(std::span<double> out, normal_source& normal) const {
+    // The production model keeps A^-1, not A's factor: factor A^-1 = L L'
+    // once per view (O(d^3), d = 8); then theta + v L eps ~ N(theta, v^2 A^-1).
+    if (!factored_) {
+        cov_factor_ = Eigen::LLT<linucb_policy::matrix>(policy_.a_inverse()).matrixL();
+        factored_ = true;
+    }
+    feature_vector eps;
+    for (int i = 0; i < feature_dim; ++i) eps[i] = normal();
+    const feature_vector theta = policy_.theta() + v_ * (cov_factor_.triangularView<Eigen::Lower>() * eps).eval();
+    for (std::size_t i = 0; i < candidates_.size(); ++i) out[i] = theta.dot(candidates_[i]);
+}
+
+namespace {
+
+// Stream ids mixed into the request seed, so epsilon coins, choosing draws
+// and propensity draws never share random numbers.
+constexpr std::uint64_t choose_stream = 0x43484f4f5345ULL;     // "CHOOSE"
+constexpr std::uint64_t estimate_stream = 0x455354494d41ULL;   // "ESTIMA"
+
+double effective_epsilon(const slate_options& o) {
+    switch (o.policy) {
+    case policy_kind::greedy: return 0.0;
+    case policy_kind::uniform: return 1.0;
+    default: return std::clamp(o.epsilon, 0.0, 1.0);
+    }
+}
+
+int draw_count(const slate_options& o) { return std::max(o.thompson_propensity_draws, 1); }
+
+// Scores shared by every slot: mean, bonus, weighted UCB and, for Thompson
+// sampling, the M propensity draws (row m at draws[m * n]).
+void prepare(const scorer& model, const slate_options& o, const slate_inputs& in, slate_workspace& ws) {
+    const std::size_t n = model.size();
+    ws.mean.resize(n);
+    ws.bonus.resize(n);
+    ws.ucb.resize(n);
+    ws.weight.resize(n);
+    ws.draw.resize(n);
+    ws.penalty.assign(n, 0.0);
+    model.score(ws.mean, ws.bonus);
+    const bool has_meta = in.meta.size() == n;
+    for (std::size_t i = 0; i < n; ++i) {
+        const bool fresh = has_meta && in.meta[i].new_release && in.meta[i].age_days <= o.new_release.max_age_days;
+        ws.weight[i] = fresh ? o.new_release.exploration_weight : 1.0;
+        ws.ucb[i] = ws.mean[i] + ws.weight[i] * ws.bonus[i];
+    }
+    if (o.policy != policy_kind::thompson) return;
+    if (!model.can_sample())
+        throw std::invalid_argument("policy_kind::thompson needs a scorer with a posterior");
+    const int m_draws = draw_count(o);
+    ws.draws.resize(std::size_t(m_draws) * n);
+    normal_source normal(core::mix64(in.seed, estimate_stream));
+    for (int m = 0; m < m_draws; ++m) {
+        std::span<double> row(ws.draws.data() + std::size_t(m) * n, n);
+        model.sample(row, normal);
+        for (std::size_t i = 0; i < n; ++i) row[i] = ws.mean[i] + ws.weight[i] * (row[i] - ws.mean[i]);
+    }
+}
+
+// Argmax over `eligible` of the MMR-adjusted `v`; ties go to the lower index
+// (eligible is kept in increasing order).
+std::uint32_t argmax(const double* v, const std::vector<std::uint32_t>& eligible, const std::vector<double>& penalty,
+                     const diversity_options& d) {
+    const bool mmr = d.mmr();
+    std::uint32_t best = eligible.front();
+    double best_v = mmr ? d.mmr_lambda * v[best] - penalty[best] : v[best];
+    for (std::size_t j = 1; j < eligible.size(); ++j) {
+        const std::uint32_t c = eligible[j];
+        const double x = mmr ? d.mmr_lambda * v[c] - penalty[c] : v[c];
+        if (x > best_v) best = c, best_v = x;
+    }
+    return best;
+}
+
+void collect_eligible(const slate_options& o, const slate_inputs& in, const genre_counts& counts,
+                      slate_workspace& ws) {
+    ws.eligible.clear();
+    if (o.diversity.caps() && in.meta.size() == ws.mean.size())
+        for (auto c : ws.remaining)
+            if (counts.allows(in.meta[c].genres, o.diversity.max_per_genre)) ws.eligible.push_back(c);
+    if (ws.eligible.empty()) ws.eligible.assign(ws.remaining.begin(), ws.remaining.end());
+}
+
+// The deterministic ranking score of the policy (not used by thompson/uniform).
+const double* ranking_scores(const slate_options& o, const slate_workspace& ws) {
+    return o.policy == policy_kind::ucb ? ws.ucb.data() : ws.mean.data();
+}
+
+// Wins of `c` among the M propensity draws over the current eligible set.
+int thompson_wins(std::uint32_t c, const slate_options& o, const slate_workspace& ws) {
+    const std::size_t n = ws.mean.size();
+    int wins = 0;
+    for (int m = 0; m < draw_count(o); ++m)
+        wins += argmax(ws.draws.data() + std::size_t(m) * n, ws.eligible, ws.penalty, o.diversity) == c;
+    return wins;
+}
+
+// Genre counts and MMR penalties after `c` joins the slate.
+void note_pick(std::uint32_t c, const slate_options& o, const slate_inputs& in, genre_counts& counts,
+               slate_workspace& ws) {
+    if (in.meta.size() != ws.mean.size()) return;
+    counts.add(in.meta[c].genres);
+    if (!o.diversity.mmr()) return;
+    const double w = 1.0 - o.diversity.mmr_lambda;
+    for (auto r : ws.remaining)
+        ws.penalty[r] = std::max(ws.penalty[r], w * genre_similarity(in.meta[r].genres, in.meta[c].genres));
+}
+
+// Valid insertions: slot inside the slate, candidate in range, each slot and
+// candidate used once (first wins).
+std::vector<forced_slot> valid_forced(const slate_inputs& in, std::size_t n, std::size_t k) {
+    std::vector<forced_slot> out;
+    for (const auto& f : in.forced) {
+        if (f.slot < 0 || std::size_t(f.slot) >= k || f.candidate >= n) continue;
+        if (std::any_of(out.begin(), out.end(),
+                        [&](const auto& g) { return g.slot == f.slot || g.candidate == f.candidate; }))
+            continue;
+        out.push_back(f);
+    }
+    return out;
+}
+
+}  // namespace
+
+void fill_slate(const scorer& model, const slate_options& o, const slate_inputs& in, slate_workspace& ws,
+                std::vector<slot>& out) {
+    out.clear();
+    const std::size_t n = model.size();
+    const std::size_t k = std::min<std::size_t>(std::max(o.k, 0), n);
+    if (k == 0) return;
+    prepare(model, o, in, ws);
+    const auto forced = valid_forced(in, n, k);
+    ws.remaining.clear();
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (std::none_of(forced.begin(), forced.end(), [&](const auto& f) { return f.candidate == i; }))
+            ws.remaining.push_back(i);
+
+    const double eps = effective_epsilon(o);
+    const double m_draws = draw_count(o);
+    core::splitmix64 rng(in.seed);
+    normal_source choose_normal(core::mix64(in.seed, choose_stream));
+    genre_counts counts;
+    out.reserve(k);
     for (std::size_t s = 0; s < k; ++s) {
-        // Ties go to the lower index, so the argmax is well defined.
-        auto argmax_by = [&](const std::vector<double>& v) {
-            return std::max_element(remaining.begin(), remaining.end(),
-                                    [&](auto a, auto b) { return v[a] < v[b] || (v[a] == v[b] && a > b); });
-        };
-        auto best_ucb = argmax_by(ucb);
-        auto best_exploit = argmax_by(expected);
-        const double r = double(remaining.size());
-        auto pick = best_ucb;
-        if (options.epsilon > 0.0 && rng.uniform() < options.epsilon)
-            pick = remaining.begin() + std::ptrdiff_t(rng.below(remaining.size()));
-        const std::uint32_t c = *pick;
+        auto f = std::find_if(forced.begin(), forced.end(), [&](const auto& g) { return std::size_t(g.slot) == s; });
+        if (f != forced.end()) {
+            slot chosen;
+            chosen.candidate = f->candidate;
+            chosen.score = ws.ucb[f->candidate];
+            chosen.expected = ws.mean[f->candidate];
+            chosen.propensity = 1.0;
+            chosen.forced = true;
+            out.push_back(chosen);
+            note_pick(f->candidate, o, in, counts, ws);
+            continue;
+        }
+        collect_eligible(o, in, counts, ws);
+        const double e = double(ws.eligible.size());
+
+        const double* ranked = ranking_scores(o, ws);
+        std::uint32_t target = ws.eligible.front();
+        if (o.policy == policy_kind::thompson) {
+            model.sample(ws.draw, choose_normal);
+            for (std::size_t i = 0; i < n; ++i) ws.draw[i] = ws.mean[i] + ws.weight[i] * (ws.draw[i] - ws.mean[i]);
+            ranked = ws.draw.data();
+        }
+        if (o.policy != policy_kind::uniform) target = argmax(ranked, ws.eligible, ws.penalty, o.diversity);
+        std::uint32_t pick = target;
+        // Same coin order as before the generalisation: one uniform, then the index.
+        if (o.policy == policy_kind::uniform || (eps > 0.0 && rng.uniform() < eps))
+            pick = ws.eligible[std::size_t(rng.below(ws.eligible.size()))];
+
         slot chosen;
-        chosen.candidate = c;
-        chosen.score = ucb[c];
-        chosen.expected = expected[c];
-        chosen.propensity = (1.0 - options.epsilon) * (pick == best_ucb ? 1.0 : 0.0) + options.epsilon / r;
+        chosen.candidate = pick;
+        chosen.score = ranked[pick];
+        chosen.expected = ws.mean[pick];
+        switch (o.policy) {
+        case policy_kind::uniform: chosen.propensity = 1.0 / e; break;
+        case policy_kind::thompson: {
+            const int wins = thompson_wins(pick, o, ws);
+            double p_hat = double(wins) / m_draws;
+            if (wins == 0 && eps == 0.0) p_hat = 1.0 / m_draws;
+            chosen.propensity = (1.0 - eps) * p_hat + eps / e;
+            chosen.propensity_se = (1.0 - eps) * std::sqrt(p_hat * (1.0 - p_hat) / m_draws);
+            break;
+        }
+        default: chosen.propensity = (1.0 - eps) * (pick == target ? 1.0 : 0.0) + eps / e;
+        }
+        double best_mean = ws.mean[ws.eligible.front()];
+        for (auto c : ws.eligible) best_mean = std::max(best_mean, ws.mean[c]);
         // Strictly worse on the exploit estimate: ties (e.g. an untrained
         // model) are not exploration.
-        chosen.explored = expected[c] < expected[*best_exploit];
-        slate.push_back(chosen);
-        remaining.erase(pick);
+        chosen.explored = ws.mean[pick] < best_mean;
+        out.push_back(chosen);
+        ws.remaining.erase(std::find(ws.remaining.begin(), ws.remaining.end(), pick));
+        note_pick(pick, o, in, counts, ws);
     }
-    return slate;
+}
+
+std::vector<slot> fill_slate(const scorer& model, const slate_options& options, const slate_inputs& inputs) {
+    slate_workspace ws;
+    std::vector<slot> out;
+    fill_slate(model, options, inputs, ws, out);
+    return out;
+}
+
+std::vector<double> first_slot_distribution(const scorer& model, const slate_options& o, const slate_inputs& in) {
+    const std::size_t n = model.size();
+    std::vector<double> p(n, 0.0);
+    if (n == 0 || o.k <= 0) return p;
+    slate_workspace ws;
+    prepare(model, o, in, ws);
+    for (const auto& f : valid_forced(in, n, std::min<std::size_t>(std::size_t(o.k), n)))
+        if (f.slot == 0) {
+            p[f.candidate] = 1.0;
+            return p;
+        }
+    ws.remaining.clear();
+    for (std::uint32_t i = 0; i < n; ++i) ws.remaining.push_back(i);
+    // Candidates forced into later slots are not available for slot 0.
+    for (const auto& f : valid_forced(in, n, std::min<std::size_t>(std::size_t(o.k), n)))
+        ws.remaining.erase(std::find(ws.remaining.begin(), ws.remaining.end(), f.candidate));
+    genre_counts counts;
+    collect_eligible(o, in, counts, ws);
+    const double eps = effective_epsilon(o), e = double(ws.eligible.size());
+    for (auto c : ws.eligible) p[c] = eps / e;
+    if (o.policy == policy_kind::uniform) return p;
+    if (o.policy == policy_kind::thompson) {
+        const int m_draws = draw_count(o);
+        for (int m = 0; m < m_draws; ++m)
+            p[argmax(ws.draws.data() + std::size_t(m) * n, ws.eligible, ws.penalty, o.diversity)] +=
+                (1.0 - eps) / m_draws;
+        return p;
+    }
+    p[argmax(ranking_scores(o, ws), ws.eligible, ws.penalty, o.diversity)] += 1.0 - eps;
+    return p;
+}
+
+std::vector<slot> choose_slate(const linucb_policy& policy, std::span<const feature_vector> candidates,
+                               const slate_options& options, std::uint64_t seed) {
+    const linucb_scorer view(policy, candidates);
+    return fill_slate(view, options, slate_inputs{.meta = {}, .forced = {}, .seed = seed});
 }
 
 }  // namespace marquee::bandits
