@@ -92,7 +92,7 @@ class Prometheus:
 
 def body(binary: str, prom_bin: str, work: Path) -> int:
     started = time.monotonic()
-    m = Marquee(binary, work, "--limit", str(EVENTS), mode="demo", port=free_port())
+    m = Marquee(binary, work, "--limit", str(EVENTS), mode="demo")
     prom = Prometheus(prom_bin, work, f"127.0.0.1:{m.port}")
     problems: list[str] = []
 
