@@ -103,13 +103,18 @@ std::uint32_t argmax(const double* v, const std::vector<std::uint32_t>& eligible
     return best;
 }
 
-void collect_eligible(const slate_options& o, const slate_inputs& in, const genre_counts& counts,
+// Fills ws.eligible (and its flags); true when the genre cap had to be lifted.
+bool collect_eligible(const slate_options& o, const slate_inputs& in, const genre_counts& counts,
                       slate_workspace& ws) {
     ws.eligible.clear();
     if (o.diversity.caps() && in.meta.size() == ws.mean.size())
         for (auto c : ws.remaining)
             if (counts.allows(in.meta[c].genres, o.diversity.max_per_genre)) ws.eligible.push_back(c);
-    if (ws.eligible.empty()) ws.eligible.assign(ws.remaining.begin(), ws.remaining.end());
+    const bool lifted = ws.eligible.empty();
+    if (lifted) ws.eligible.assign(ws.remaining.begin(), ws.remaining.end());
+    ws.is_eligible.assign(ws.mean.size(), 0);
+    for (auto c : ws.eligible) ws.is_eligible[c] = 1;
+    return lifted && o.diversity.caps();
 }
 
 // The deterministic ranking score of the policy (not used by thompson/uniform).
@@ -118,11 +123,23 @@ const double* ranking_scores(const slate_options& o, const slate_workspace& ws) 
 }
 
 // Wins of `c` among the M propensity draws over the current eligible set.
-int thompson_wins(std::uint32_t c, const slate_options& o, const slate_workspace& ws) {
+// Each draw's argmax is cached across slots: while the eligible set only
+// shrinks and no MMR penalty moves the scores, a draw's argmax stays its
+// argmax until it is picked or capped out, so only those draws are rescanned.
+int thompson_wins(std::uint32_t c, bool cache_valid, const slate_options& o, slate_workspace& ws) {
     const std::size_t n = ws.mean.size();
+    const int m_draws = draw_count(o);
+    if (ws.draw_best.size() != std::size_t(m_draws)) {
+        ws.draw_best.assign(std::size_t(m_draws), 0);
+        cache_valid = false;
+    }
     int wins = 0;
-    for (int m = 0; m < draw_count(o); ++m)
-        wins += argmax(ws.draws.data() + std::size_t(m) * n, ws.eligible, ws.penalty, o.diversity) == c;
+    for (int m = 0; m < m_draws; ++m) {
+        auto& best = ws.draw_best[std::size_t(m)];
+        if (!cache_valid || !ws.is_eligible[best])
+            best = argmax(ws.draws.data() + std::size_t(m) * n, ws.eligible, ws.penalty, o.diversity);
+        wins += best == c;
+    }
     return wins;
 }
 
@@ -171,6 +188,7 @@ void fill_slate(const scorer& model, const slate_options& o, const slate_inputs&
     core::splitmix64 rng(in.seed);
     normal_source choose_normal(core::mix64(in.seed, choose_stream));
     genre_counts counts;
+    bool lifted = false, first_scan = true;
     out.reserve(k);
     for (std::size_t s = 0; s < k; ++s) {
         auto f = std::find_if(forced.begin(), forced.end(), [&](const auto& g) { return std::size_t(g.slot) == s; });
@@ -185,7 +203,11 @@ void fill_slate(const scorer& model, const slate_options& o, const slate_inputs&
             note_pick(f->candidate, o, in, counts, ws);
             continue;
         }
-        collect_eligible(o, in, counts, ws);
+        const bool now_lifted = collect_eligible(o, in, counts, ws);
+        // The eligible set only shrinks, except when the cap is first lifted.
+        const bool cache_valid = !first_scan && !o.diversity.mmr() && (lifted || !now_lifted);
+        lifted = now_lifted;
+        first_scan = false;
         const double e = double(ws.eligible.size());
 
         const double* ranked = ranking_scores(o, ws);
@@ -208,7 +230,7 @@ void fill_slate(const scorer& model, const slate_options& o, const slate_inputs&
         switch (o.policy) {
         case policy_kind::uniform: chosen.propensity = 1.0 / e; break;
         case policy_kind::thompson: {
-            const int wins = thompson_wins(pick, o, ws);
+            const int wins = thompson_wins(pick, cache_valid, o, ws);
             double p_hat = double(wins) / m_draws;
             if (wins == 0 && eps == 0.0) p_hat = 1.0 / m_draws;
             chosen.propensity = (1.0 - eps) * p_hat + eps / e;

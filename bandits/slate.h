@@ -93,6 +93,8 @@ struct slate_inputs {
 struct slate_workspace {
     std::vector<double> mean, bonus, ucb, draw, draws, penalty, weight;
     std::vector<std::uint32_t> remaining, eligible;
+    std::vector<std::uint8_t> is_eligible;
+    std::vector<std::uint32_t> draw_best;  // per propensity draw: its argmax over the eligible set
 };
 
 // Fills `out` (cleared first). Throws std::invalid_argument for thompson

@@ -233,3 +233,30 @@ TEST(fill_slate, a_reused_workspace_gives_the_same_slate) {
 
 }  // namespace
 }  // namespace marquee::bandits
+
+namespace marquee::bandits {
+namespace {
+
+// Slot s of a Thompson slate is slot 0 of the same request with the earlier
+// picks reserved elsewhere (forced into later slots): same seed, same
+// propensity draws, same remaining set, so the same propensity.
+TEST(fill_slate, later_thompson_propensities_equal_a_first_slot_recomputation) {
+    std::vector<double> mean, bonus, sd;
+    for (int i = 0; i < 40; ++i) mean.push_back(0.5 + 0.002 * (i % 9)), bonus.push_back(0.0), sd.push_back(0.01);
+    const table_scorer s(mean, bonus, sd);
+    const slate_options o{.k = 8, .epsilon = 0.05, .policy = policy_kind::thompson, .thompson_propensity_draws = 64};
+    for (std::uint64_t seed = 0; seed < 10; ++seed) {
+        auto slate = fill_slate(s, o, {.meta = {}, .forced = {}, .seed = seed});
+        std::vector<forced_slot> earlier;
+        for (std::size_t i = 0; i < slate.size(); ++i) {
+            slate_options wide = o;
+            wide.k = 40;
+            const auto dist = first_slot_distribution(s, wide, {.meta = {}, .forced = earlier, .seed = seed});
+            EXPECT_NEAR(slate[i].propensity, dist[slate[i].candidate], 1e-12) << "seed " << seed << " slot " << i;
+            earlier.push_back({slate[i].candidate, int(i) + 1});
+        }
+    }
+}
+
+}  // namespace
+}  // namespace marquee::bandits
