@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <vector>
 
 namespace marquee::stream {
@@ -28,13 +29,17 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
     clock::time_point batch_started;
     std::atomic<std::size_t> assigned{0};
+    std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions;  // next offset per owned partition
+    clock::time_point last_lag_update{};
     core::result<void> fatal = core::success();
 
     impl(const kafka_options& k, const ingest_options& o, state::store& s, batch_applier& a, ingest_probe& p)
         : kafka(k), options(o), store(s), applier(a), probe(p) {}
 
-    // Applies and commits the batch in flight, then tells the group.
-    bool flush() {
+    // Applies and commits the batch in flight, then tells the group. `sync`
+    // waits for the group commit: needed when the partitions are about to
+    // move to another member, which starts from the group's offsets.
+    bool flush(bool sync = false) {
         if (batch.empty()) return true;
         std::vector<raw_message> raw;
         raw.reserve(batch.size());
@@ -66,21 +71,63 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             else if ((*it)->offset() < m->offset() + 1)
                 (*it)->set_offset(m->offset() + 1);
         }
-        consumer->commitAsync(next.list);
+        for (auto* tp : next.list) positions[{tp->topic(), tp->partition()}] = tp->offset();
+        if (sync) {
+            if (auto err = consumer->commitSync(next.list); err != RdKafka::ERR_NO_ERROR)
+                spdlog::warn("ingest: group commit failed ({}); RocksDB holds the offsets", RdKafka::err2str(err));
+        } else {
+            consumer->commitAsync(next.list);
+        }
         batch.clear();
         return true;
+    }
+
+    // Where to start a newly assigned partition: the later of the offset
+    // stored with our state and the group's committed offset. Stored wins
+    // after a crash between our write and the group commit; committed wins
+    // when another member consumed the partition since we last owned it.
+    void choose_start_offsets(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
+        owned_partitions committed;
+        for (auto* tp : partitions) committed.list.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
+        if (auto err = c->committed(committed.list, 10'000); err != RdKafka::ERR_NO_ERROR) {
+            spdlog::warn("ingest: could not read the group's committed offsets ({}); using stored offsets only",
+                         RdKafka::err2str(err));
+            for (auto* tp : committed.list) tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
+        }
+        for (std::size_t n = 0; n < partitions.size(); ++n) {
+            auto* tp = partitions[n];
+            const auto stored = store.offset(tp->topic(), tp->partition()).value_or(-1);
+            const auto group = committed.list[n]->offset();
+            const auto start = std::max<std::int64_t>(stored, group);
+            if (start >= 0) {
+                tp->set_offset(start);
+                positions[{tp->topic(), tp->partition()}] = start;
+            }
+            spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}", tp->topic(), tp->partition(),
+                         stored >= 0 ? std::to_string(stored) : "none", group >= 0 ? std::to_string(group) : "none",
+                         start >= 0 ? "start at " + std::to_string(start) : std::string("auto.offset.reset"));
+        }
+    }
+
+    // Consumer lag per partition, from the high watermarks librdkafka
+    // caches with every fetch (no broker round trip).
+    void update_lag(bool force = false) {
+        const auto now = clock::now();
+        if (!force && now - last_lag_update < std::chrono::seconds(1)) return;
+        last_lag_update = now;
+        for (const auto& [tp, next] : positions) {
+            std::int64_t low = 0, high = 0;
+            if (consumer->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR || high < 0)
+                continue;
+            probe.lag(tp.first, tp.second, double(std::max<std::int64_t>(0, high - next)));
+        }
     }
 
     void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                       std::vector<RdKafka::TopicPartition*>& partitions) override {
         const bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
         if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-            for (auto* tp : partitions) {
-                if (auto stored = store.offset(tp->topic(), tp->partition())) tp->set_offset(*stored);
-                spdlog::info("ingest: assigned {}[{}] from {}", tp->topic(), tp->partition(),
-                             tp->offset() >= 0 ? "stored offset " + std::to_string(tp->offset())
-                                               : std::string("group offset / auto.offset.reset"));
-            }
+            choose_start_offsets(c, partitions);
             RdKafka::Error* e = nullptr;
             if (cooperative) e = c->incremental_assign(partitions);
             else c->assign(partitions);
@@ -91,9 +138,14 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             assigned += partitions.size();
             probe.rebalanced("assign");
         } else {
-            // Finish what we hold for these partitions before they go.
-            flush();
+            // Finish what we hold for these partitions before they go, and
+            // make sure the group knows, since the next owner starts there.
+            flush(true);
             spdlog::info("ingest: {} partition(s) revoked", partitions.size());
+            for (auto* tp : partitions) {
+                positions.erase({tp->topic(), tp->partition()});
+                probe.lag_removed(tp->topic(), tp->partition());
+            }
             if (cooperative) {
                 if (auto* e = c->incremental_unassign(partitions)) delete e;
                 assigned -= std::min<std::size_t>(assigned, partitions.size());
@@ -168,6 +220,7 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
             break;
         case RdKafka::ERR__TIMED_OUT:
             i.applier.publish();
+            i.update_lag();
             break;
         default:
             // Consumer errors are informational (librdkafka retries); only
@@ -182,8 +235,10 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
             }
         }
         if (!i.batch.empty() && (int(i.batch.size()) >= i.options.batch_max_messages ||
-                                 clock::now() - i.batch_started >= i.options.batch_max_wait))
+                                 clock::now() - i.batch_started >= i.options.batch_max_wait)) {
             i.flush();
+            i.update_lag();
+        }
     }
     if (i.fatal) i.flush();
     i.applier.publish(true);

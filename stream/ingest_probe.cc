@@ -44,11 +44,22 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                           .Add({}, prometheus::Histogram::BucketBoundaries{
                                        50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3,
                                        100e-3, 250e-3, 500e-3, 1.0, 2.5});
+    lag_ = &prometheus::BuildGauge()
+                .Name("marquee_consumer_lag_messages")
+                .Help("Messages in the partition after the next one this instance will apply")
+                .Register(registry);
     assigned_ = &prometheus::BuildGauge()
                      .Name("marquee_consumer_assigned_partitions")
                      .Help("Partitions currently assigned to this instance")
                      .Register(registry)
                      .Add({});
+}
+
+void ingest_probe::lag_removed(const std::string& topic, std::int32_t partition) {
+    // Partitions come and go with rebalances: drop their series rather than
+    // leave a stale lag behind.
+    const std::map<std::string, std::string> labels{{"topic", topic}, {"partition", std::to_string(partition)}};
+    if (lag_->Has(labels)) lag_->Remove(&lag_->Add(labels));
 }
 
 void ingest_probe::event_invalid(std::string_view reason) {

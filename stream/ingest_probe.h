@@ -28,6 +28,10 @@ public:
     void rebalanced(std::string_view kind) { rebalances_->Add({{"kind", std::string(kind)}}).Increment(); }
     void assigned_partitions(std::size_t n) { assigned_->Set(double(n)); }
     void consumer_error() { consumer_errors_->Increment(); }
+    void lag(const std::string& topic, std::int32_t partition, double messages) {
+        lag_->Add({{"topic", topic}, {"partition", std::to_string(partition)}}).Set(messages);
+    }
+    void lag_removed(const std::string& topic, std::int32_t partition);
 
     double applied_total() const;
 
@@ -41,6 +45,7 @@ private:
     prometheus::Histogram* batch_events_;
     prometheus::Histogram* batch_seconds_;
     prometheus::Gauge* assigned_;
+    prometheus::Family<prometheus::Gauge>* lag_;
 };
 
 }  // namespace marquee::stream

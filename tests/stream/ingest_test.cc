@@ -82,6 +82,56 @@ TEST_F(ingest, every_event_is_applied_exactly_once_across_a_restart_mid_stream) 
     expect_exactly_once(testing::count_by_user(events));
 }
 
+TEST_F(ingest, two_members_of_one_group_apply_every_event_exactly_once_between_them) {
+    testing::temp_dir dir_b;
+    const auto events = testing::synthetic_events(120, 400, 15000, 5);
+    const std::vector p1(events.begin(), events.begin() + 5000), p2(events.begin() + 5000, events.begin() + 10000),
+        p3(events.begin() + 10000, events.end());
+    auto settings_b = settings();
+    settings_b.state.path = dir_b.str();
+    auto assigned = [](app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_consumer_assigned_partitions"); };
+    auto applied = [](app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_events_applied_total"); };
+
+    testing::produce_events(broker.bootstrap(), "marquee.events", p1);
+    double by_a = 0, by_b = 0;
+    {
+        auto a = std::make_unique<app::engine_host>(settings());
+        ASSERT_TRUE(testing::wait_until([&] { return applied(*a) >= 5000; }, 30s));
+        // The second member joins mid-stream and takes over some partitions.
+        app::engine_host b(settings_b);
+        ASSERT_TRUE(testing::wait_until([&] { return assigned(b) > 0 && assigned(*a) > 0 && assigned(*a) + assigned(b) == 4; }, 30s))
+            << "a owns " << assigned(*a) << ", b owns " << assigned(b);
+        testing::produce_events(broker.bootstrap(), "marquee.events", p2);
+        ASSERT_TRUE(testing::wait_until([&] { return applied(*a) + applied(b) >= 10000; }, 30s));
+        EXPECT_GT(applied(b), 0) << "b applied nothing while sharing the group";
+        // The first member leaves mid-stream; b takes everything over.
+        a->stop();
+        ASSERT_TRUE(a->wait());
+        by_a = applied(*a);
+        a.reset();
+        ASSERT_TRUE(testing::wait_until([&] { return assigned(b) == 4; }, 30s));
+        testing::produce_events(broker.bootstrap(), "marquee.events", p3);
+        ASSERT_TRUE(testing::wait_until([&] { return by_a + applied(b) >= 15000; }, 30s))
+            << "a " << by_a << " + b " << applied(b);
+        std::this_thread::sleep_for(500ms);
+        by_b = applied(b);
+    }
+    EXPECT_EQ(by_a + by_b, 15000);
+    // Sum of the per-user counters in both data dirs equals what was produced.
+    testing::tally stored;
+    for (const auto& path : {dir.str(), dir_b.str()}) {
+        auto s = state::store::open({.path = path});
+        ASSERT_TRUE(s) << s.error().message;
+        for (const auto& [user, counts] : testing::count_by_user(events)) {
+            auto u = s.value()->get_user(user);
+            ASSERT_TRUE(u);
+            if (!u.value()) continue;
+            for (std::size_t t = 0; t < counts.size(); ++t) stored[user][t] += u.value()->counts[t];
+        }
+    }
+    EXPECT_EQ(stored, testing::count_by_user(events));
+}
+
 TEST_F(ingest, invalid_events_are_dead_lettered_and_the_good_ones_around_them_applied) {
     std::vector<std::pair<std::string, std::string>> kv;
     auto good = [&](int i) {
