@@ -32,7 +32,14 @@ void linucb_scorer::sample(std::span<double> out, normal_source& normal) const {
     // The production model keeps A^-1, not A's factor: factor A^-1 = L L'
     // once per view (O(d^3), d = 8); then theta + v L eps ~ N(theta, v^2 A^-1).
     if (!factored_) {
-        cov_factor_ = Eigen::LLT<linucb_policy::matrix>(policy_.a_inverse()).matrixL();
+        const Eigen::LLT<linucb_policy::matrix> llt(policy_.a_inverse());
+        if (llt.info() == Eigen::Success) {
+            cov_factor_ = llt.matrixL();
+        } else {
+            // Rounding made A^-1 indefinite (never seen; Sherman-Morrison keeps
+            // it positive definite in practice): keep the marginal variances.
+            cov_factor_ = policy_.a_inverse().diagonal().cwiseMax(0.0).cwiseSqrt().asDiagonal();
+        }
         factored_ = true;
     }
     feature_vector eps;
