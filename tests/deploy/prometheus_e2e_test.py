@@ -33,7 +33,7 @@ EVENTS = 5000
 REQUESTS = 5
 RECS_ROUTE = "/v1/users/{user_id}/recommendations"
 # Panels that must return series once the demo has replayed and served.
-MUST_HAVE_DATA = {"Build", "Ingest rate by event type", "Batch apply latency", "HTTP requests by route and code",
+MUST_HAVE_DATA = {"Build", "Ingest rate by event type", "Batch apply latency", "Consumer lag by partition", "HTTP requests by route and code",
                   "HTTP latency by route (p50, p99)", "Recommendations served by policy", "Items shown by candidate source"}
 
 
