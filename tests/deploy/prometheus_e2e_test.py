@@ -135,6 +135,10 @@ def body(binary: str, prom_bin: str, work: Path) -> int:
     info = prom.query("marquee_build_info")
     if len(info) != 1 or float(info[0]["value"][1]) != 1 or not info[0]["metric"].get("version"):
         problems.append(f"marquee_build_info: {info}")
+    # The dashboard's $instance variable is label_values(marquee_build_info, instance).
+    code, body = http_get(f"{prom.url}/api/v1/label/instance/values?match[]=marquee_build_info")
+    if code != 200 or json.loads(body).get("data") != [f"127.0.0.1:{m.port}"]:
+        problems.append(f"label_values(marquee_build_info, instance) = {body[:200]}, expected the scraped target")
 
     # Every dashboard query, evaluated by the real Prometheus.
     time.sleep(1)
