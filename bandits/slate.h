@@ -12,8 +12,9 @@
 // probability p is the chance that candidate wins one draw; p_hat = wins in
 // M further independent draws (shared by all slots of the slate, independent
 // of the choosing draws) / M, unbiased with variance p (1 - p) / M (reported
-// as propensity_se). A pick that wins none of the M draws is clamped to
-// 1 / M so importance weights stay finite (bias <= 1 / M, only for p << 1/M).
+// as propensity_se). With epsilon = 0 a pick that wins none of the M draws
+// gets 1 / M so importance weights stay finite (bias <= 1 / M, only when
+// p << 1 / M); with epsilon > 0 the eps / eligible term already bounds them.
 // Exposure-floor insertions are deterministic: propensity 1, forced = true.
 #pragma once
 
