@@ -5,8 +5,9 @@
 // of a uniform-random policy. Pure functions over spans; no I/O.
 #pragma once
 
-#include <concepts>
+#include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
