@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "app/runtime_metrics.h"
 #include "core/snapshot_cell.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
@@ -42,6 +43,7 @@ struct engine_host::impl {
     std::unique_ptr<stream::topic_sink> decisions;
     std::unique_ptr<stream::batch_applier> applier;
     std::unique_ptr<stream::ingest_loop> ingest;
+    std::unique_ptr<runtime_metrics> runtime;
     std::unique_ptr<serve::api> api;
     std::unique_ptr<serve::http_server> http;
     std::thread ingest_thread;
@@ -91,8 +93,10 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     i.applier->publish(true);
     i.ingest = std::make_unique<stream::ingest_loop>(i.cfg.kafka, i.cfg.ingest, *i.store, *i.applier, *i.probe);
 
-    i.api = std::make_unique<serve::api>(i.cfg.api, i.snapshots, *i.store, i.decisions.get(), i.registry,
-                                         [&i] { return i.ingest && i.ingest->ready(); });
+    i.runtime = std::make_unique<runtime_metrics>(i.registry, *i.store);
+    i.api = std::make_unique<serve::api>(
+        i.cfg.api, i.snapshots, *i.store, i.decisions.get(), i.registry,
+        [&i] { return i.ingest && i.ingest->ready(); }, [&i] { i.runtime->refresh(); });
     i.http = std::make_unique<serve::http_server>(
         i.cfg.http, [&i](serve::request&& r) { return i.api->handle(std::move(r)); });
     i.http->start();
@@ -116,6 +120,7 @@ engine_host::~engine_host() {
     if (i.ingest_thread.joinable()) i.ingest_thread.join();
     if (i.http) i.http->stop();
     i.api.reset();
+    i.runtime.reset();
     i.ingest.reset();
     i.applier.reset();
     if (i.producer && !i.producer->flush(std::chrono::seconds(10)))

@@ -53,6 +53,7 @@ struct api::impl {
     core::message_sink* decisions;
     prometheus::Registry& registry;
     std::function<bool()> ready;
+    std::function<void()> before_scrape;
 
     prometheus::Family<prometheus::Counter>* requests;
     prometheus::Family<prometheus::Histogram>* latency;
@@ -118,6 +119,7 @@ struct api::impl {
         if (segs.size() == 1 && segs[0] == "metrics") {
             route_label = "/metrics";
             if (!get) return method_not_allowed();
+            if (before_scrape) before_scrape();
             response res{http::status::ok, req.version()};
             res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
             res.body() = prometheus::TextSerializer().Serialize(registry.Collect());
@@ -204,8 +206,11 @@ struct api::impl {
 };
 
 api::api(api_options options, core::snapshot_cell<engine::model_snapshot>& snapshots, state::store& store,
-         core::message_sink* decisions, prometheus::Registry& registry, std::function<bool()> ready)
-    : impl_(std::make_unique<impl>(std::move(options), snapshots, store, decisions, registry, std::move(ready))) {}
+         core::message_sink* decisions, prometheus::Registry& registry, std::function<bool()> ready,
+         std::function<void()> before_scrape)
+    : impl_(std::make_unique<impl>(std::move(options), snapshots, store, decisions, registry, std::move(ready))) {
+    impl_->before_scrape = std::move(before_scrape);
+}
 
 api::~api() = default;
 

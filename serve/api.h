@@ -34,9 +34,10 @@ struct api_options {
 class api {
 public:
     // `decisions` receives every served decision (may be null); `ready`
-    // answers /readyz.
+    // answers /readyz; `before_scrape` refreshes pull-style gauges.
     api(api_options options, core::snapshot_cell<engine::model_snapshot>& snapshots, state::store& store,
-        core::message_sink* decisions, prometheus::Registry& registry, std::function<bool()> ready);
+        core::message_sink* decisions, prometheus::Registry& registry, std::function<bool()> ready,
+        std::function<void()> before_scrape = {});
     ~api();
 
     response handle(request&& req);

@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
@@ -93,6 +94,7 @@ struct store::impl {
     std::unique_ptr<rocksdb::DB> db;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::WriteOptions write_options;
+    std::shared_ptr<rocksdb::Statistics> statistics;
 
     ~impl() {
         for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -118,6 +120,9 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     db_options.create_if_missing = true;
     db_options.create_missing_column_families = true;
     db_options.IncreaseParallelism(2);
+    // Tickers only (no per-operation timers): enough for write-stall time.
+    db_options.statistics = rocksdb::CreateDBStatistics();
+    db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptDetailedTimers);
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -128,6 +133,7 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     for (auto* name : cf_names) families.emplace_back(name, cf_options);
     auto i = std::make_unique<impl>();
     i->options = options;
+    i->statistics = db_options.statistics;
     i->write_options.sync = options.sync_writes;
     rocksdb::DB* raw = nullptr;
     auto s = rocksdb::DB::Open(db_options, options.path, families, &i->handles, &raw);
@@ -266,13 +272,28 @@ core::result<std::uint64_t> store::checksum() const {
     return result;
 }
 
-std::uint64_t store::int_property(std::string_view name) const {
-    std::uint64_t total = 0;
-    for (auto* h : impl_->handles) {
-        std::uint64_t v = 0;
-        if (impl_->db->GetIntProperty(h, slice(name), &v)) total += v;
-    }
-    return total;
+store_stats store::stats() const {
+    auto& db = *impl_->db;
+    auto sum = [&](const std::string& name) {
+        std::uint64_t total = 0;
+        for (auto* h : impl_->handles) {
+            std::uint64_t v = 0;
+            if (db.GetIntProperty(h, name, &v)) total += v;
+        }
+        return total;
+    };
+    store_stats s;
+    s.live_sst_bytes = sum(rocksdb::DB::Properties::kLiveSstFilesSize);
+    s.memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
+    s.pending_compaction_bytes = sum(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+    db.GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &s.running_compactions);
+    std::uint64_t stopped = 0;
+    db.GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped);
+    s.write_stopped = stopped != 0;
+    db.GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &s.delayed_write_rate);
+    if (impl_->statistics) s.stall_micros = impl_->statistics->getTickerCount(rocksdb::STALL_MICROS);
+    db.GetIntProperty(impl_->h(cf_decisions), rocksdb::DB::Properties::kEstimateNumKeys, &s.pending_decisions);
+    return s;
 }
 
 }  // namespace marquee::state

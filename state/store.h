@@ -38,6 +38,18 @@ struct partition_offset {
 
 class store;
 
+// Health figures read from RocksDB, for metrics.
+struct store_stats {
+    std::uint64_t live_sst_bytes = 0;
+    std::uint64_t memtable_bytes = 0;
+    std::uint64_t pending_compaction_bytes = 0;
+    std::uint64_t running_compactions = 0;
+    bool write_stopped = false;
+    std::uint64_t delayed_write_rate = 0;  // bytes/s while writes are throttled, else 0
+    std::uint64_t stall_micros = 0;        // cumulative time writes were stalled
+    std::uint64_t pending_decisions = 0;   // estimate
+};
+
 // write_set: changes that commit together or not at all (a RocksDB WriteBatch).
 class write_set {
 public:
@@ -90,8 +102,8 @@ public:
     // partitioning or batching that produced it.
     core::result<std::uint64_t> checksum() const;
 
-    // RocksDB property (e.g. "rocksdb.estimate-num-keys"), summed over families.
-    std::uint64_t int_property(std::string_view name) const;
+    // Thread-safe; cheap enough to call at every metrics scrape.
+    store_stats stats() const;
 
 private:
     struct impl;

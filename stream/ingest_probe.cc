@@ -22,6 +22,10 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                        .Name("marquee_consumer_rebalances_total")
                        .Help("Partition assignments and revocations seen by the consumer")
                        .Register(registry);
+    // Every label value exists from the start, so dashboards show 0, not "no data".
+    for (auto kind : {"assign", "revoke"}) rebalances_->Add({{"kind", kind}});
+    for (auto outcome : {"applied", "duplicate", "unknown_item", "unknown_decision"})
+        rewards_->Add({{"outcome", outcome}});
     dead_lettered_ = &prometheus::BuildCounter()
                           .Name("marquee_events_dead_lettered_total")
                           .Help("Invalid events forwarded to the dead-letter topic")

@@ -27,6 +27,8 @@ kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registr
                          .Name("marquee_kafka_delivery_errors_total")
                          .Help("Messages Marquee produced that Kafka did not accept, by topic")
                          .Register(registry);
+    for (const auto& topic : {options.decisions_topic, options.dlq_topic, options.events_topic})
+        if (!topic.empty()) impl_->errors->Add({{"topic", topic}});
     auto conf = make_conf(options, "producer");
     std::string err;
     if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK)

@@ -26,6 +26,7 @@ struct header {
 class kafka_producer {
 public:
     // Throws std::invalid_argument / std::runtime_error on bad configuration.
+    // The delivery-error counter starts at 0 for each of `options`' topics.
     kafka_producer(const kafka_options& options, prometheus::Registry& registry);
     // Flushes outstanding messages (up to 10 s) and stops the report thread.
     ~kafka_producer();
