@@ -30,6 +30,12 @@ reward_outcome learner::apply(const events::event& e, user_state& user, pending_
     user.counts[std::size_t(e.type)] += 1;
     user.events += 1;
     user.last_ts_ms = std::max(user.last_ts_ms, e.ts_ms);
+    const std::uint32_t row = model_.ensure_item(e.item_id, e.ts_ms);
+    out.item_rows.insert(row);
+    const auto fb = online_models::to_feedback(e);
+    // Co-visitation pairs a liked item with what the user consumed just
+    // before it; read the history before this event joins it.
+    if (fb.target > 0.0f) update_covisitation(user, row, fb.weight, out);
     if (e.type != event_type::impression) {
         // Most recent last; a repeat moves to the end instead of duplicating.
         auto it = std::find(user.recent.begin(), user.recent.end(), e.item_id);
@@ -38,9 +44,6 @@ reward_outcome learner::apply(const events::event& e, user_state& user, pending_
         if (user.recent.size() > std::size_t(opt.history_size)) user.recent.erase(user.recent.begin());
     }
 
-    const std::uint32_t row = model_.ensure_item(e.item_id, e.ts_ms);
-    out.item_rows.insert(row);
-    const auto fb = online_models::to_feedback(e);
     if (fb.target > 0.0f) model_.stats(row).popularity.add(fb.weight, e.ts_ms, opt.half_life_ms());
     if (fb.weight > 0.0f) update_embeddings(e, user, row, out);
 
@@ -58,10 +61,27 @@ reward_outcome learner::apply(const events::event& e, user_state& user, pending_
     return reward_outcome::unknown_item;
 }
 
+void learner::update_covisitation(const user_state& user, std::uint32_t row, float weight, touched& out) {
+    auto& covisit = model_.covisit();
+    const int window = covisit.options().window;
+    int paired = 0;
+    for (auto it = user.recent.rbegin(); it != user.recent.rend() && paired < window; ++it) {
+        auto other = model_.items().find(*it);
+        if (!other || *other == row) continue;
+        covisit.add_pair(row, *other, weight);
+        // Both lists changed; item rows are persisted with their neighbours.
+        out.item_rows.insert(*other);
+        ++paired;
+    }
+}
+
 void learner::update_embeddings(const events::event& e, user_state& user, std::uint32_t row,
                                 touched& out) {
     const auto& mf = model_.options().mf;
-    if (user.embedding.empty()) user.embedding.assign(std::size_t(mf.dim), 0.0f);
+    if (user.embedding.empty()) {
+        user.embedding.resize(std::size_t(mf.dim));
+        online_models::init_user(user.embedding.data(), mf);
+    }
     online_models::vector_map u(user.embedding.data(), mf.dim);
     const auto fb = online_models::to_feedback(e);
     online_models::sgd_step(u, model_.items().row(row), fb.target, fb.weight, mf);

@@ -16,6 +16,7 @@ namespace marquee::engine {
 
 // What a batch changed beyond its users (which the caller tracks itself).
 struct touched {
+    // Rows whose vector, statistics or co-visitation neighbours changed.
     boost::unordered_flat_set<std::uint32_t> item_rows;
     bool bandit = false;
     void clear() {
@@ -41,6 +42,7 @@ public:
                          touched& out);
 
 private:
+    void update_covisitation(const user_state& user, std::uint32_t row, float weight, touched& out);
     void update_embeddings(const events::event& e, user_state& user, std::uint32_t row, touched& out);
 
     model& model_;

@@ -3,7 +3,7 @@
 namespace marquee::engine {
 
 model::model(model_options options)
-    : options_(options), items_(options.mf.dim), bandit_(options.bandit) {}
+    : options_(options), items_(options.mf.dim), covisit_(options.covisit), bandit_(options.bandit) {}
 
 std::uint32_t model::ensure_item(std::string_view item_id, std::int64_t first_seen_ms) {
     if (auto row = items_.find(item_id)) return *row;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bandits/linucb_policy.h"
+#include "online_models/covisitation.h"
 #include "online_models/decayed_counter.h"
 #include "online_models/embedding_table.h"
 #include "online_models/implicit_mf.h"
@@ -16,6 +17,7 @@ namespace marquee::engine {
 struct model_options {
     online_models::mf_options mf;
     bandits::linucb_options bandit;
+    online_models::covisit_options covisit;
     // Half-life of item popularity, in hours of event time. Default: 72.
     double popularity_half_life_hours = 72.0;
     // Items shown within this many days of first appearance are "new releases". Default: 30.
@@ -48,6 +50,10 @@ public:
     item_stats& stats(std::uint32_t row) { return stats_[row]; }
     const item_stats& stats(std::uint32_t row) const { return stats_[row]; }
 
+    // Item-to-item co-visitation, indexed by item row.
+    online_models::covisitation& covisit() { return covisit_; }
+    const online_models::covisitation& covisit() const { return covisit_; }
+
     bandits::linucb_policy& bandit() { return bandit_; }
     const bandits::linucb_policy& bandit() const { return bandit_; }
 
@@ -64,6 +70,7 @@ private:
     model_options options_;
     online_models::embedding_table items_;
     std::vector<item_stats> stats_;
+    online_models::covisitation covisit_;
     bandits::linucb_policy bandit_;
     std::int64_t clock_ms_ = 0;
     std::uint64_t version_ = 0;

@@ -52,6 +52,17 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
     s->new_releases = top_rows(std::size_t(options.new_release_n), [&](std::uint32_t a, std::uint32_t b) {
         return s->first_seen_ms[a] > s->first_seen_ms[b] || (s->first_seen_ms[a] == s->first_seen_ms[b] && a < b);
     });
+    // Lists are kept sorted, so each copy is a prefix; the snapshot is flat
+    // (CSR) to keep serving reads cache-friendly.
+    const std::size_t per_item = std::size_t(std::max(options.covisit_n, 0));
+    s->covisit_offsets.assign(n + 1, 0);
+    for (std::uint32_t r = 0; r < n; ++r) {
+        auto list = m.covisit().neighbours(r);
+        const std::size_t take = std::min(per_item, list.size());
+        s->covisit.insert(s->covisit.end(), list.begin(), list.begin() + std::ptrdiff_t(take));
+        s->covisit_offsets[r + 1] = static_cast<std::uint32_t>(s->covisit.size());
+    }
+
     const std::int64_t window_ms = std::int64_t(s->new_release_days * 86400e3);
     std::erase_if(s->new_releases, [&](std::uint32_t r) { return s->clock_ms - s->first_seen_ms[r] > window_ms; });
     return s;

@@ -6,6 +6,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,8 @@ struct snapshot_options {
     int popular_n = 50;
     // Newest releases kept as exploration candidates. Default: 50.
     int new_release_n = 50;
+    // Co-visitation neighbours copied per item (best first). Default: 20.
+    int covisit_n = 20;
 };
 
 struct model_snapshot {
@@ -45,9 +48,18 @@ struct model_snapshot {
     std::vector<std::int64_t> first_seen_ms;
     std::vector<std::uint32_t> popular;       // rows, most popular first
     std::vector<std::uint32_t> new_releases;  // rows, newest first
+    // Co-visitation neighbours of row r, best first:
+    // covisit[covisit_offsets[r] .. covisit_offsets[r + 1]).
+    std::vector<std::uint32_t> covisit_offsets;  // item_count() + 1 entries
+    std::vector<online_models::neighbour> covisit;
     bandits::linucb_policy bandit;
 
     std::size_t item_count() const { return first_seen_ms.size(); }
+    std::span<const online_models::neighbour> neighbours(std::uint32_t row) const {
+        if (std::size_t(row) + 1 >= covisit_offsets.size()) return {};
+        return std::span<const online_models::neighbour>(covisit).subspan(
+            covisit_offsets[row], covisit_offsets[row + 1] - covisit_offsets[row]);
+    }
 };
 
 // Copies the model into a new snapshot, reusing `previous->index` when no

@@ -3,13 +3,16 @@
 #include <Eigen/Core>
 #include <algorithm>
 
+#include "engine/retrieval.h"
+
 namespace marquee::engine {
 
 namespace {
 
 struct candidate {
     std::uint32_t row;
-    std::string_view reason;
+    std::string_view source;
+    std::uint32_t because;  // co-visitation: the history item behind it
 };
 
 bool has_embedding(const user_state* user) {
@@ -35,27 +38,35 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
             if (auto row = s.index->find(id)) taken[*row] = 1;
 
     std::vector<candidate> candidates;
-    candidates.reserve(std::size_t(options.retrieval_n + options.popular_n + options.new_release_n));
-    auto add = [&](std::uint32_t row, std::string_view reason) {
+    candidates.reserve(std::size_t(options.retrieval_n + options.covisit_n + options.popular_n +
+                                   options.new_release_n));
+    auto add = [&](std::uint32_t row, std::string_view source, std::uint32_t because = 0) {
         if (taken[row]) return;
         taken[row] = 1;
-        candidates.push_back({row, reason});
+        candidates.push_back({row, source, because});
     };
 
     Eigen::VectorXf affinity;
     const bool warm = has_embedding(user) && int(user->embedding.size()) == s.dim;
     out.cold_start = !warm;
     if (warm) {
-        Eigen::Map<const Eigen::VectorXf> u(user->embedding.data(), s.dim);
-        affinity.noalias() = s.embeddings * u;
-        std::vector<std::uint32_t> rows;
-        rows.reserve(n);
-        for (std::uint32_t r = 0; r < n; ++r)
-            if (!taken[r]) rows.push_back(r);
-        const std::size_t want = std::min<std::size_t>(std::size_t(options.retrieval_n), rows.size());
-        std::partial_sort(rows.begin(), rows.begin() + std::ptrdiff_t(want), rows.end(),
-                          [&](auto a, auto b) { return affinity[a] > affinity[b] || (affinity[a] == affinity[b] && a < b); });
-        for (std::size_t i = 0; i < want; ++i) add(rows[i], "embedding");
+        const Eigen::Map<const online_models::row_matrix> items(s.embeddings.data(), s.embeddings.rows(), s.dim);
+        for (const auto& c : top_n_by_dot(items, user->embedding, std::size_t(std::max(options.retrieval_n, 0)),
+                                          taken, affinity))
+            add(c.row, "embedding");
+    }
+    if (user && options.covisit_n > 0) {
+        std::vector<std::uint32_t> history;
+        history.reserve(user->recent.size());
+        for (const auto& id : user->recent)
+            if (auto row = s.index->find(id)) history.push_back(*row);
+        covisit_query q;
+        q.history = history;
+        q.history_n = options.covisit_history_n;
+        q.per_item = options.covisit_n;
+        const auto found = top_n_covisited([&s](std::uint32_t r) { return s.neighbours(r); }, q,
+                                           std::size_t(options.covisit_n), taken);
+        for (const auto& c : found) add(c.row, "covisit", c.because);
     }
     int added = 0;
     for (auto row : s.new_releases) {
@@ -92,8 +103,10 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     out.items.reserve(slate.size());
     for (const auto& slot : slate) {
         const auto& c = candidates[slot.candidate];
+        std::string reason = c.source == "covisit" ? "because_you_watched:" + s.index->ids[c.because]
+                                                   : std::string(c.source);
         out.items.push_back(recommendation{s.index->ids[c.row], slot.score, slot.propensity, slot.explored,
-                                           c.reason, features[slot.candidate]});
+                                           std::move(reason), c.source, features[slot.candidate]});
     }
     return out;
 }

@@ -1,5 +1,5 @@
-// recommend: candidate generation (embedding top-N, new releases, popular)
-// followed by the bandit's slate choice. Pure: reads a model_snapshot and the
+// recommend: candidate generation (embedding top-N, co-visitation neighbours
+// of recent history, new releases, popular) followed by the bandit's slate choice. Pure: reads a model_snapshot and the
 // user's state, touches no I/O, allocates only the result and small scratch.
 #pragma once
 
@@ -20,6 +20,10 @@ struct recommend_options {
     // Popular and new-release candidates added to them. Default: 20 each.
     int popular_n = 20;
     int new_release_n = 20;
+    // Co-visitation candidates ("because you watched X"). Default: 20.
+    int covisit_n = 20;
+    // Most recent history items whose neighbours are expanded. Default: 10.
+    int covisit_history_n = 10;
     bandits::slate_options slate;
 };
 
@@ -35,7 +39,10 @@ struct recommendation {
     double score = 0.0;
     double propensity = 0.0;
     bool explored = false;
-    std::string_view reason;  // "embedding" | "new_release" | "popular"
+    // "embedding" | "because_you_watched:<item_id>" | "new_release" | "popular"
+    std::string reason;
+    // The candidate source alone, without ids: a bounded metric label.
+    std::string_view source;  // "embedding" | "covisit" | "new_release" | "popular"
     bandits::feature_vector features;
 };
 

@@ -35,12 +35,18 @@ float sgd_step(Eigen::Ref<Eigen::VectorXf> user, Eigen::Ref<Eigen::VectorXf> ite
     float p = sigmoid(user.dot(item));
     float g = weight * (p - target);  // d loss / d (u.v)
     // Evaluate both gradients before writing either (simultaneous update).
+    const Eigen::Index free = o.item_bias ? user.size() - 1 : user.size();
     for (Eigen::Index i = 0; i < user.size(); ++i) {
         float u = user[i], v = item[i];
-        user[i] = u - o.learning_rate * (g * v + o.l2 * u);
+        if (i < free) user[i] = u - o.learning_rate * (g * v + o.l2 * u);
         item[i] = v - o.learning_rate * (g * u + o.l2 * v);
     }
     return p;
+}
+
+void init_user(float* out, const mf_options& o) {
+    std::fill(out, out + o.dim, 0.0f);
+    if (o.item_bias && o.dim > 0) out[o.dim - 1] = 1.0f;
 }
 
 float weighted_log_loss(const Eigen::VectorXf& user, const Eigen::VectorXf& item, float target,

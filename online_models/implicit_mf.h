@@ -23,7 +23,15 @@ struct mf_options {
     float init_scale = 0.1f;
     // Seed for initial vectors and negative sampling. Default: 42.
     std::uint64_t seed = 42;
+    // Reserve the last dimension for an item bias: users hold a constant 1
+    // there (never updated), so item[dim-1] learns how likely the item is
+    // to be consumed by anyone (Koren, Bell & Volinsky 2009's b_i, folded
+    // into the dot product so retrieval stays one mat-vec). Default: true.
+    bool item_bias = true;
 };
+
+// The vector a user starts from: zeros, with the bias slot set to 1.
+void init_user(float* out, const mf_options& options);
 
 // What an event says about (user, item): a 0/1 target and how much to trust it.
 struct feedback {
@@ -38,6 +46,7 @@ feedback to_feedback(const events::event& e);
 
 // One weighted SGD step on log-loss of sigmoid(u.v) against `target`;
 // updates both vectors in place (the user step uses the old item vector).
+// With options.item_bias the user's last component is held fixed.
 // Returns the prediction before the step.
 float sgd_step(Eigen::Ref<Eigen::VectorXf> user, Eigen::Ref<Eigen::VectorXf> item, float target,
                float weight, const mf_options& options);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "state/codec.h"
 
@@ -18,9 +19,9 @@ namespace marquee::state {
 namespace {
 
 // Column families, in handle order. "default" holds metadata.
-enum cf : std::size_t { cf_meta, cf_users, cf_items, cf_bandit, cf_decisions, cf_offsets, cf_count };
+enum cf : std::size_t { cf_meta, cf_users, cf_items, cf_bandit, cf_decisions, cf_offsets, cf_covisit, cf_count };
 constexpr const char* cf_names[cf_count] = {"default", "users", "items",
-                                            "bandit", "decisions", "offsets"};
+                                            "bandit", "decisions", "offsets", "covisit"};
 constexpr std::string_view key_cluster_id = "cluster_id";
 constexpr std::string_view key_version = "model_version";
 constexpr std::string_view key_clock = "model_clock_ms";
@@ -47,6 +48,37 @@ std::optional<T> pod_value(const std::string& bytes) {
     return v;
 }
 
+// Co-visitation list of one item: version byte 1, u32 count, then per
+// neighbour u32 row, f32 count, f32 error (host byte order, like items).
+std::string encode_covisit(std::span<const online_models::neighbour> list) {
+    std::string out;
+    out.reserve(5 + list.size() * 12);
+    out.push_back(char(1));
+    const auto n = static_cast<std::uint32_t>(list.size());
+    out.append(reinterpret_cast<const char*>(&n), sizeof n);
+    for (const auto& e : list) {
+        out.append(reinterpret_cast<const char*>(&e.row), 4);
+        out.append(reinterpret_cast<const char*>(&e.count), 4);
+        out.append(reinterpret_cast<const char*>(&e.error), 4);
+    }
+    return out;
+}
+
+core::result<std::vector<online_models::neighbour>> decode_covisit(std::string_view bytes) {
+    std::uint32_t n = 0;
+    if (bytes.size() < 5 || bytes[0] != char(1)) return core::error{"corrupt_state", "covisit: bad header"};
+    std::memcpy(&n, bytes.data() + 1, 4);
+    if (bytes.size() != 5 + std::size_t(n) * 12) return core::error{"corrupt_state", "covisit: bad length"};
+    std::vector<online_models::neighbour> list(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const char* p = bytes.data() + 5 + std::size_t(i) * 12;
+        std::memcpy(&list[i].row, p, 4);
+        std::memcpy(&list[i].count, p + 4, 4);
+        std::memcpy(&list[i].error, p + 8, 4);
+    }
+    return list;
+}
+
 }  // namespace
 
 struct write_set::impl {
@@ -66,6 +98,13 @@ void write_set::put_user(std::string_view id, const engine::user_state& user) {
 void write_set::put_item(const engine::model& m, std::uint32_t row) {
     impl_->batch.Put(impl_->h(cf_items), m.items().id(row),
                      encode_item(row, m.items().row(row).data(), m.dim(), m.stats(row)));
+    put_covisit(m, row);
+}
+
+void write_set::put_covisit(const engine::model& m, std::uint32_t row) {
+    auto list = m.covisit().neighbours(row);
+    if (list.empty()) return;  // lists never shrink to empty: nothing to clear
+    impl_->batch.Put(impl_->h(cf_covisit), m.items().id(row), encode_covisit(list));
 }
 
 void write_set::put_bandit(const engine::model& m) {
@@ -198,6 +237,20 @@ core::result<void> store::load_model(engine::model& m) const {
         m.restore_item(rows[r].first, rows[r].second.embedding.data(), rows[r].second.stats);
     }
 
+    // Co-visitation lists, keyed by item id; neighbours refer to item rows,
+    // which the item records above restore exactly.
+    std::unique_ptr<rocksdb::Iterator> cv(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_covisit)));
+    for (cv->SeekToFirst(); cv->Valid(); cv->Next()) {
+        auto row = m.items().find(std::string_view(cv->key().data(), cv->key().size()));
+        auto list = decode_covisit(std::string_view(cv->value().data(), cv->value().size()));
+        if (!list) return list.error();
+        if (!row) return core::error{"corrupt_state", "covisit list of unknown item " + cv->key().ToString()};
+        for (const auto& e : list.value())
+            if (e.row >= m.items().size()) return core::error{"corrupt_state", "covisit neighbour row out of range"};
+        m.covisit().restore(*row, std::move(list).value());
+    }
+    if (!cv->status().ok()) return from_status(cv->status());
+
     auto bandit = impl_->get(cf_bandit, key_linucb);
     if (!bandit) return bandit.error();
     if (bandit.value()) {
@@ -254,7 +307,7 @@ core::result<std::uint64_t> store::checksum() const {
     rocksdb::ReadOptions ro;
     ro.snapshot = snap;
     core::result<std::uint64_t> result = std::uint64_t{0};
-    for (cf c : {cf_users, cf_items, cf_bandit}) {
+    for (cf c : {cf_users, cf_items, cf_bandit, cf_covisit}) {
         std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->h(c)));
         XXH3_64bits_update(state, &c, sizeof c);
         for (it->SeekToFirst(); it->Valid(); it->Next()) {

@@ -57,7 +57,10 @@ public:
     write_set(write_set&&) noexcept;
 
     void put_user(std::string_view id, const engine::user_state& user);
+    // Writes the item's vector and statistics, and its co-visitation list
+    // (column family "covisit") when it has one.
     void put_item(const engine::model& m, std::uint32_t row);
+    void put_covisit(const engine::model& m, std::uint32_t row);
     void put_bandit(const engine::model& m);
     // Model version and clock: written with every batch.
     void put_model_meta(const engine::model& m);
@@ -97,7 +100,7 @@ public:
     // Forgets all offsets and records `cluster_id` as the offsets' cluster.
     core::result<void> reset_offsets(std::string_view cluster_id);
 
-    // Deterministic digest of users, items and bandit (not offsets, not
+    // Deterministic digest of users, items, co-visitation and bandit (not offsets, not
     // pending decisions): equal state <=> equal checksum, whatever the
     // partitioning or batching that produced it.
     core::result<std::uint64_t> checksum() const;

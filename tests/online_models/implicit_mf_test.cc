@@ -19,7 +19,9 @@ TEST(implicit_mf, sgd_step_follows_the_finite_difference_gradient) {
     o.learning_rate = 1e-3f;
     o.l2 = 0.05f;
     const Eigen::VectorXf u0 = vec({0.3f, -0.2f, 0.5f, 0.1f}), v0 = vec({-0.4f, 0.25f, 0.2f, 0.6f});
+    for (bool bias : {false, true})
     for (float target : {0.0f, 1.0f}) {
+        o.item_bias = bias;
         const float weight = 0.7f;
         Eigen::VectorXf u = u0, v = v0;
         sgd_step(u, v, target, weight, o);
@@ -30,7 +32,10 @@ TEST(implicit_mf, sgd_step_follows_the_finite_difference_gradient) {
             up[i] += h, um[i] -= h, vp[i] += h, vm[i] -= h;
             float gu = (weighted_log_loss(up, v0, target, weight, o.l2) - weighted_log_loss(um, v0, target, weight, o.l2)) / (2 * h);
             float gv = (weighted_log_loss(u0, vp, target, weight, o.l2) - weighted_log_loss(u0, vm, target, weight, o.l2)) / (2 * h);
-            EXPECT_NEAR((u0[i] - u[i]) / o.learning_rate, gu, 2e-3f) << "user dim " << i << " target " << target;
+            if (bias && i == 3)  // the user's bias slot is a constant, never stepped
+                EXPECT_EQ(u[i], u0[i]);
+            else
+                EXPECT_NEAR((u0[i] - u[i]) / o.learning_rate, gu, 2e-3f) << "user dim " << i << " target " << target;
             EXPECT_NEAR((v0[i] - v[i]) / o.learning_rate, gv, 2e-3f) << "item dim " << i << " target " << target;
         }
     }
@@ -45,6 +50,17 @@ TEST(implicit_mf, positive_steps_raise_the_score_and_negative_steps_lower_it) {
     const float high = u.dot(v);
     for (int i = 0; i < 20; ++i) sgd_step(u, v, 0.0f, 1.0f, o);
     EXPECT_LT(u.dot(v), high);
+}
+
+TEST(implicit_mf, users_start_at_zero_with_the_bias_slot_set) {
+    mf_options o;
+    o.dim = 4;
+    float u[4] = {9, 9, 9, 9};
+    init_user(u, o);
+    EXPECT_EQ(std::vector<float>(u, u + 4), (std::vector<float>{0, 0, 0, 1}));
+    o.item_bias = false;
+    init_user(u, o);
+    EXPECT_EQ(std::vector<float>(u, u + 4), (std::vector<float>{0, 0, 0, 0}));
 }
 
 TEST(implicit_mf, feedback_follows_the_event_semantics) {

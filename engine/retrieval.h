@@ -1,0 +1,61 @@
+// retrieval: the candidate sources behind a recommendation, as pure functions
+// over plain views so serving (model_snapshot) and offline evaluation (the
+// live model) share them: embedding top-N over the whole catalog (one Eigen
+// mat-vec over the contiguous item matrix, then a bounded heap), co-visitation
+// neighbours of the user's recent items, and a fixed ranked list (popular,
+// new releases). Allocation is limited to the outputs and the caller's scratch.
+// Thread-safe: no shared state.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "online_models/covisitation.h"
+#include "online_models/embedding_table.h"
+
+namespace marquee::engine {
+
+struct scored_row {
+    std::uint32_t row = 0;
+    float score = 0.0f;
+    // For co-visitation: the history item that contributed most (else == row).
+    std::uint32_t because = 0;
+};
+
+// Rows already shown/consumed (1) are never returned; size = catalog size.
+using exclusion_mask = std::span<const std::uint8_t>;
+
+// The n highest `scores` among non-excluded rows, best first; ties go to the
+// lower row, so the result equals a full stable sort's prefix.
+std::vector<scored_row> top_n(std::span<const float> scores, std::size_t n, exclusion_mask excluded);
+
+// Embedding retrieval: scores = items * user (written to `scores`, reused by
+// the caller as affinities), then top_n. `items` is rows x dim, row-major.
+std::vector<scored_row> top_n_by_dot(Eigen::Map<const online_models::row_matrix> items,
+                                     std::span<const float> user, std::size_t n, exclusion_mask excluded,
+                                     Eigen::VectorXf& scores);
+
+// Neighbours of one history item, best first, as (row, count) pairs.
+using neighbour_lookup = std::function<std::span<const online_models::neighbour>(std::uint32_t row)>;
+
+struct covisit_query {
+    // History rows, oldest first; only the last `history_n` are expanded.
+    std::span<const std::uint32_t> history;
+    int history_n = 10;
+    // Neighbours read per history item. Default: 20.
+    int per_item = 20;
+    // Weight of the k-th most recent history item: recency_decay^k.
+    float recency_decay = 0.8f;
+};
+
+// Co-visitation retrieval: each neighbour scores sum over history items h of
+// recency(h) * count(h, n) / count(h, best neighbour of h), so a heavy item
+// does not drown the rest. `because` is the history item that contributed
+// most. Best first, top n, excluded rows dropped.
+std::vector<scored_row> top_n_covisited(const neighbour_lookup& lookup, const covisit_query& query, std::size_t n,
+                                        exclusion_mask excluded);
+
+}  // namespace marquee::engine

@@ -1,0 +1,106 @@
+#include "engine/retrieval.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/rng.h"
+
+namespace marquee::engine {
+namespace {
+
+TEST(retrieval, top_n_equals_the_prefix_of_a_full_sort_ties_included) {
+    core::splitmix64 rng(11);
+    std::vector<float> scores(2000);
+    // Few distinct values: plenty of ties, which must go to the lower row.
+    for (auto& s : scores) s = float(rng.below(50));
+    std::vector<std::uint8_t> excluded(scores.size(), 0);
+    for (int i = 0; i < 300; ++i) excluded[rng.below(scores.size())] = 1;
+
+    std::vector<std::uint32_t> reference;
+    for (std::uint32_t r = 0; r < scores.size(); ++r)
+        if (!excluded[r]) reference.push_back(r);
+    std::stable_sort(reference.begin(), reference.end(), [&](auto a, auto b) { return scores[a] > scores[b]; });
+    for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(10), std::size_t(100), scores.size() + 5}) {
+        auto got = top_n(scores, n, excluded);
+        ASSERT_EQ(got.size(), std::min(n, reference.size())) << "n=" << n;
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            EXPECT_EQ(got[i].row, reference[i]) << "n=" << n << " i=" << i;
+            EXPECT_EQ(got[i].score, scores[reference[i]]);
+        }
+    }
+}
+
+TEST(retrieval, embedding_top_n_matches_brute_force_dot_products) {
+    const int dim = 32;
+    const std::uint32_t items = 5000;
+    core::splitmix64 rng(5);
+    online_models::row_matrix m(items, dim);
+    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = float(rng.uniform() * 2 - 1);
+    std::vector<float> user(dim);
+    for (auto& v : user) v = float(rng.uniform() * 2 - 1);
+    std::vector<std::uint8_t> excluded(items, 0);
+    for (std::uint32_t r = 0; r < items; r += 7) excluded[r] = 1;
+
+    // Reference: scalar double-precision dot products and a full sort.
+    std::vector<double> exact(items);
+    for (std::uint32_t r = 0; r < items; ++r) {
+        double s = 0;
+        for (int d = 0; d < dim; ++d) s += double(m(r, d)) * user[std::size_t(d)];
+        exact[r] = s;
+    }
+    std::vector<std::uint32_t> order;
+    for (std::uint32_t r = 0; r < items; ++r)
+        if (!excluded[r]) order.push_back(r);
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return exact[a] > exact[b]; });
+
+    Eigen::VectorXf scores;
+    const Eigen::Map<const online_models::row_matrix> view(m.data(), m.rows(), m.cols());
+    auto got = top_n_by_dot(view, user, 100, excluded, scores);
+    ASSERT_EQ(got.size(), 100u);
+    ASSERT_EQ(scores.size(), Eigen::Index(items)) << "affinities for every row are returned";
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        EXPECT_FALSE(excluded[got[i].row]);
+        EXPECT_NEAR(got[i].score, exact[got[i].row], 1e-4);
+        // Same ranking as the reference up to float rounding of near-ties.
+        EXPECT_NEAR(exact[got[i].row], exact[order[i]], 1e-4) << "rank " << i;
+    }
+    EXPECT_EQ(got[0].row, order[0]);
+}
+
+TEST(retrieval, covisited_items_rank_by_normalised_recency_weighted_counts) {
+    using online_models::neighbour;
+    // History (oldest first): 10, 20. Neighbours of 20 (most recent, weight 1):
+    // 1 (4 = 1.0 normalised), 2 (2 = 0.5); of 10 (weight 0.8): 2 (10 = 1.0), 3 (5 = 0.5).
+    std::vector<std::vector<neighbour>> lists(21);
+    lists[20] = {{1, 4, 0}, {2, 2, 0}};
+    lists[10] = {{2, 10, 0}, {3, 5, 0}};
+    std::vector<std::uint32_t> history{10, 20};
+    covisit_query q;
+    q.history = history;
+    q.recency_decay = 0.8f;
+    std::vector<std::uint8_t> excluded(21, 0);
+    excluded[10] = excluded[20] = 1;
+    auto lookup = [&](std::uint32_t r) { return std::span<const neighbour>(lists[r]); };
+    auto got = top_n_covisited(lookup, q, 10, excluded);
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[0].row, 2u);  // 0.5 + 0.8
+    EXPECT_FLOAT_EQ(got[0].score, 1.3f);
+    EXPECT_EQ(got[0].because, 10u) << "10 contributed 0.8 of its 1.3";
+    EXPECT_EQ(got[1].row, 1u);
+    EXPECT_EQ(got[1].because, 20u);
+    EXPECT_EQ(got[2].row, 3u);
+    EXPECT_FLOAT_EQ(got[2].score, 0.4f);
+
+    excluded[2] = 1;  // already watched: never a candidate
+    got = top_n_covisited(lookup, q, 10, excluded);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].row, 1u);
+    q.history_n = 1;  // only the last item is expanded
+    got = top_n_covisited(lookup, q, 10, excluded);
+    ASSERT_EQ(got.size(), 1u);
+}
+
+}  // namespace
+}  // namespace marquee::engine
