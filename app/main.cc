@@ -15,6 +15,7 @@
 
 #include "app/config.h"
 #include "app/engine_host.h"
+#include "app/evaluate_cmd.h"
 #include "events/movielens.h"
 #include "state/store.h"
 #include "stream/kafka_producer.h"
@@ -171,6 +172,7 @@ int main(int argc, char** argv) {
     add_common(*checksum_cmd, flags);
     state_cmd->require_subcommand(1);
 
+    app::add_evaluate_commands(cli);
     CLI11_PARSE(cli, argc, argv);
     try {
         if (run_cmd->parsed()) return run(flags, false, movielens, 0, false);
