@@ -113,6 +113,8 @@ const std::vector<entry>& entries() {
         t.push_back(bind("retrieval.popular_n", "Popular candidates added", [](config& c) -> auto& { return c.api.recommend.popular_n; }));
         t.push_back(bind("retrieval.new_release_n", "New-release candidates added",
                          [](config& c) -> auto& { return c.api.recommend.new_release_n; }));
+        t.push_back(bind("retrieval.covisit_n", "Co-visitation candidates (because you watched) added",
+                         [](config& c) -> auto& { return c.api.recommend.covisit_n; }));
         t.push_back(bind("bandit.alpha", "LinUCB confidence width", [](config& c) -> auto& { return c.model.bandit.alpha; }));
         t.push_back(bind("bandit.lambda", "LinUCB ridge prior", [](config& c) -> auto& { return c.model.bandit.lambda; }));
         t.push_back(bind("bandit.epsilon", "Per-slot uniform exploration probability",
@@ -130,6 +132,10 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.model.new_release_days; }));
         t.push_back(bind("model.history_size", "Recent items kept per user (never re-recommended)",
                          [](config& c) -> auto& { return c.model.history_size; }));
+        t.push_back(bind("model.covisit_neighbours", "Co-visitation neighbours kept per item (Space-Saving)",
+                         [](config& c) -> auto& { return c.model.covisit.capacity; }));
+        t.push_back(bind("model.covisit_window", "Recent items a liked item is paired with",
+                         [](config& c) -> auto& { return c.model.covisit.window; }));
         t.push_back(bind("log.level", "trace, debug, info, warn, error", [](config& c) -> auto& { return c.log_level; }));
         return t;
     }();
