@@ -183,7 +183,8 @@ struct api::impl {
             items_json += ",\"reason\":";
             core::append_json_string(items_json, item.reason);
             items_json += "}";
-            this->items->Add({{"reason", std::string(item.reason)}, {"explored", item.explored ? "true" : "false"}})
+            // The source, not the reason: reasons carry item ids (unbounded labels).
+            this->items->Add({{"reason", std::string(item.source)}, {"explored", item.explored ? "true" : "false"}})
                 .Increment();
         }
         std::string head = "{\"decision_id\":";
