@@ -3,6 +3,7 @@
 //                         + co-visitation with 5 recent items), ns/event
 //   retrieval/<items>     embedding top-100 over the whole catalog (d = 32)
 //                         plus co-visitation, p50/p99 per request
+//   snapshot/<items>      publishing a serving snapshot (d = 32)
 //   dot_kernel/<items>    the mat-vec alone: GFLOP/s, and the ceiling a
 //                         STREAM-like sum over the same bytes allows
 // Compiled like the rest of Marquee: baseline x86-64 (no -march=native).
@@ -15,6 +16,7 @@
 
 #include "core/rng.h"
 #include "engine/learner.h"
+#include "engine/model_snapshot.h"
 #include "engine/retrieval.h"
 
 namespace {
@@ -111,6 +113,19 @@ void retrieval(benchmark::State& state) {
     state.counters["p99_us"] = percentile(micros, 0.99);
 }
 BENCHMARK(retrieval)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMicrosecond);
+
+// Publishing a serving snapshot copies the item matrix, popularity and the
+// co-visitation lists; ingest does it at most every publish_interval_ms.
+void snapshot(benchmark::State& state) {
+    world w(32, std::size_t(state.range(0)), 2000);
+    std::shared_ptr<const engine::model_snapshot> previous = engine::take_snapshot(w.m, {}, nullptr);
+    for (auto _ : state) {
+        auto s = engine::take_snapshot(w.m, {}, previous.get());
+        benchmark::DoNotOptimize(s.get());
+    }
+    state.counters["covisit_entries"] = double(w.m.covisit().entries());
+}
+BENCHMARK(snapshot)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
 
 // Best-of-N time of a STREAM-like sum over `n` floats: the rate at which
 // this machine can read the item matrix from wherever it lives (cache or
