@@ -63,7 +63,7 @@ public:
         const int width = 40, filled = int(frac * width);
         const double secs = std::chrono::duration<double>(now - start_).count();
         const double eta = frac > 0 ? secs * (1 - frac) / frac : 0;
-        std::fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %zu/%zu  %.0fs elapsed, ~%.0fs left ", label_.c_str(), filled,
+        std::fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %zu/%zu  %.1fs elapsed, ~%.1fs left ", label_.c_str(), filled,
                      "########################################", width - filled, "", 100 * frac, done, total, secs,
                      eta);
         std::fflush(stderr);
@@ -82,7 +82,8 @@ private:
     std::chrono::steady_clock::time_point last_{};
 };
 
-// Runs `argv` and waits; false (with errno-style reason) if it could not start.
+// Runs `args` (PATH lookup, no shell) and waits: its exit code, or -1 if it
+// could not be started (e.g. not installed).
 int run_program(const std::vector<std::string>& args) {
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
