@@ -137,6 +137,7 @@ const std::vector<entry>& entries() {
         t.push_back(bind("model.covisit_window", "Recent items a liked item is paired with",
                          [](config& c) -> auto& { return c.model.covisit.window; }));
         t.push_back(bind("log.level", "trace, debug, info, warn, error", [](config& c) -> auto& { return c.log_level; }));
+        t.push_back(bind("log.format", "text, or json (one object per line)", [](config& c) -> auto& { return c.log_format; }));
         return t;
     }();
     return table;

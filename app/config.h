@@ -28,6 +28,7 @@ struct config {
     serve::api_options api;
     engine::model_options model;
     std::string log_level = "info";
+    std::string log_format = "text";
 };
 
 struct config_key {

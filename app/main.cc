@@ -15,6 +15,7 @@
 
 #include "app/config.h"
 #include "app/engine_host.h"
+#include "app/log_format.h"
 #include "app/evaluate_cmd.h"
 #include "events/movielens.h"
 #include "state/store.h"
@@ -74,6 +75,7 @@ app::config build_config(const common_flags& f) {
     if (level == spdlog::level::off && c.log_level != "off")
         throw std::invalid_argument("log.level: unknown level '" + c.log_level + "'");
     spdlog::set_level(level);
+    app::set_log_format(c.log_format);
     return c;
 }
 
@@ -108,12 +110,15 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
     }
     install_signal_handlers();
     app::engine_host host(std::move(cfg));
-    std::printf("Kafka bootstrap: %s\n", host.bootstrap().c_str());
-    std::printf("  produce events: kcat -b %s -t %s -P -K:\n", host.bootstrap().c_str(),
-                host.settings().kafka.events_topic.c_str());
-    std::printf("HTTP: http://%s:%u  (try /v1/users/u1/recommendations?k=10, /metrics)\n",
-                host.settings().http.address.c_str(), unsigned(host.http_port()));
-    std::fflush(stdout);
+    // The addresses for people (the JSON log carries them for machines).
+    if (host.settings().log_format == "text") {
+        std::printf("Kafka bootstrap: %s\n", host.bootstrap().c_str());
+        std::printf("  produce events: kcat -b %s -t %s -P -K:\n", host.bootstrap().c_str(),
+                    host.settings().kafka.events_topic.c_str());
+        std::printf("HTTP: http://%s:%u  (try /v1/users/u1/recommendations?k=10, /metrics)\n",
+                    host.settings().http.address.c_str(), unsigned(host.http_port()));
+        std::fflush(stdout);
+    }
 
     std::thread replayer;
     if (demo) {
@@ -145,7 +150,7 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
 }  // namespace
 
 int main(int argc, char** argv) {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    app::set_log_format("text");
     CLI::App cli{"Marquee: real-time streaming personalization engine"};
     cli.require_subcommand(1);
 

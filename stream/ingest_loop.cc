@@ -99,10 +99,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             const auto stored = store.offset(tp->topic(), tp->partition()).value_or(-1);
             const auto group = committed.list[n]->offset();
             const auto start = std::max<std::int64_t>(stored, group);
-            if (start >= 0) {
-                tp->set_offset(start);
-                positions[{tp->topic(), tp->partition()}] = start;
-            }
+            if (start >= 0) tp->set_offset(start);
+            positions[{tp->topic(), tp->partition()}] = start;  // -1: wherever auto.offset.reset lands
             spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}", tp->topic(), tp->partition(),
                          stored >= 0 ? std::to_string(stored) : "none", group >= 0 ? std::to_string(group) : "none",
                          start >= 0 ? "start at " + std::to_string(start) : std::string("auto.offset.reset"));
@@ -119,7 +117,10 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             std::int64_t low = 0, high = 0;
             if (consumer->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR || high < 0)
                 continue;
-            probe.lag(tp.first, tp.second, double(std::max<std::int64_t>(0, high - next)));
+            // Not consumed yet and no stored offset: auto.offset.reset
+            // (earliest by default) starts at the low watermark.
+            const std::int64_t from = next >= 0 ? next : low;
+            probe.lag(tp.first, tp.second, double(std::max<std::int64_t>(0, high - from)));
         }
     }
 

@@ -19,8 +19,9 @@
 namespace marquee::stream {
 
 struct ingest_options {
-    // Largest batch (messages) applied in one RocksDB write. Default: 1000.
-    int batch_max_messages = 1000;
+    // Largest batch (messages) applied in one RocksDB write; large batches
+    // amortise rewriting hot users and items under backlog. Default: 5000.
+    int batch_max_messages = 5000;
     // Longest a message waits for its batch to fill. Default: 10 ms.
     std::chrono::milliseconds batch_max_wait{10};
 };

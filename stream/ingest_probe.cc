@@ -16,7 +16,7 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
     for (auto reason : events::decode_reasons) invalid_->Add({{"reason", std::string(reason)}});
     rewards_ = &prometheus::BuildCounter()
                     .Name("marquee_rewards_total")
-                    .Help("Events carrying a decision_id, by what they did to the decision")
+                    .Help("Events carrying a decision_id, by the policy that served it and what they did to it")
                     .Register(registry);
     rebalances_ = &prometheus::BuildCounter()
                        .Name("marquee_consumer_rebalances_total")
@@ -25,7 +25,7 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
     // Every label value exists from the start, so dashboards show 0, not "no data".
     for (auto kind : {"assign", "revoke"}) rebalances_->Add({{"kind", kind}});
     for (auto outcome : {"applied", "duplicate", "unknown_item", "unknown_decision"})
-        rewards_->Add({{"outcome", outcome}});
+        rewards_->Add({{"policy", "linucb"}, {"outcome", outcome}});
     dead_lettered_ = &prometheus::BuildCounter()
                           .Name("marquee_events_dead_lettered_total")
                           .Help("Invalid events forwarded to the dead-letter topic")
@@ -70,7 +70,9 @@ void ingest_probe::event_invalid(std::string_view reason) {
     invalid_->Add({{"reason", std::string(reason)}}).Increment();
 }
 
-void ingest_probe::reward(std::string_view outcome) { rewards_->Add({{"outcome", std::string(outcome)}}).Increment(); }
+void ingest_probe::reward(std::string_view outcome) {
+    rewards_->Add({{"policy", "linucb"}, {"outcome", std::string(outcome)}}).Increment();
+}
 
 void ingest_probe::batch_committed(std::size_t events, double seconds) {
     batch_events_->Observe(double(events));

@@ -54,18 +54,22 @@ private:
     pid_t pid_ = -1;
 };
 
-double applied(unsigned short port) {
+// Sum of every series of `metric` in the engine's /metrics; -1 if it is
+// not answering (yet, or any more).
+double scrape(unsigned short port, const std::string& metric) {
     try {
         auto r = testing::http_get(port, "/metrics");
-        static const std::regex line(R"(marquee_events_applied_total\{type="\w+"\} (\d+))");
+        const std::regex line("(^|\\n)" + metric + R"((\{[^}]*\})? ([0-9.e+-]+))");
         double total = 0;
         for (std::sregex_iterator it(r.body.begin(), r.body.end(), line), end; it != end; ++it)
-            total += std::stod((*it)[1]);
+            total += std::stod((*it)[3]);
         return total;
     } catch (const std::exception&) {
-        return -1;  // not listening (yet, or any more)
+        return -1;
     }
 }
+
+double applied(unsigned short port) { return scrape(port, "marquee_events_applied_total"); }
 
 TEST(crash_recovery, a_killed_engine_resumes_without_losing_or_repeating_events) {
     stream::embedded_broker broker;
@@ -100,14 +104,15 @@ TEST(crash_recovery, a_killed_engine_resumes_without_losing_or_repeating_events)
         // The second run only needs the rest; it may also have to wait for
         // the group to time out the killed member's session.
         ASSERT_TRUE(testing::wait_until([&] { return applied(port2) > 0; }, 90s));
-        double last = -1;
+        // Done when it owns every partition and has nothing left to read
+        // (the killed member's partitions return only after its session
+        // times out, so "applied stopped growing" alone is not enough).
         ASSERT_TRUE(testing::wait_until([&] {
-            double now = applied(port2);
-            bool stable = now == last;
-            last = now;
-            if (!stable) std::this_thread::sleep_for(500ms);
-            return stable && now > 0;
-        }, 90s));
+            return scrape(port2, "marquee_consumer_assigned_partitions") == 4 &&
+                   scrape(port2, "marquee_consumer_lag_messages") == 0 && applied(port2) > 0;
+        }, 90s)) << "applied " << applied(port2);
+        std::this_thread::sleep_for(1500ms);  // lag is refreshed every second
+        ASSERT_EQ(scrape(port2, "marquee_consumer_lag_messages"), 0);
         second.signal(SIGTERM);
         int status = second.wait();
         EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "graceful shutdown exits 0";
