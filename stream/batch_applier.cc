@@ -87,7 +87,13 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
     std::sort(batch_users.begin(), batch_users.end());
     batch_users.erase(std::unique(batch_users.begin(), batch_users.end()), batch_users.end());
     for (const auto& id : batch_users) changes.put_user(id, users_.find(id)->second);
-    for (auto row : touched_.item_rows) changes.put_item(model_, row);
+    // Key order: RocksDB's memtable skiplist inserts a sorted run from the
+    // previous insert's position instead of searching from the top, which
+    // was the single largest ingest cost in profiles.
+    sorted_rows_.assign(touched_.item_rows.begin(), touched_.item_rows.end());
+    std::sort(sorted_rows_.begin(), sorted_rows_.end(),
+              [&](auto a, auto b) { return model_.items().id(a) < model_.items().id(b); });
+    for (auto row : sorted_rows_) changes.put_item(model_, row);
     if (touched_.bandit) changes.put_bandit(model_);
     for (const auto& [id, d] : decisions) {
         if (d.all_rewarded()) changes.erase_decision(id);

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "core/snapshot_cell.h"
@@ -82,6 +83,7 @@ private:
     events::event_decoder decoder_;
     engine::learner learner_;
     engine::touched touched_;
+    std::vector<std::uint32_t> sorted_rows_;  // reused scratch
     boost::unordered_flat_map<std::string, engine::user_state, online_models::string_hash, std::equal_to<>> users_;
     std::chrono::steady_clock::time_point last_publish_{};
     bool unpublished_ = false;
