@@ -149,14 +149,20 @@ struct prequential_flags {
     std::uint64_t seed = 7;
 };
 
+// The first `limit` ratings (0: all) of a MovieLens ratings.csv, in time order.
+std::vector<events::event> load_ratings(const std::string& path, std::size_t limit) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot open " + path);
+    auto stream = events::read_movielens_ratings(in);
+    if (!stream) throw std::runtime_error(path + ": " + stream.error().message);
+    auto all = std::move(stream).value();
+    if (limit > 0 && all.size() > limit) all.resize(limit);
+    return all;
+}
+
 int run_prequential_cmd(const prequential_flags& f) {
     const config cfg = f.model.build();
-    std::ifstream in(f.data);
-    if (!in) throw std::runtime_error("cannot open " + f.data);
-    auto stream = events::read_movielens_ratings(in);
-    if (!stream) throw std::runtime_error(f.data + ": " + stream.error().message);
-    auto all = std::move(stream).value();
-    if (f.limit > 0 && all.size() > f.limit) all.resize(f.limit);
+    auto all = load_ratings(f.data, f.limit);
 
     evaluation::prequential_options o;
     o.model = cfg.model;
@@ -250,12 +256,7 @@ void print_estimate(const char* name, const bandits::ope_estimate& e) {
 
 int run_bandit_cmd(const bandit_flags& f, bool replay) {
     const config cfg = f.model.build();
-    std::ifstream in(f.data);
-    if (!in) throw std::runtime_error("cannot open " + f.data);
-    auto stream = events::read_movielens_ratings(in);
-    if (!stream) throw std::runtime_error(f.data + ": " + stream.error().message);
-    auto all = std::move(stream).value();
-    if (f.limit > 0 && all.size() > f.limit) all.resize(f.limit);
+    auto all = load_ratings(f.data, f.limit);
 
     evaluation::bandit_replay_options o;
     o.arms = f.arms;
