@@ -19,6 +19,19 @@ struct user_state {
     std::uint64_t events = 0;
     std::int64_t last_ts_ms = 0;
     std::vector<std::string> recent;  // item ids, oldest first, capped
+    // Hashes of the user's latest producer event ids, newest last: a retried
+    // event (same event_id) is applied once. Events are keyed by user, so a
+    // user's retries land on one partition, in order, within this window.
+    std::vector<std::uint64_t> event_ids;
+    static constexpr std::size_t event_id_window = 64;
+
+    // Records `id_hash`; false if it was already among the latest ids.
+    bool remember_event(std::uint64_t id_hash) {
+        if (std::find(event_ids.begin(), event_ids.end(), id_hash) != event_ids.end()) return false;
+        if (event_ids.size() == event_id_window) event_ids.erase(event_ids.begin());
+        event_ids.push_back(id_hash);
+        return true;
+    }
 
     std::uint32_t count(events::event_type t) const { return counts[std::size_t(t)]; }
     bool has_seen(std::string_view item) const {

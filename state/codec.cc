@@ -7,7 +7,7 @@ namespace marquee::state {
 
 namespace {
 
-constexpr std::uint8_t user_format = 1, item_format = 1, decision_format = 1;
+constexpr std::uint8_t user_format = 2, item_format = 1, decision_format = 1;
 
 class writer {
 public:
@@ -67,6 +67,8 @@ std::string encode_user(const engine::user_state& u) {
     w.put(u.last_ts_ms);
     w.put(std::uint32_t(u.recent.size()));
     for (const auto& id : u.recent) w.put_string(id);
+    w.put(std::uint32_t(u.event_ids.size()));
+    w.put_bytes(u.event_ids.data(), u.event_ids.size() * sizeof(std::uint64_t));
     return w.take();
 }
 
@@ -75,7 +77,9 @@ core::result<engine::user_state> decode_user(std::string_view bytes) {
     engine::user_state u;
     std::uint8_t format = 0;
     std::uint32_t dim = 0, n = 0;
-    if (!r.get(format) || format != user_format || !r.get(dim) || dim > 4096) return corrupt("user");
+    // Format 1 had no event ids; it still decodes (with none remembered).
+    if (!r.get(format) || (format != user_format && format != 1) || !r.get(dim) || dim > 4096)
+        return corrupt("user");
     u.embedding.resize(dim);
     if (!r.get_bytes(u.embedding.data(), dim * sizeof(float)) || !r.get_bytes(u.counts.data(), sizeof u.counts) ||
         !r.get(u.events) || !r.get(u.last_ts_ms) || !r.get(n) || n > (1u << 20))
@@ -83,6 +87,12 @@ core::result<engine::user_state> decode_user(std::string_view bytes) {
     u.recent.resize(n);
     for (auto& id : u.recent)
         if (!r.get_string(id)) return corrupt("user");
+    if (format >= 2) {
+        std::uint32_t ids = 0;
+        if (!r.get(ids) || ids > engine::user_state::event_id_window) return corrupt("user");
+        u.event_ids.resize(ids);
+        if (!r.get_bytes(u.event_ids.data(), ids * sizeof(std::uint64_t))) return corrupt("user");
+    }
     if (!r.done()) return corrupt("user");
     return u;
 }

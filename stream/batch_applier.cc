@@ -3,6 +3,8 @@
 #include <map>
 #include <vector>
 
+#include "core/hash.h"
+
 namespace marquee::stream {
 
 batch_applier::batch_applier(state::store& store, engine::model& model,
@@ -55,6 +57,15 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         }
         const events::event& e = decoded.value();
 
+        auto u = user(e.user_id);
+        if (!u) return u.error();
+        batch_users.push_back(e.user_id);
+        if (!e.event_id.empty() && !u.value()->remember_event(core::hash64(e.event_id))) {
+            probe_.duplicate();  // a producer retry: applied the first time
+            ++stats.duplicates;
+            continue;
+        }
+
         engine::pending_decision* decision = nullptr;
         if (!e.decision_id.empty()) {
             auto it = decisions.find(e.decision_id);
@@ -66,9 +77,6 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
             if (it != decisions.end()) decision = &it->second;
         }
 
-        auto u = user(e.user_id);
-        if (!u) return u.error();
-        batch_users.push_back(e.user_id);
         auto outcome = learner_.apply(e, *u.value(), decision, touched_);
         probe_.event_applied(e.type);
         ++stats.applied;

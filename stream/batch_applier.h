@@ -55,6 +55,7 @@ struct applier_options {
 struct batch_stats {
     std::size_t applied = 0;
     std::size_t invalid = 0;
+    std::size_t duplicates = 0;  // same event_id as one of the user's latest events
 };
 
 class batch_applier {

@@ -31,6 +31,11 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                           .Help("Invalid events forwarded to the dead-letter topic")
                           .Register(registry)
                           .Add({});
+    duplicates_ = &prometheus::BuildCounter()
+                       .Name("marquee_events_duplicate_total")
+                       .Help("Events skipped because their event_id was already applied (producer retries)")
+                       .Register(registry)
+                       .Add({});
     consumer_errors_ = &prometheus::BuildCounter()
                             .Name("marquee_consumer_errors_total")
                             .Help("Non-fatal errors reported by the Kafka consumer")

@@ -23,6 +23,7 @@ public:
     void event_applied(events::event_type t) { applied_[std::size_t(t)]->Increment(); }
     void event_invalid(std::string_view reason);
     void dead_lettered() { dead_lettered_->Increment(); }
+    void duplicate() { duplicates_->Increment(); }
     void reward(std::string_view outcome);
     void batch_committed(std::size_t events, double seconds);
     void rebalanced(std::string_view kind) { rebalances_->Add({{"kind", std::string(kind)}}).Increment(); }
@@ -41,6 +42,7 @@ private:
     prometheus::Family<prometheus::Counter>* rewards_;
     prometheus::Family<prometheus::Counter>* rebalances_;
     prometheus::Counter* dead_lettered_;
+    prometheus::Counter* duplicates_;
     prometheus::Counter* consumer_errors_;
     prometheus::Histogram* batch_events_;
     prometheus::Histogram* batch_seconds_;

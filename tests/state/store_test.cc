@@ -155,6 +155,28 @@ TEST(codec, corrupt_records_are_errors_not_crashes) {
     EXPECT_FALSE(decode_decision(""));
 }
 
+TEST(codec, users_keep_their_event_ids_and_old_records_still_decode) {
+    engine::user_state u;
+    u.embedding = {0.5f};
+    u.recent = {"m1"};
+    for (std::uint64_t h = 0; h < 70; ++h) u.remember_event(h);
+    EXPECT_EQ(u.event_ids.size(), engine::user_state::event_id_window);
+    EXPECT_FALSE(u.remember_event(69));
+    EXPECT_TRUE(u.remember_event(0));  // aged out of the window
+    auto back = decode_user(encode_user(u));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back.value().event_ids, u.event_ids);
+    // A format-1 record (written before event ids existed) is the same bytes
+    // minus the trailing id list, with version byte 1.
+    std::string v1 = encode_user(u);
+    v1.resize(v1.size() - 4 - u.event_ids.size() * 8);
+    v1[0] = 1;
+    auto old = decode_user(v1);
+    ASSERT_TRUE(old) << old.error().message;
+    EXPECT_TRUE(old.value().event_ids.empty());
+    EXPECT_EQ(old.value().recent, u.recent);
+}
+
 TEST(store, open_reports_unusable_paths) {
     auto s = store::open({.path = "/proc/definitely/not/writable"});
     ASSERT_FALSE(s);

@@ -132,6 +132,38 @@ TEST_F(ingest, two_members_of_one_group_apply_every_event_exactly_once_between_t
     EXPECT_EQ(stored, testing::count_by_user(events));
 }
 
+TEST_F(ingest, producer_retries_with_the_same_event_id_are_applied_once) {
+    std::vector<events::event> sent;
+    for (int i = 0; i < 40; ++i) {
+        events::event e;
+        e.type = events::event_type::watch;
+        e.user_id = "retrier";
+        e.item_id = "m" + std::to_string(i);
+        e.value = 0.9;
+        e.ts_ms = 1000 + i;
+        e.event_id = "evt-" + std::to_string(i);
+        sent.push_back(e);
+        if (i % 4 == 0) sent.push_back(e);  // a retry, right behind the original
+        if (i % 10 == 0) sent.push_back(e);  // and another, further on
+    }
+    events::event anonymous = sent.front();
+    anonymous.event_id.clear();  // no event_id: never deduplicated
+    sent.push_back(anonymous);
+    sent.push_back(anonymous);
+    testing::produce_events(broker.bootstrap(), "marquee.events", sent);
+    {
+        app::engine_host host(settings());
+        ASSERT_TRUE(testing::wait_until([&] {
+            return testing::metric_sum(host.registry(), "marquee_events_applied_total") +
+                       testing::metric_sum(host.registry(), "marquee_events_duplicate_total") >= double(sent.size());
+        }, 30s));
+        EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_events_duplicate_total"), double(sent.size() - 42));
+    }
+    testing::tally expected;
+    expected["retrier"][std::size_t(events::event_type::watch)] = 42;
+    expect_exactly_once(expected);
+}
+
 TEST_F(ingest, invalid_events_are_dead_lettered_and_the_good_ones_around_them_applied) {
     std::vector<std::pair<std::string, std::string>> kv;
     auto good = [&](int i) {
