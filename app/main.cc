@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "app/config.h"
+#include "app/direct_replay.h"
 #include "app/engine_host.h"
 #include "app/log_format.h"
 #include "app/evaluate_cmd.h"
@@ -175,6 +176,11 @@ int main(int argc, char** argv) {
     auto* state_cmd = cli.add_subcommand("state", "Inspect a data dir");
     auto* checksum_cmd = state_cmd->add_subcommand("checksum", "Deterministic digest of users, items and bandit");
     add_common(*checksum_cmd, flags);
+    auto* replay_cmd = state_cmd->add_subcommand(
+        "replay", "Apply MovieLens ratings straight to a data dir, without Kafka (the checksum reference)");
+    add_common(*replay_cmd, flags);
+    replay_cmd->add_option("--movielens", movielens, "Directory holding MovieLens ratings.csv");
+    replay_cmd->add_option("--limit", limit, "Apply only the first N ratings (0: all)");
     state_cmd->require_subcommand(1);
 
     app::add_evaluate_commands(cli);
@@ -184,6 +190,17 @@ int main(int argc, char** argv) {
         if (demo_cmd->parsed()) return run(flags, true, movielens, limit, fresh);
         if (print_cmd->parsed()) {
             std::fputs(app::print(build_config(flags)).c_str(), stdout);
+            return 0;
+        }
+        if (replay_cmd->parsed()) {
+            auto cfg = build_config(flags);
+            std::ifstream in(movielens + "/ratings.csv");
+            if (!in) throw std::runtime_error("cannot open " + movielens + "/ratings.csv");
+            auto events = events::read_movielens_ratings(in);
+            if (!events) throw std::runtime_error(events.error().message);
+            auto all = std::move(events).value();
+            if (limit > 0 && all.size() > limit) all.resize(limit);
+            std::printf("applied %zu events to %s\n", app::direct_replay(cfg, all), cfg.state.path.c_str());
             return 0;
         }
         if (checksum_cmd->parsed()) {
