@@ -46,7 +46,7 @@ void install_signal_handlers() {
 struct common_flags {
     std::string config_file;
     std::vector<std::string> sets;
-    std::string brokers, data_dir, listen;
+    std::string brokers, data_dir, listen, dlq;
     int port = -1;
 };
 
@@ -55,6 +55,7 @@ void add_common(CLI::App& cmd, common_flags& f) {
     cmd.add_option("--set", f.sets, "Override a setting: key=value (repeatable)");
     cmd.add_option("--brokers", f.brokers, "Kafka bootstrap servers (default: start an embedded broker)");
     cmd.add_option("--data-dir", f.data_dir, "State directory (state.data_dir)");
+    cmd.add_option("--dlq", f.dlq, "Dead-letter topic (topics.dlq), or 'off' to only count invalid events");
     cmd.add_option("--listen", f.listen, "HTTP listen address (http.address)");
     cmd.add_option("--port", f.port, "HTTP port (http.port)");
 }
@@ -70,6 +71,7 @@ app::config build_config(const common_flags& f) {
     }
     if (!f.brokers.empty()) c.kafka.brokers = f.brokers;
     if (!f.data_dir.empty()) c.state.path = f.data_dir;
+    if (!f.dlq.empty()) c.kafka.dlq_topic = f.dlq == "off" ? std::string() : f.dlq;
     if (!f.listen.empty()) c.http.address = f.listen;
     if (f.port >= 0) c.http.port = std::uint16_t(f.port);
     auto level = spdlog::level::from_str(c.log_level);
