@@ -8,6 +8,8 @@
 #   - the broker stops and restarts under a running engine: ingest resumes by
 #     itself, nothing lost or repeated, HTTP answers throughout;
 #   - all of MovieLens through the broker gives the direct replay's checksum;
+#   - two members of one group, one joining and one leaving mid-stream, apply
+#     every event exactly once between them;
 #   - SIGTERM shuts down cleanly (exit 0).
 # Exit 77 (ctest: skipped) when Java/Maven or the Kafka jars are unavailable.
 set -euo pipefail
@@ -21,7 +23,10 @@ WORK="$(mktemp -d /tmp/marquee-e2e.XXXXXX)"
 MARQUEE_PID=""
 
 cleanup() {
-  [[ -n "$MARQUEE_PID" ]] && kill -9 "$MARQUEE_PID" 2>/dev/null || true
+  local pid
+  for pid in "$MARQUEE_PID" "${a_PID:-}" "${b_PID:-}"; do
+    [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null || true
+  done
   "$BROKER" stop "$WORK/kafka" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -161,4 +166,44 @@ via_kafka="$("$MARQUEE" state checksum --data-dir "$WORK/replay")"
 direct="$("$MARQUEE" state checksum --data-dir "$WORK/direct")"
 [[ "$via_kafka" == "$direct" ]] || fail "state checksum via Kafka $via_kafka != direct replay $direct"
 echo "ok: $total MovieLens events via the broker give the direct replay's state checksum ($direct)"
+# 7. Two members of one group, each with its own data dir: the second joins
+#    mid-stream, the first leaves mid-stream; between them every event is
+#    applied exactly once (the sum of their applied counts is the total).
+"$BROKER" create-topic "$WORK/kafka" "$PORT" group.events 4 2>/dev/null
+member_start() {  # member_start NAME: runs a member, sets NAME_PID and NAME_PORT
+  local name="$1"
+  "$MARQUEE" run --brokers "$BOOTSTRAP" --port 0 --data-dir "$WORK/$name" --set topics.events=group.events \
+    --set kafka.group.id=pair --set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500 \
+    >"$WORK/$name.out" 2>>"$WORK/marquee.log" &
+  printf -v "${name}_PID" %s "$!"
+  wait_for 30 grep -q '^HTTP: ' "$WORK/$name.out" || fail "member $name did not start"
+  printf -v "${name}_PORT" %s "$(sed -n 's#^HTTP: http://127.0.0.1:\([0-9]*\).*#\1#p' "$WORK/$name.out")"
+}
+metric_of() {  # metric_of PORT NAME: sum of a metric's series
+  curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}'
+}
+member_applied_at_least() { [[ "$(metric_of "$1" marquee_events_applied_total)" -ge "$2" ]]; }
+member_owns() { [[ "$(metric_of "$1" marquee_consumer_assigned_partitions)" -eq "$2" ]]; }
+both_applied_at_least() {
+  [[ $(( $(metric_of "$a_PORT" marquee_events_applied_total) + $(metric_of "$b_PORT" marquee_events_applied_total) )) -ge "$1" ]]
+}
+movielens_events 1 6000 | kcat -b "$BOOTSTRAP" -t group.events -P -K$'\t'
+member_start a
+wait_for 60 member_applied_at_least "$a_PORT" 6000 || fail "member a applied $(metric_of "$a_PORT" marquee_events_applied_total)/6000"
+member_start b
+wait_for 60 member_owns "$b_PORT" 2 || fail "member b never got partitions"
+movielens_events 6001 3000 | kcat -b "$BOOTSTRAP" -t group.events -P -K$'\t'
+wait_for 60 both_applied_at_least 9000 || fail "a + b applied less than 9000"
+[[ "$(metric_of "$b_PORT" marquee_events_applied_total)" -gt 0 ]] || fail "member b applied nothing while sharing"
+by_a="$(metric_of "$a_PORT" marquee_events_applied_total)"  # a is idle: it has applied all it owned
+kill -TERM "$a_PID"; wait "$a_PID" || fail "member a did not exit cleanly"
+wait_for 60 member_owns "$b_PORT" 4 || fail "member b did not take over every partition"
+movielens_events 9001 1000 | kcat -b "$BOOTSTRAP" -t group.events -P -K$'\t'
+b_applied_at_least() { [[ $(( by_a + $(metric_of "$b_PORT" marquee_events_applied_total) )) -ge "$1" ]]; }
+wait_for 60 b_applied_at_least 10000 || fail "a ($by_a) + b applied less than 10000"
+sleep 2
+total_pair=$(( by_a + $(metric_of "$b_PORT" marquee_events_applied_total) ))
+kill -TERM "$b_PID"; wait "$b_PID" || fail "member b did not exit cleanly"
+[[ "$total_pair" -eq 10000 ]] || fail "a + b applied $total_pair, expected exactly 10000"
+echo "ok: two members, one joining and one leaving mid-stream, applied 10000 events exactly once ($by_a + $((total_pair - by_a)))"
 echo "e2e on a real Kafka broker: passed"
