@@ -75,6 +75,8 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.kafka.brokers; }));
         t.push_back(bind("kafka.group.id", "Consumer group id", [](config& c) -> auto& { return c.kafka.group_id; }));
         t.push_back(bind("topics.events", "Topic of incoming events", [](config& c) -> auto& { return c.kafka.events_topic; }));
+        t.push_back(bind("topics.items", "Catalog topic (compacted, key = item id): availability, release time, title, genres",
+                         [](config& c) -> auto& { return c.kafka.items_topic; }));
         t.push_back(bind("topics.decisions", "Topic served decisions are appended to",
                          [](config& c) -> auto& { return c.kafka.decisions_topic; }));
         t.push_back(bind("topics.dlq", "Dead-letter topic for invalid events; empty disables it",

@@ -67,7 +67,8 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
 
     if (i.cfg.kafka.brokers.empty()) {
         i.broker = std::make_unique<stream::embedded_broker>();
-        for (const auto& topic : {i.cfg.kafka.events_topic, i.cfg.kafka.decisions_topic, i.cfg.kafka.dlq_topic})
+        for (const auto& topic : {i.cfg.kafka.events_topic, i.cfg.kafka.items_topic, i.cfg.kafka.decisions_topic,
+                                  i.cfg.kafka.dlq_topic})
             if (!topic.empty()) i.broker->create_topic(topic, i.cfg.kafka.embedded_partitions);
         i.cfg.kafka.brokers = i.broker->bootstrap();
         spdlog::info("embedded Kafka broker listening at {}", i.cfg.kafka.brokers);
@@ -88,6 +89,7 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     if (!i.cfg.kafka.dlq_topic.empty())
         i.dlq = std::make_unique<stream::dead_letter_producer>(*i.producer, i.cfg.kafka.dlq_topic);
     i.decisions = std::make_unique<stream::topic_sink>(*i.producer, i.cfg.kafka.decisions_topic);
+    i.cfg.applier.items_topic = i.cfg.kafka.items_topic;
     i.applier = std::make_unique<stream::batch_applier>(*i.store, *i.model, i.snapshots, i.dlq.get(), *i.probe,
                                                         i.cfg.applier);
     i.applier->publish(true);

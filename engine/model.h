@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "bandits/linucb_policy.h"
+#include "events/catalog_decoder.h"
 #include "online_models/covisitation.h"
 #include "online_models/decayed_counter.h"
 #include "online_models/embedding_table.h"
@@ -28,9 +31,26 @@ struct model_options {
     double half_life_ms() const { return popularity_half_life_hours * 3600e3; }
 };
 
+// Release time not known (no catalog record, or one without release_ts).
+inline constexpr std::int64_t unknown_release = std::numeric_limits<std::int64_t>::min();
+// first_seen_ms of an item the catalog added before any event moved the
+// clock (the back catalogue of a fresh deployment or a replay): its first
+// event sets it, so a bulk catalog load does not make everything "new".
+inline constexpr std::int64_t not_seen_yet = std::numeric_limits<std::int64_t>::min();
+
 struct item_stats {
     online_models::decayed_counter popularity;
     std::int64_t first_seen_ms = 0;
+    // From the catalog topic. An item only ever seen in events is available
+    // with no release time, title or genres.
+    bool available = true;
+    std::int64_t release_ms = unknown_release;
+    std::string title;
+    std::string genres;  // '|'-separated (genres never contain '|'), as MovieLens
+
+    // What "new release" is measured from: the release time when the
+    // catalog gives one, else first appearance (may be not_seen_yet).
+    std::int64_t released_ms() const { return release_ms != unknown_release ? release_ms : first_seen_ms; }
 };
 
 class model {
@@ -40,8 +60,13 @@ public:
     const model_options& options() const { return options_; }
     int dim() const { return options_.mf.dim; }
 
-    // Row of `item_id`, adding it (with its deterministic initial vector) if new.
+    // Row of `item_id`, adding it (with its deterministic initial vector) if
+    // new; sets first_seen_ms if it is not_seen_yet.
     std::uint32_t ensure_item(std::string_view item_id, std::int64_t first_seen_ms);
+    // Applies a catalog record: the item exists from now on (first seen at
+    // the model's clock, or not_seen_yet while the clock is 0), with the record's availability, release time,
+    // title and genres. Returns its row.
+    std::uint32_t apply_catalog(const events::catalog_item& item);
     // Restores a persisted item row as it was saved.
     void restore_item(std::string_view item_id, const float* embedding, const item_stats& stats);
 

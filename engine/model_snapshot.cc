@@ -27,21 +27,27 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
 
     s->popularity.resize(n);
     s->first_seen_ms.resize(n);
+    s->available.resize(n);
     const double half_life = m.options().half_life_ms();
     float max_pop = 0.0f;
     for (std::uint32_t r = 0; r < n; ++r) {
         const auto& st = m.stats(r);
         s->popularity[r] = static_cast<float>(st.popularity.at(s->clock_ms, half_life));
-        s->first_seen_ms[r] = st.first_seen_ms;
+        s->first_seen_ms[r] = st.released_ms();
+        s->available[r] = st.available ? 1 : 0;
         max_pop = std::max(max_pop, s->popularity[r]);
     }
     if (max_pop > 0.0f)
         for (auto& p : s->popularity) p /= max_pop;
 
-    auto top_rows = [n](std::size_t want, auto better) {
-        std::vector<std::uint32_t> rows(n);
-        std::iota(rows.begin(), rows.end(), 0u);
-        want = std::min(want, n);
+    // Unavailable items never enter the fixed lists (they would only take
+    // the place of an item that can be shown).
+    auto top_rows = [n, &s](std::size_t want, auto better) {
+        std::vector<std::uint32_t> rows;
+        rows.reserve(n);
+        for (std::uint32_t r = 0; r < n; ++r)
+            if (s->available[r]) rows.push_back(r);
+        want = std::min(want, rows.size());
         std::partial_sort(rows.begin(), rows.begin() + std::ptrdiff_t(want), rows.end(), better);
         rows.resize(want);
         return rows;
@@ -64,7 +70,8 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
     }
 
     const std::int64_t window_ms = std::int64_t(s->new_release_days * 86400e3);
-    std::erase_if(s->new_releases, [&](std::uint32_t r) { return s->clock_ms - s->first_seen_ms[r] > window_ms; });
+    // Compared this way round so not_seen_yet (INT64_MIN) cannot overflow.
+    std::erase_if(s->new_releases, [&](std::uint32_t r) { return s->first_seen_ms[r] < s->clock_ms - window_ms; });
     return s;
 }
 

@@ -32,7 +32,10 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     if (n == 0 || request.k <= 0) return out;
 
     // Scratch mask: rows already a candidate or already seen by the user.
+    // Unavailable items start out taken, which keeps every source
+    // (embedding, co-visitation, new releases, popular) from returning them.
     std::vector<std::uint8_t> taken(n, 0);
+    for (std::size_t r = 0; r < std::min(n, s.available.size()); ++r) taken[r] = s.available[r] ? 0 : 1;
     if (user)
         for (const auto& id : user->recent)
             if (auto row = s.index->find(id)) taken[*row] = 1;
@@ -92,7 +95,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         bandits::candidate_signals c;
         c.affinity = warm ? double(affinity[row]) : 0.0;
         c.popularity = s.popularity[row];
-        c.age_days = double(s.clock_ms - s.first_seen_ms[row]) / day_ms;
+        c.age_days = (double(s.clock_ms) - double(s.first_seen_ms[row])) / day_ms;  // no overflow for not_seen_yet
         c.new_release = c.age_days <= s.new_release_days;
         features[i] = bandits::make_features(c, req);
     }

@@ -1,5 +1,5 @@
 // recommend: candidate generation (embedding top-N, co-visitation neighbours
-// of recent history, new releases, popular) followed by the bandit's slate choice. Pure: reads a model_snapshot and the
+// of recent history, new releases, popular; never an unavailable item) followed by the bandit's slate choice. Pure: reads a model_snapshot and the
 // user's state, touches no I/O, allocates only the result and small scratch.
 #pragma once
 

@@ -43,4 +43,60 @@ core::result<std::vector<event>> read_movielens_ratings(std::istream& in) {
     return out;
 }
 
+core::result<std::vector<catalog_item>> read_movielens_movies(std::istream& in) {
+    std::string line;
+    if (!std::getline(in, line) || line.rfind("movieId,title,genres", 0) != 0)
+        return core::error{"invalid_value", "not a MovieLens movies.csv (header missing)"};
+    std::vector<catalog_item> out;
+    std::size_t line_no = 1;
+    while (std::getline(in, line)) {
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) continue;
+        auto bad = [&](const char* what) {
+            return core::error{"invalid_value", "movies.csv line " + std::to_string(line_no) + ": " + what};
+        };
+        const auto first = line.find(',');
+        if (first == std::string::npos || first == 0) return bad("expected 3 fields");
+        catalog_item item;
+        item.item_id = "m" + line.substr(0, first);
+        std::size_t at = first + 1;
+        if (at < line.size() && line[at] == '"') {
+            // RFC 4180 quoting: "" inside quotes is one quote.
+            ++at;
+            for (;;) {
+                if (at >= line.size()) return bad("unterminated quoted title");
+                if (line[at] == '"') {
+                    if (at + 1 < line.size() && line[at + 1] == '"') {
+                        item.title += '"';
+                        at += 2;
+                        continue;
+                    }
+                    ++at;
+                    break;
+                }
+                item.title += line[at++];
+            }
+            if (at >= line.size() || line[at] != ',') return bad("expected 3 fields");
+        } else {
+            const auto comma = line.rfind(',');
+            if (comma == first) return bad("expected 3 fields");
+            item.title = line.substr(at, comma - at);
+            at = comma;
+        }
+        const std::string_view genres = std::string_view(line).substr(at + 1);
+        if (genres != "(no genres listed)") {
+            std::string_view rest = genres;
+            while (!rest.empty()) {
+                const auto bar = rest.find('|');
+                const auto g = rest.substr(0, bar);
+                if (!g.empty()) item.genres.emplace_back(g);
+                rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+            }
+        }
+        out.push_back(std::move(item));
+    }
+    return out;
+}
+
 }  // namespace marquee::events

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "events/catalog_decoder.h"
 #include "events/event.h"
 
 namespace marquee::events {
@@ -13,5 +14,11 @@ namespace marquee::events {
 // Reads `userId,movieId,rating,timestamp` rows (header line required) and
 // returns them as rating events sorted by time (stable for equal times).
 core::result<std::vector<event>> read_movielens_ratings(std::istream& in);
+
+// Reads `movieId,title,genres` rows (header required; titles may be quoted
+// CSV) as catalog items "m<movieId>", genres split on '|', "(no genres
+// listed)" = none. No release time: MovieLens has only the year in the
+// title, and inventing a date from it would be a guess.
+core::result<std::vector<catalog_item>> read_movielens_movies(std::istream& in);
 
 }  // namespace marquee::events

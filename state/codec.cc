@@ -7,7 +7,10 @@ namespace marquee::state {
 
 namespace {
 
-constexpr std::uint8_t user_format = 2, item_format = 1, decision_format = 1;
+constexpr std::uint8_t user_format = 2, item_format = 2, decision_format = 1;
+// Item format 1 (before the catalog topic): no availability, release time,
+// title or genres. Still decoded, as an available item with none of them.
+constexpr std::uint8_t item_format_v1 = 1;
 
 class writer {
 public:
@@ -106,6 +109,10 @@ std::string encode_item(std::uint32_t row, const float* embedding, int dim, cons
     w.put(stats.popularity.value);
     w.put(stats.popularity.ts_ms);
     w.put(stats.first_seen_ms);
+    w.put(std::uint8_t(stats.available));
+    w.put(stats.release_ms);
+    w.put_string(stats.title);
+    w.put_string(stats.genres);
     return w.take();
 }
 
@@ -114,12 +121,21 @@ core::result<item_row> decode_item(std::string_view bytes) {
     item_row row;
     std::uint8_t format = 0;
     std::uint32_t dim = 0;
-    if (!r.get(format) || format != item_format || !r.get(row.row) || !r.get(dim) || dim > 4096)
+    if (!r.get(format) || (format != item_format && format != item_format_v1) || !r.get(row.row) || !r.get(dim) ||
+        dim > 4096)
         return corrupt("item");
     row.embedding.resize(dim);
     if (!r.get_bytes(row.embedding.data(), dim * sizeof(float)) || !r.get(row.stats.popularity.value) ||
-        !r.get(row.stats.popularity.ts_ms) || !r.get(row.stats.first_seen_ms) || !r.done())
+        !r.get(row.stats.popularity.ts_ms) || !r.get(row.stats.first_seen_ms))
         return corrupt("item");
+    if (format == item_format) {
+        std::uint8_t available = 1;
+        if (!r.get(available) || available > 1 || !r.get(row.stats.release_ms) || !r.get_string(row.stats.title) ||
+            !r.get_string(row.stats.genres))
+            return corrupt("item");
+        row.stats.available = available != 0;
+    }
+    if (!r.done()) return corrupt("item");
     return row;
 }
 

@@ -17,6 +17,7 @@ batch_applier::batch_applier(state::store& store, engine::model& model,
       probe_(probe),
       options_(options),
       decoder_(options.decoder),
+      catalog_decoder_(options.decoder),
       learner_(model) {}
 
 core::result<engine::user_state*> batch_applier::user(std::string_view id) {
@@ -27,6 +28,25 @@ core::result<engine::user_state*> batch_applier::user(std::string_view id) {
     engine::user_state loaded;
     if (stored.value()) loaded = std::move(*stored.value());
     return &users_.emplace(std::string(id), std::move(loaded)).first->second;
+}
+
+// A catalog record changes the item row alone; it is committed with the
+// rest of the batch (and its offset), so availability is exactly-once too.
+bool batch_applier::apply_catalog(const raw_message& m, batch_stats& stats) {
+    auto decoded = catalog_decoder_.decode(m.key, m.payload);
+    if (!decoded) {
+        ++stats.invalid;
+        probe_.catalog_invalid(decoded.error().reason);
+        if (dlq_) {
+            dlq_->send(m, decoded.error());
+            probe_.dead_lettered();
+        }
+        return false;
+    }
+    touched_.item_rows.insert(model_.apply_catalog(decoded.value()));
+    probe_.catalog_applied();
+    ++stats.catalog;
+    return true;
 }
 
 core::result<batch_stats> batch_applier::apply(std::span<const raw_message> messages) {
@@ -44,6 +64,11 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
     for (const auto& m : messages) {
         auto& next = next_offsets[{m.topic, m.partition}];
         next = std::max(next, m.offset + 1);
+
+        if (m.topic == options_.items_topic) {
+            apply_catalog(m, stats);  // invalid records are counted and dead-lettered inside
+            continue;
+        }
 
         auto decoded = decoder_.decode(m.payload, m.timestamp_ms);
         if (!decoded) {

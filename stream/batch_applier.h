@@ -19,6 +19,7 @@
 #include "engine/learner.h"
 #include "engine/model.h"
 #include "engine/model_snapshot.h"
+#include "events/catalog_decoder.h"
 #include "events/event_decoder.h"
 #include "state/store.h"
 #include "stream/ingest_probe.h"
@@ -48,6 +49,9 @@ struct applier_options {
     // batch when idle longer). Bounds the cost of copying the item matrix.
     // Default: 5 ms.
     std::chrono::milliseconds publish_interval{5};
+    // Messages from this topic are catalog records (events/catalog_decoder.h),
+    // everything else is events. Set from kafka_options. Default: "marquee.items".
+    std::string items_topic = "marquee.items";
     // Users kept decoded in memory between batches. Default: 100000.
     std::size_t user_cache_size = 100'000;
 };
@@ -55,6 +59,7 @@ struct applier_options {
 struct batch_stats {
     std::size_t applied = 0;
     std::size_t invalid = 0;
+    std::size_t catalog = 0;  // catalog records applied (not counted in `applied`)
     std::size_t duplicates = 0;  // same event_id as one of the user's latest events
 };
 
@@ -74,6 +79,7 @@ public:
 
 private:
     core::result<engine::user_state*> user(std::string_view id);
+    bool apply_catalog(const raw_message& m, batch_stats& stats);
 
     state::store& store_;
     engine::model& model_;
@@ -82,6 +88,7 @@ private:
     ingest_probe& probe_;
     applier_options options_;
     events::event_decoder decoder_;
+    events::catalog_decoder catalog_decoder_;
     engine::learner learner_;
     engine::touched touched_;
     std::vector<std::uint32_t> sorted_rows_;  // reused scratch

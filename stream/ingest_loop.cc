@@ -26,6 +26,12 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     batch_applier& applier;
     ingest_probe& probe;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+    // The catalog is a table every instance needs whole, so its topic is
+    // read outside the group: all partitions, manually assigned, from the
+    // offsets stored with the state (the beginning if none).
+    std::unique_ptr<RdKafka::KafkaConsumer> catalog;
+    bool catalog_assigned = false;
+    clock::time_point next_catalog_try{};
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
     clock::time_point batch_started;
     std::atomic<std::size_t> assigned{0};
@@ -63,6 +69,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         // tools; on assignment Marquee seeks to the RocksDB offsets.
         owned_partitions next;
         for (const auto& m : batch) {
+            if (m->topic_name() == kafka.items_topic) continue;  // not the group's partitions
             auto it = std::find_if(next.list.begin(), next.list.end(), [&](auto* tp) {
                 return tp->partition() == m->partition() && tp->topic() == m->topic_name();
             });
@@ -159,6 +166,60 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         probe.assigned_partitions(assigned);
     }
 
+    // Assigns every partition of the catalog topic once it exists (retried
+    // every few seconds until then; a missing catalog is not fatal).
+    void assign_catalog() {
+        if (!catalog || catalog_assigned || clock::now() < next_catalog_try) return;
+        next_catalog_try = clock::now() + std::chrono::seconds(5);
+        std::string err_text;
+        std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(catalog.get(), kafka.items_topic, nullptr, err_text));
+        if (!topic) {
+            spdlog::warn("ingest: catalog topic {}: {}", kafka.items_topic, err_text);
+            return;
+        }
+        RdKafka::Metadata* raw = nullptr;
+        if (auto err = catalog->metadata(false, topic.get(), &raw, 5'000); err != RdKafka::ERR_NO_ERROR) {
+            spdlog::warn("ingest: catalog topic {}: no metadata ({}); retrying", kafka.items_topic, RdKafka::err2str(err));
+            return;
+        }
+        std::unique_ptr<RdKafka::Metadata> md(raw);
+        owned_partitions all;
+        for (const auto* t : *md->topics()) {
+            if (t->topic() != kafka.items_topic || t->err() != RdKafka::ERR_NO_ERROR) continue;
+            for (const auto* p : *t->partitions()) {
+                const auto stored = store.offset(kafka.items_topic, p->id()).value_or(-1);
+                all.list.push_back(RdKafka::TopicPartition::create(
+                    kafka.items_topic, p->id(), stored >= 0 ? stored : RdKafka::Topic::OFFSET_BEGINNING));
+            }
+        }
+        if (all.list.empty()) {
+            spdlog::warn("ingest: catalog topic {} does not exist (yet); retrying", kafka.items_topic);
+            return;
+        }
+        if (auto err = catalog->assign(all.list); err != RdKafka::ERR_NO_ERROR) {
+            spdlog::warn("ingest: catalog assign failed ({}); retrying", RdKafka::err2str(err));
+            return;
+        }
+        catalog_assigned = true;
+        spdlog::info("ingest: reading all {} partition(s) of catalog topic {}", all.list.size(), kafka.items_topic);
+    }
+
+    // Moves what the catalog consumer has buffered into the batch, without waiting.
+    void drain_catalog() {
+        if (!catalog_assigned) return;
+        while (int(batch.size()) < options.batch_max_messages) {
+            std::unique_ptr<RdKafka::Message> m(catalog->consume(0));
+            if (m->err() == RdKafka::ERR__TIMED_OUT) return;
+            if (m->err() != RdKafka::ERR_NO_ERROR) {
+                probe.consumer_error();
+                spdlog::warn("ingest: catalog consumer: {}", m->errstr());
+                return;
+            }
+            if (batch.empty()) batch_started = clock::now();
+            batch.push_back(std::move(m));
+        }
+    }
+
     // Offsets in RocksDB are only valid for the cluster they were read from:
     // an embedded broker is new at every start.
     void check_cluster() {
@@ -191,10 +252,16 @@ ingest_loop::ingest_loop(const kafka_options& kafka, const ingest_options& optio
         throw std::invalid_argument(err);
     impl_->consumer.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!impl_->consumer) throw std::invalid_argument("kafka consumer: " + err);
+    if (!kafka.items_topic.empty()) {
+        auto catalog_conf = make_conf(kafka, "consumer");
+        impl_->catalog.reset(RdKafka::KafkaConsumer::create(catalog_conf.get(), err));
+        if (!impl_->catalog) throw std::invalid_argument("kafka catalog consumer: " + err);
+    }
 }
 
 ingest_loop::~ingest_loop() {
     if (impl_->consumer) impl_->consumer->close();
+    if (impl_->catalog) impl_->catalog->close();
 }
 
 bool ingest_loop::ready() const { return impl_->assigned.load() > 0; }
@@ -212,6 +279,12 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
         if (!i.batch.empty()) {
             auto left = i.options.batch_max_wait - (clock::now() - i.batch_started);
             wait_ms = int(std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
+        }
+        i.assign_catalog();
+        i.drain_catalog();
+        if (!i.batch.empty()) {
+            auto left = i.options.batch_max_wait - (clock::now() - i.batch_started);
+            wait_ms = std::min(wait_ms, int(std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count())));
         }
         std::unique_ptr<RdKafka::Message> m(i.consumer->consume(wait_ms));
         switch (m->err()) {
@@ -246,6 +319,10 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
     spdlog::info("ingest: leaving the group");
     i.consumer->close();  // revokes (flushing nothing left) and leaves the group
     i.consumer.reset();
+    if (i.catalog) {
+        i.catalog->close();
+        i.catalog.reset();
+    }
     return i.fatal;
 }
 

@@ -14,6 +14,16 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                     .Help("Events rejected by validation, by reason")
                     .Register(registry);
     for (auto reason : events::decode_reasons) invalid_->Add({{"reason", std::string(reason)}});
+    catalog_invalid_ = &prometheus::BuildCounter()
+                            .Name("marquee_catalog_invalid_total")
+                            .Help("Catalog records rejected by validation, by reason")
+                            .Register(registry);
+    for (auto reason : events::decode_reasons) catalog_invalid_->Add({{"reason", std::string(reason)}});
+    catalog_applied_ = &prometheus::BuildCounter()
+                            .Name("marquee_catalog_applied_total")
+                            .Help("Catalog records applied to the model")
+                            .Register(registry)
+                            .Add({});
     rewards_ = &prometheus::BuildCounter()
                     .Name("marquee_rewards_total")
                     .Help("Events carrying a decision_id, by the policy that served it and what they did to it")
@@ -73,6 +83,10 @@ void ingest_probe::lag_removed(const std::string& topic, std::int32_t partition)
 
 void ingest_probe::event_invalid(std::string_view reason) {
     invalid_->Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void ingest_probe::catalog_invalid(std::string_view reason) {
+    catalog_invalid_->Add({{"reason", std::string(reason)}}).Increment();
 }
 
 void ingest_probe::reward(std::string_view outcome) {

@@ -23,6 +23,8 @@ public:
     void event_applied(events::event_type t) { applied_[std::size_t(t)]->Increment(); }
     void event_invalid(std::string_view reason);
     void dead_lettered() { dead_lettered_->Increment(); }
+    void catalog_applied() { catalog_applied_->Increment(); }
+    void catalog_invalid(std::string_view reason);
     void duplicate() { duplicates_->Increment(); }
     void reward(std::string_view outcome);
     void batch_committed(std::size_t events, double seconds);
@@ -39,6 +41,8 @@ public:
 private:
     std::array<prometheus::Counter*, events::event_type_count> applied_{};
     prometheus::Family<prometheus::Counter>* invalid_;
+    prometheus::Family<prometheus::Counter>* catalog_invalid_;
+    prometheus::Counter* catalog_applied_;
     prometheus::Family<prometheus::Counter>* rewards_;
     prometheus::Family<prometheus::Counter>* rebalances_;
     prometheus::Counter* dead_lettered_;

@@ -21,6 +21,9 @@ struct kafka_options {
     std::string group_id = "marquee";
     // Default: "marquee.events".
     std::string events_topic = "marquee.events";
+    // Catalog (compacted, key = item id): availability, release time,
+    // title, genres. Default: "marquee.items".
+    std::string items_topic = "marquee.items";
     // Served decisions are appended here. Default: "marquee.decisions".
     std::string decisions_topic = "marquee.decisions";
     // Invalid events go here with the reason in headers; empty disables the

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "engine/learner.h"
@@ -119,6 +120,95 @@ TEST(recommender, new_releases_leave_the_pool_after_the_window) {
     auto later = take_snapshot(w.m, {}, s.get());
     EXPECT_TRUE(later->new_releases.empty());
     EXPECT_EQ(later->index, s->index) << "no new items: the id index is shared";
+}
+
+TEST(recommender, never_recommends_an_unavailable_item_from_any_source) {
+    world w;
+    user_state u;
+    for (int rep = 0; rep < 5; ++rep)
+        for (int i = 0; i < 12; i += 2)
+            w.l.apply(make(events::event_type::like, "me", "m" + std::to_string(i), 100 * day), u, nullptr, w.t);
+    auto before = ask(*w.snap(), &u, 10);
+    ASSERT_FALSE(before.items.empty());
+    // Withdraw everything this user was just shown, plus a new release and
+    // the most popular item: each source has something to lose.
+    std::set<std::string> gone;
+    for (const auto& r : before.items) gone.insert(r.item_id);
+    gone.insert("m40");
+    gone.insert(w.m.items().id(w.snap()->popular.front()));
+    for (const auto& id : gone) {
+        events::catalog_item c;
+        c.item_id = id;
+        c.available = false;
+        w.m.apply_catalog(c);
+    }
+    auto s = w.snap();
+    for (std::uint64_t seed = 0; seed < 20; ++seed) {
+        auto after = recommend(*s, &u, {"me", 20, "", seed}, recommend_options{});
+        EXPECT_FALSE(after.items.empty());
+        for (const auto& r : after.items) EXPECT_FALSE(gone.contains(r.item_id)) << r.item_id << " via " << r.reason;
+    }
+    for (auto row : s->popular) EXPECT_FALSE(gone.contains(s->index->ids[row]));
+    for (auto row : s->new_releases) EXPECT_FALSE(gone.contains(s->index->ids[row]));
+    auto cold = recommend(*s, nullptr, {"x", 20, "", 1}, recommend_options{});
+    for (const auto& r : cold.items) EXPECT_FALSE(gone.contains(r.item_id)) << r.item_id;
+
+    // Available again: back in the pool.
+    events::catalog_item back;
+    back.item_id = "m40";
+    w.m.apply_catalog(back);
+    auto again = w.snap();
+    EXPECT_NE(std::find(again->new_releases.begin(), again->new_releases.end(), *again->index->find("m40")),
+              again->new_releases.end());
+}
+
+TEST(recommender, a_catalog_item_is_a_new_release_before_any_event_and_release_time_wins_over_first_seen) {
+    world w;
+    events::catalog_item fresh;
+    fresh.item_id = "brand-new";
+    fresh.title = "Brand New (2026)";
+    fresh.genres = {"Drama"};
+    w.m.apply_catalog(fresh);
+    events::catalog_item old_film;
+    old_film.item_id = "classic";
+    old_film.release_ms = 10 * day;  // released long before the model's now (100 days)
+    w.m.apply_catalog(old_film);
+    auto s = w.snap();
+    const auto row = s->index->find("brand-new");
+    ASSERT_TRUE(row);
+    EXPECT_NE(std::find(s->new_releases.begin(), s->new_releases.end(), *row), s->new_releases.end());
+    EXPECT_EQ(w.m.stats(*row).title, "Brand New (2026)");
+    EXPECT_EQ(w.m.stats(*row).genres, "Drama");
+    const auto classic = s->index->find("classic");
+    ASSERT_TRUE(classic);
+    EXPECT_EQ(std::find(s->new_releases.begin(), s->new_releases.end(), *classic), s->new_releases.end())
+        << "first seen now, but released 90 days ago";
+    bool offered = false;
+    for (std::uint64_t seed = 0; seed < 50 && !offered; ++seed)
+        for (const auto& r : recommend(*s, nullptr, {"x", 25, "", seed}, recommend_options{}).items)
+            offered |= r.item_id == "brand-new" && r.source == "new_release";
+    EXPECT_TRUE(offered) << "the new item is a new_release candidate";
+}
+
+TEST(recommender, a_catalog_loaded_before_any_event_is_back_catalogue_until_its_first_event) {
+    model_options o;
+    o.mf.dim = 8;
+    model m(o);
+    for (const char* id : {"a", "b"}) {
+        events::catalog_item c;
+        c.item_id = id;
+        m.apply_catalog(c);
+    }
+    EXPECT_TRUE(take_snapshot(m, {}, nullptr)->new_releases.empty()) << "a bulk load is not a wave of new releases";
+    learner l(m);
+    touched t;
+    user_state u;
+    l.apply(make(events::event_type::like, "u", "b", 500 * day), u, nullptr, t);
+    auto s = take_snapshot(m, {}, nullptr);
+    ASSERT_EQ(s->new_releases.size(), 1u);
+    EXPECT_EQ(s->index->ids[s->new_releases.front()], "b") << "new from its first event, as without a catalog";
+    const auto a = recommend(*s, nullptr, {"x", 5, "", 1}, recommend_options{});
+    for (const auto& r : a.items) EXPECT_TRUE(r.features.allFinite()) << "no first-seen time must not overflow";
 }
 
 }  // namespace

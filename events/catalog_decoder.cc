@@ -1,0 +1,136 @@
+#include "events/catalog_decoder.h"
+
+#include <simdjson.h>
+
+#include "core/json_writer.h"
+
+namespace marquee::events {
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+core::error fail(std::string_view reason, std::string message) { return core::error{reason, std::move(message)}; }
+
+std::string_view type_reason(simdjson::error_code err) {
+    return err == simdjson::INCORRECT_TYPE || err == simdjson::NUMBER_ERROR ? "wrong_type" : "malformed_json";
+}
+
+}  // namespace
+
+std::string encode_json(const catalog_item& item) {
+    std::string out = "{\"item_id\":";
+    core::append_json_string(out, item.item_id);
+    out += ",\"title\":";
+    core::append_json_string(out, item.title);
+    out += ",\"genres\":[";
+    for (std::size_t i = 0; i < item.genres.size(); ++i) {
+        if (i) out += ',';
+        core::append_json_string(out, item.genres[i]);
+    }
+    out += ']';
+    if (item.release_ms) {
+        out += ",\"release_ts\":";
+        core::append_json_number(out, *item.release_ms);
+    }
+    out += item.available ? ",\"available\":true}" : ",\"available\":false}";
+    return out;
+}
+
+struct catalog_decoder::impl {
+    od::parser parser;
+    std::vector<char> buffer;  // payload copy with simdjson's required padding
+};
+
+catalog_decoder::catalog_decoder(decoder_options options) : options_(options), impl_(std::make_unique<impl>()) {}
+
+catalog_decoder::~catalog_decoder() = default;
+
+core::result<catalog_item> catalog_decoder::decode(std::string_view key, std::string_view payload) {
+    if (key.size() > options_.max_id_bytes)
+        return fail("invalid_value", "key is longer than " + std::to_string(options_.max_id_bytes) + " bytes");
+    if (payload.empty()) {
+        if (key.empty()) return fail("empty", "tombstone without a key names no item");
+        catalog_item tombstone;
+        tombstone.item_id.assign(key);
+        tombstone.available = false;
+        return tombstone;
+    }
+    if (payload.size() > options_.max_event_bytes)
+        return fail("too_large", "payload of " + std::to_string(payload.size()) + " bytes exceeds the limit of " +
+                                     std::to_string(options_.max_event_bytes));
+
+    auto& buf = impl_->buffer;
+    if (buf.size() < payload.size() + simdjson::SIMDJSON_PADDING) buf.resize(payload.size() + simdjson::SIMDJSON_PADDING);
+    std::copy(payload.begin(), payload.end(), buf.begin());
+    simdjson::padded_string_view view(buf.data(), payload.size(), buf.size());
+
+    od::document doc;
+    if (impl_->parser.iterate(view).get(doc)) return fail("malformed_json", "not valid JSON");
+    // A JSON null value is a tombstone too (some producers cannot send an
+    // empty value).
+    bool is_null = false;
+    if (!doc.is_null().get(is_null) && is_null) {
+        if (key.empty()) return fail("empty", "tombstone without a key names no item");
+        catalog_item tombstone;
+        tombstone.item_id.assign(key);
+        tombstone.available = false;
+        return tombstone;
+    }
+    od::object obj;
+    if (auto err = doc.get_object().get(obj)) return fail(type_reason(err), "catalog item must be a JSON object");
+
+    catalog_item item;
+    bool has_id = false;
+    for (auto field_result : obj) {
+        od::field field;
+        if (std::move(field_result).get(field)) return fail("malformed_json", "not valid JSON");
+        std::string_view name;
+        if (field.unescaped_key().get(name)) return fail("malformed_json", "bad object key");
+        od::value v = field.value();
+
+        if (name == "item_id") {
+            std::string_view s;
+            if (auto err = v.get_string().get(s)) return fail(type_reason(err), "item_id must be a string");
+            if (s.empty()) return fail("invalid_value", "item_id must not be empty");
+            if (s.size() > options_.max_id_bytes)
+                return fail("invalid_value", "item_id is longer than " + std::to_string(options_.max_id_bytes) + " bytes");
+            item.item_id.assign(s);
+            has_id = true;
+        } else if (name == "title") {
+            std::string_view s;
+            if (auto err = v.get_string().get(s)) return fail(type_reason(err), "title must be a string");
+            item.title.assign(s);
+        } else if (name == "genres") {
+            od::array genres;
+            if (auto err = v.get_array().get(genres)) return fail(type_reason(err), "genres must be an array of strings");
+            for (auto g : genres) {
+                std::string_view s;
+                if (auto err = g.get_string().get(s)) return fail(type_reason(err), "genres must be an array of strings");
+                // '|' separates genres in the stored item row.
+                if (s.empty() || s.find('|') != std::string_view::npos)
+                    return fail("invalid_value", "a genre must be non-empty and must not contain '|'");
+                item.genres.emplace_back(s);
+            }
+        } else if (name == "release_ts") {
+            std::int64_t ts = 0;
+            if (auto err = v.get_int64().get(ts))
+                return fail(type_reason(err), "release_ts must be an integer (Unix milliseconds)");
+            item.release_ms = ts;  // before 1970 is a valid release date
+        } else if (name == "available") {
+            bool b = true;
+            if (auto err = v.get_bool().get(b)) return fail(type_reason(err), "available must be a boolean");
+            item.available = b;
+        }
+        // Unknown fields are ignored for forward compatibility; the iterator
+        // still validates them.
+    }
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+        return fail("malformed_json", "trailing content after the item object");
+    if (!has_id) return fail("missing_field", "missing required field 'item_id'");
+    if (!key.empty() && key != item.item_id)
+        return fail("invalid_value", "key '" + std::string(key) + "' differs from item_id '" + item.item_id + "'");
+    return item;
+}
+
+}  // namespace marquee::events
