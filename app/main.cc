@@ -84,6 +84,27 @@ app::config build_config(const common_flags& f) {
 
 // Produces `events` to the events topic, keyed by user, as fast as the
 // producer queue allows. Returns how many were enqueued.
+// Produces the catalog to the items topic, keyed by item id (the topic is
+// compacted by key). Returns how many were enqueued.
+std::size_t replay_catalog(const app::config& c, const std::vector<events::catalog_item>& items) {
+    prometheus::Registry scratch;
+    stream::kafka_producer producer(c.kafka, scratch);
+    std::size_t sent = 0;
+    for (const auto& item : items) {
+        const std::string payload = events::encode_json(item);
+        for (;;) {
+            if (signalled) return sent;
+            auto r = producer.produce(c.kafka.items_topic, item.item_id, payload);
+            if (r) break;
+            if (r.error().reason != "queue_full") throw std::runtime_error("catalog replay: " + r.error().message);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        ++sent;
+    }
+    producer.flush(std::chrono::seconds(60));
+    return sent;
+}
+
 std::size_t replay(const app::config& c, const std::vector<events::event>& events) {
     prometheus::Registry scratch;
     stream::kafka_producer producer(c.kafka, scratch);
@@ -129,13 +150,24 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
             spdlog::info("demo: {} already holds state (model version {}); not replaying MovieLens again "
                          "(use --fresh to start over)", host.settings().state.path, host.loaded_version());
         } else {
+            std::ifstream movies_in(movielens + "/movies.csv");
+            if (!movies_in) throw std::runtime_error("demo: cannot open " + movielens + "/movies.csv");
+            auto movies = events::read_movielens_movies(movies_in);
+            if (!movies) throw std::runtime_error("demo: " + movies.error().message);
             std::ifstream in(movielens + "/ratings.csv");
             if (!in) throw std::runtime_error("demo: cannot open " + movielens + "/ratings.csv");
             auto events = events::read_movielens_ratings(in);
             if (!events) throw std::runtime_error("demo: " + events.error().message);
             auto all = std::move(events).value();
             if (limit > 0 && all.size() > limit) all.resize(limit);
-            replayer = std::thread([&host, all = std::move(all)] {
+            replayer = std::thread([&host, all = std::move(all), catalog = std::move(movies).value()] {
+                // The catalog first, so the items exist (with titles) before
+                // their ratings arrive; the two topics are consumed
+                // independently, so this is "usually", and either order converges.
+                spdlog::info("demo: replaying {} MovieLens movies into {}", catalog.size(),
+                             host.settings().kafka.items_topic);
+                auto items = replay_catalog(host.settings(), catalog);
+                spdlog::info("demo: catalog replay done, {} items produced", items);
                 spdlog::info("demo: replaying {} MovieLens ratings into {}", all.size(), host.settings().kafka.events_topic);
                 auto sent = replay(host.settings(), all);
                 spdlog::info("demo: replay done, {} events produced", sent);
@@ -166,7 +198,7 @@ int main(int argc, char** argv) {
     bool fresh = false;
     auto* demo_cmd = cli.add_subcommand("demo", "Replay MovieLens into the events topic, then keep serving");
     add_common(*demo_cmd, flags);
-    demo_cmd->add_option("--movielens", movielens, "Directory holding MovieLens ratings.csv");
+    demo_cmd->add_option("--movielens", movielens, "Directory holding MovieLens movies.csv and ratings.csv");
     demo_cmd->add_option("--limit", limit, "Replay only the first N ratings (0: all)");
     demo_cmd->add_flag("--fresh", fresh, "Delete the data dir first");
 
