@@ -21,6 +21,7 @@ std::uint32_t model::ensure_item(std::string_view item_id, std::int64_t first_se
 
 std::uint32_t model::apply_catalog(const events::catalog_item& item) {
     const auto row = ensure_item(item.item_id, clock_ms_ > 0 ? clock_ms_ : not_seen_yet);
+    ++catalog_version_;
     auto& s = stats_[row];
     s.available = item.available;
     // A tombstone carries no metadata: keep what the item had.

@@ -86,6 +86,10 @@ public:
     std::int64_t clock_ms() const { return clock_ms_; }
     void advance_clock(std::int64_t ts_ms) { clock_ms_ = std::max(clock_ms_, ts_ms); }
 
+    // Bumped by every catalog record: snapshots share the id index (and the
+    // titles kept in it) until an item or a title changes.
+    std::uint64_t catalog_version() const { return catalog_version_; }
+
     // Bumped once per applied batch; identifies the snapshot serving used.
     std::uint64_t version() const { return version_; }
     void bump_version() { ++version_; }
@@ -99,6 +103,7 @@ private:
     bandits::linucb_policy bandit_;
     std::int64_t clock_ms_ = 0;
     std::uint64_t version_ = 0;
+    std::uint64_t catalog_version_ = 0;
 };
 
 }  // namespace marquee::engine

@@ -14,11 +14,15 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
     s->dim = m.dim();
     s->new_release_days = m.options().new_release_days;
 
-    if (previous && previous->index && previous->index->ids.size() == n) {
+    if (previous && previous->index && previous->index->ids.size() == n &&
+        previous->index->catalog_version == m.catalog_version()) {
         s->index = previous->index;  // rows only ever get appended
     } else {
         auto index = std::make_shared<item_index>();
         index->ids = m.items().ids();
+        index->titles.resize(n);
+        for (std::uint32_t r = 0; r < n; ++r) index->titles[r] = m.stats(r).title;
+        index->catalog_version = m.catalog_version();
         index->rows.reserve(n);
         for (std::uint32_t r = 0; r < n; ++r) index->rows.emplace(index->ids[r], r);
         s->index = std::move(index);

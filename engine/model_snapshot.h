@@ -16,9 +16,12 @@
 
 namespace marquee::engine {
 
-// Item ids and their rows. Shared between snapshots until items are added.
+// Item ids and their rows, and catalog titles. Shared between snapshots
+// until items are added or the catalog changes.
 struct item_index {
     std::vector<std::string> ids;
+    std::vector<std::string> titles;  // "" when the catalog gave none
+    std::uint64_t catalog_version = 0;
     boost::unordered_flat_map<std::string, std::uint32_t, online_models::string_hash, std::equal_to<>> rows;
 
     std::optional<std::uint32_t> find(std::string_view id) const {

@@ -108,7 +108,8 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         const auto& c = candidates[slot.candidate];
         std::string reason = c.source == "covisit" ? "because_you_watched:" + s.index->ids[c.because]
                                                    : std::string(c.source);
-        out.items.push_back(recommendation{s.index->ids[c.row], slot.score, slot.propensity, slot.explored,
+        const auto& titles = s.index->titles;
+        out.items.push_back(recommendation{s.index->ids[c.row], c.row < titles.size() ? titles[c.row] : std::string(), slot.score, slot.propensity, slot.explored,
                                            std::move(reason), c.source, features[slot.candidate]});
     }
     return out;

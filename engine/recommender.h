@@ -36,6 +36,7 @@ struct recommend_request {
 
 struct recommendation {
     std::string item_id;
+    std::string title;  // from the catalog; "" when unknown
     double score = 0.0;
     double propensity = 0.0;
     bool explored = false;

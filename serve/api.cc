@@ -175,6 +175,10 @@ struct api::impl {
             if (!items_json.empty()) items_json += ",";
             items_json += "{\"item_id\":";
             core::append_json_string(items_json, item.item_id);
+            if (!item.title.empty()) {
+                items_json += ",\"title\":";
+                core::append_json_string(items_json, item.title);
+            }
             items_json += ",\"score\":";
             core::append_json_number(items_json, item.score);
             items_json += ",\"propensity\":";

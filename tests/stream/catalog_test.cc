@@ -127,6 +127,11 @@ TEST_F(catalog, unavailable_items_are_never_recommended_new_items_are_new_releas
                 if (id == "brand-new" && reason == "new_release") fresh_offered = true;
             return fresh_offered;
         }, 10s)) << "a new catalog item is a new_release candidate before any event for it";
+        std::string with_title;
+        ASSERT_TRUE(testing::wait_until([&] {
+            with_title = testing::http_get(host.http_port(), "/v1/users/newcomer/recommendations?k=100").body;
+            return with_title.find(R"j("item_id":"brand-new","title":"Brand New (2026)",)j") != std::string::npos;
+        }, 10s)) << "titles from the catalog are served: " << with_title;
         for (int n = 0; n < 30; ++n) {
             for (const std::string user : {"fan", "newcomer", "u1"}) {
                 auto r = testing::http_get(host.http_port(), "/v1/users/" + user + "/recommendations?k=100");
