@@ -31,6 +31,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     // offsets stored with the state (the beginning if none).
     std::unique_ptr<RdKafka::KafkaConsumer> catalog;
     bool catalog_assigned = false;
+    bool catalog_missing_logged = false;
     clock::time_point next_catalog_try{};
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
     clock::time_point batch_started;
@@ -193,7 +194,10 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             }
         }
         if (all.list.empty()) {
-            spdlog::warn("ingest: catalog topic {} does not exist (yet); retrying", kafka.items_topic);
+            // Once at warn level: a deployment without a catalog retries quietly.
+            spdlog::log(catalog_missing_logged ? spdlog::level::debug : spdlog::level::warn,
+                        "ingest: catalog topic {} does not exist (yet); retrying every 5 s", kafka.items_topic);
+            catalog_missing_logged = true;
             return;
         }
         if (auto err = catalog->assign(all.list); err != RdKafka::ERR_NO_ERROR) {
