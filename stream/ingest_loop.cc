@@ -38,6 +38,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     std::atomic<std::size_t> assigned{0};
     std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions;  // next offset per owned partition
     clock::time_point last_lag_update{};
+    clock::time_point last_checkpoint_log = clock::now();
+    std::size_t committed_since_log = 0;
     core::result<void> fatal = core::success();
 
     impl(const kafka_options& k, const ingest_options& o, state::store& s, batch_applier& a, ingest_probe& p)
@@ -61,6 +63,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             });
         }
         auto applied = applier.apply(raw);
+        if (applied) committed_since_log += batch.size();
         if (!applied) {
             fatal = applied.error();
             spdlog::critical("ingest: commit failed ({}); stopping without committing offsets", applied.error().message);
@@ -117,7 +120,22 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
 
     // Consumer lag per partition, from the high watermarks librdkafka
     // caches with every fetch (no broker round trip).
+    // One line per checkpoint interval, not per batch: what was committed
+    // and where each owned partition now stands.
+    void log_checkpoint(bool force = false) {
+        const auto now = clock::now();
+        if (committed_since_log == 0 || (!force && now - last_checkpoint_log < std::chrono::seconds(30))) return;
+        std::string offsets;
+        for (const auto& [tp, next] : positions)
+            if (next >= 0) offsets += " " + tp.first + "[" + std::to_string(tp.second) + "]=" + std::to_string(next);
+        spdlog::info("ingest: checkpoint: {} messages committed in {:.1f} s; next offsets{}", committed_since_log,
+                     std::chrono::duration<double>(now - last_checkpoint_log).count(), offsets);
+        committed_since_log = 0;
+        last_checkpoint_log = now;
+    }
+
     void update_lag(bool force = false) {
+        log_checkpoint();
         const auto now = clock::now();
         if (!force && now - last_lag_update < std::chrono::seconds(1)) return;
         last_lag_update = now;
@@ -319,6 +337,7 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
         }
     }
     if (i.fatal) i.flush();
+    i.log_checkpoint(true);
     i.applier.publish(true);
     spdlog::info("ingest: leaving the group");
     i.consumer->close();  // revokes (flushing nothing left) and leaves the group
