@@ -38,16 +38,7 @@ protected:
             broker.create_topic(t, 4);
     }
 
-    app::config settings() {
-        app::config c;
-        c.kafka.brokers = broker.bootstrap();
-        c.state.path = dir.str();
-        c.http.port = 0;
-        c.model.mf.dim = 16;
-        c.kafka.properties["session.timeout.ms"] = "6000";
-        c.kafka.properties["heartbeat.interval.ms"] = "500";
-        return c;
-    }
+    app::config settings() { return testing::engine_config(broker.bootstrap(), dir.str()); }
 
     void publish(const std::vector<std::pair<std::string, std::string>>& records) {
         testing::produce_raw(broker.bootstrap(), "marquee.items", records);

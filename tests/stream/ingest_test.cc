@@ -21,18 +21,7 @@ protected:
         for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 4);
     }
 
-    app::config settings() {
-        app::config c;
-        c.kafka.brokers = broker.bootstrap();
-        c.state.path = dir.str();
-        c.http.port = 0;
-        c.model.mf.dim = 16;
-        // A member that vanished is only replaced after its session times
-        // out; keep that short so restarts in tests take seconds.
-        c.kafka.properties["session.timeout.ms"] = "6000";
-        c.kafka.properties["heartbeat.interval.ms"] = "500";
-        return c;
-    }
+    app::config settings() { return testing::engine_config(broker.bootstrap(), dir.str()); }
 
     // Users' counters as stored, compared with what was produced.
     void expect_exactly_once(const testing::tally& produced) {

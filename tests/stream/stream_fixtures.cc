@@ -112,6 +112,17 @@ std::vector<events::event> synthetic_events(int users, int items, int count, std
     return out;
 }
 
+app::config engine_config(const std::string& bootstrap, const std::string& data_dir) {
+    app::config c;
+    c.kafka.brokers = bootstrap;
+    c.state.path = data_dir;
+    c.http.port = 0;
+    c.model.mf.dim = 16;
+    c.kafka.properties["session.timeout.ms"] = "6000";
+    c.kafka.properties["heartbeat.interval.ms"] = "500";
+    return c;
+}
+
 tally count_by_user(const std::vector<events::event>& evs) {
     tally t;
     for (const auto& e : evs) t[e.user_id][std::size_t(e.type)] += 1;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "app/config.h"
 #include "engine/user_state.h"
 #include "events/event.h"
 
@@ -39,6 +40,11 @@ double metric_sum(prometheus::Registry& registry, const std::string& name, const
 
 // Synthetic but MovieLens-shaped events: `users` users, skewed item popularity.
 std::vector<events::event> synthetic_events(int users, int items, int count, std::uint64_t seed);
+
+// Engine settings for tests: the given broker and data dir, any free HTTP
+// port, small embeddings, and a short group session so that a member that
+// vanished is replaced in seconds rather than the production 45 s.
+app::config engine_config(const std::string& bootstrap, const std::string& data_dir);
 
 using tally = std::map<std::string, std::array<std::uint32_t, events::event_type_count>>;
 tally count_by_user(const std::vector<events::event>& events);
