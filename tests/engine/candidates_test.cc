@@ -7,18 +7,12 @@
 
 #include "engine/learner.h"
 #include "engine/recommender.h"
+#include "utils/event_builders.h"
 
 namespace marquee::engine {
 namespace {
 
-events::event like(std::string user, std::string item, std::int64_t ts) {
-    events::event e;
-    e.type = events::event_type::like;
-    e.user_id = std::move(user);
-    e.item_id = std::move(item);
-    e.ts_ms = ts;
-    return e;
-}
+using testing::like;
 
 model_options options() {
     model_options o;

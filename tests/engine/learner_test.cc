@@ -2,19 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "utils/event_builders.h"
+
 namespace marquee::engine {
 namespace {
 
-events::event make(events::event_type t, std::string user, std::string item, std::int64_t ts,
-                   std::optional<double> value = std::nullopt) {
-    events::event e;
-    e.type = t;
-    e.user_id = std::move(user);
-    e.item_id = std::move(item);
-    e.ts_ms = ts;
-    e.value = value;
-    return e;
-}
+using testing::make_event;
 
 model_options small() {
     model_options o;
@@ -30,11 +23,11 @@ TEST(learner, updates_counters_history_popularity_and_embeddings) {
     touched t;
     for (int i = 0; i < 4; ++i) m.ensure_item("m" + std::to_string(i), 0);
     const auto row = *m.items().find("m1");
-    l.apply(make(events::event_type::like, "u1", "m1", 1000), u, nullptr, t);
+    l.apply(make_event(events::event_type::like, "u1", "m1", 1000), u, nullptr, t);
     ASSERT_EQ(u.embedding.size(), 8u);
     Eigen::Map<Eigen::VectorXf> uv(u.embedding.data(), 8);
     const float first = uv.dot(m.items().row(row));
-    for (int i = 0; i < 10; ++i) l.apply(make(events::event_type::like, "u1", "m1", 2000 + i), u, nullptr, t);
+    for (int i = 0; i < 10; ++i) l.apply(make_event(events::event_type::like, "u1", "m1", 2000 + i), u, nullptr, t);
     EXPECT_GT(uv.dot(m.items().row(row)), first);
     EXPECT_EQ(u.count(events::event_type::like), 11u);
     EXPECT_EQ(u.events, 11u);
@@ -44,8 +37,8 @@ TEST(learner, updates_counters_history_popularity_and_embeddings) {
     EXPECT_EQ(m.clock_ms(), 2009);
 
     // History is capped, oldest first out, and impressions are not history.
-    for (int i = 0; i < 4; ++i) l.apply(make(events::event_type::watch, "u1", "m" + std::to_string(i), 3000, 0.9), u, nullptr, t);
-    l.apply(make(events::event_type::impression, "u1", "m9", 3001), u, nullptr, t);
+    for (int i = 0; i < 4; ++i) l.apply(make_event(events::event_type::watch, "u1", "m" + std::to_string(i), 3000, 0.9), u, nullptr, t);
+    l.apply(make_event(events::event_type::impression, "u1", "m9", 3001), u, nullptr, t);
     EXPECT_EQ(u.recent, (std::vector<std::string>{"m1", "m2", "m3"}));
 }
 
@@ -57,8 +50,8 @@ TEST(learner, replaying_the_same_events_gives_identical_state) {
         touched t;
         for (int i = 0; i < 200; ++i) {
             auto item = "m" + std::to_string(i % 17);
-            l.apply(make(events::event_type::rating, "ua", item, i, (i % 10) / 2.0), a, nullptr, t);
-            l.apply(make(events::event_type::watch, "ub", item, i, 0.7), b, nullptr, t);
+            l.apply(make_event(events::event_type::rating, "ua", item, i, (i % 10) / 2.0), a, nullptr, t);
+            l.apply(make_event(events::event_type::watch, "ub", item, i, 0.7), b, nullptr, t);
         }
         return std::make_pair(m.items().data(), a.embedding);
     };
@@ -75,7 +68,7 @@ TEST(learner, a_reward_updates_the_bandit_once_per_shown_item) {
     d.items.push_back({"m1", bandits::feature_vector::Ones(), 0.9, false});
     d.items.push_back({"m2", bandits::feature_vector::Ones(), 0.1, false});
 
-    auto click = make(events::event_type::click, "u1", "m1", 10);
+    auto click = make_event(events::event_type::click, "u1", "m1", 10);
     click.decision_id = "d1";
     EXPECT_EQ(l.apply(click, u, &d, t), reward_outcome::applied);
     EXPECT_TRUE(t.bandit);
@@ -85,22 +78,22 @@ TEST(learner, a_reward_updates_the_bandit_once_per_shown_item) {
     EXPECT_EQ(l.apply(click, u, &d, t), reward_outcome::already_rewarded);
     EXPECT_EQ(m.bandit().updates(), 1u);
 
-    auto other = make(events::event_type::like, "u1", "m7", 11);
+    auto other = make_event(events::event_type::like, "u1", "m7", 11);
     other.decision_id = "d1";
     EXPECT_EQ(l.apply(other, u, &d, t), reward_outcome::unknown_item);
 
-    auto impression = make(events::event_type::impression, "u1", "m2", 12);
+    auto impression = make_event(events::event_type::impression, "u1", "m2", 12);
     impression.decision_id = "d1";
     EXPECT_EQ(l.apply(impression, u, &d, t), reward_outcome::none);
     EXPECT_EQ(m.bandit().updates(), 1u);
 }
 
 TEST(learner, reward_values_follow_the_event) {
-    EXPECT_EQ(reward_of(make(events::event_type::click, "u", "i", 0)), 1.0);
-    EXPECT_EQ(reward_of(make(events::event_type::watch, "u", "i", 0, 0.4)), 0.4);
-    EXPECT_EQ(reward_of(make(events::event_type::rating, "u", "i", 0, 4.0)), 0.8);
-    EXPECT_EQ(reward_of(make(events::event_type::skip, "u", "i", 0)), 0.0);
-    EXPECT_FALSE(reward_of(make(events::event_type::impression, "u", "i", 0)));
+    EXPECT_EQ(reward_of(make_event(events::event_type::click, "u", "i", 0)), 1.0);
+    EXPECT_EQ(reward_of(make_event(events::event_type::watch, "u", "i", 0, 0.4)), 0.4);
+    EXPECT_EQ(reward_of(make_event(events::event_type::rating, "u", "i", 0, 4.0)), 0.8);
+    EXPECT_EQ(reward_of(make_event(events::event_type::skip, "u", "i", 0)), 0.0);
+    EXPECT_FALSE(reward_of(make_event(events::event_type::impression, "u", "i", 0)));
 }
 
 }  // namespace

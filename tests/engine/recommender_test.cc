@@ -6,18 +6,12 @@
 #include <set>
 
 #include "engine/learner.h"
+#include "utils/event_builders.h"
 
 namespace marquee::engine {
 namespace {
 
-events::event make(events::event_type t, std::string user, std::string item, std::int64_t ts) {
-    events::event e;
-    e.type = t;
-    e.user_id = std::move(user);
-    e.item_id = std::move(item);
-    e.ts_ms = ts;
-    return e;
-}
+using testing::make_event;
 
 constexpr std::int64_t day = 86'400'000;
 
@@ -41,7 +35,7 @@ struct world {
             user_state s;
             for (int rep = 0; rep < 3; ++rep)
                 for (int i = 0; i < 40; i += 2)
-                    if ((i / 2 + u) % 3 != 0) l.apply(make(events::event_type::like, "u" + std::to_string(u), "m" + std::to_string(i), ts), s, nullptr, t);
+                    if ((i / 2 + u) % 3 != 0) l.apply(make_event(events::event_type::like, "u" + std::to_string(u), "m" + std::to_string(i), ts), s, nullptr, t);
         }
     }
     std::shared_ptr<const model_snapshot> snap() { return take_snapshot(m, {}, nullptr); }
@@ -68,7 +62,7 @@ TEST(recommender, unknown_users_get_popular_and_new_items) {
 TEST(recommender, never_recommends_what_the_user_has_seen) {
     world w;
     user_state u;
-    for (int i = 0; i < 40; i += 4) w.l.apply(make(events::event_type::like, "me", "m" + std::to_string(i), 100 * day), u, nullptr, w.t);
+    for (int i = 0; i < 40; i += 4) w.l.apply(make_event(events::event_type::like, "me", "m" + std::to_string(i), 100 * day), u, nullptr, w.t);
     auto s = w.snap();
     auto list = ask(*s, &u, 20);
     EXPECT_FALSE(list.cold_start);
@@ -82,7 +76,7 @@ TEST(recommender, the_users_events_change_the_ranking_toward_their_taste) {
     auto before = ask(*w.snap(), &u, 5);
     for (int rep = 0; rep < 5; ++rep)
         for (int i = 0; i < 12; i += 2)
-            w.l.apply(make(events::event_type::like, "me", "m" + std::to_string(i), 100 * day), u, nullptr, w.t);
+            w.l.apply(make_event(events::event_type::like, "me", "m" + std::to_string(i), 100 * day), u, nullptr, w.t);
     auto after = ask(*w.snap(), &u, 5);
     std::vector<std::string> a, b;
     for (const auto& r : before.items) a.push_back(r.item_id);
@@ -127,7 +121,7 @@ TEST(recommender, never_recommends_an_unavailable_item_from_any_source) {
     user_state u;
     for (int rep = 0; rep < 5; ++rep)
         for (int i = 0; i < 12; i += 2)
-            w.l.apply(make(events::event_type::like, "me", "m" + std::to_string(i), 100 * day), u, nullptr, w.t);
+            w.l.apply(make_event(events::event_type::like, "me", "m" + std::to_string(i), 100 * day), u, nullptr, w.t);
     auto before = ask(*w.snap(), &u, 10);
     ASSERT_FALSE(before.items.empty());
     // Withdraw everything this user was just shown, plus a new release and
@@ -203,7 +197,7 @@ TEST(recommender, a_catalog_loaded_before_any_event_is_back_catalogue_until_its_
     learner l(m);
     touched t;
     user_state u;
-    l.apply(make(events::event_type::like, "u", "b", 500 * day), u, nullptr, t);
+    l.apply(make_event(events::event_type::like, "u", "b", 500 * day), u, nullptr, t);
     auto s = take_snapshot(m, {}, nullptr);
     ASSERT_EQ(s->new_releases.size(), 1u);
     EXPECT_EQ(s->index->ids[s->new_releases.front()], "b") << "new from its first event, as without a catalog";

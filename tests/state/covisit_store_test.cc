@@ -4,19 +4,13 @@
 
 #include "engine/learner.h"
 #include "state/store.h"
+#include "utils/event_builders.h"
 #include "utils/test_utils.h"
 
 namespace marquee::state {
 namespace {
 
-events::event like(std::string user, std::string item, std::int64_t ts) {
-    events::event e;
-    e.type = events::event_type::like;
-    e.user_id = std::move(user);
-    e.item_id = std::move(item);
-    e.ts_ms = ts;
-    return e;
-}
+using testing::like;
 
 engine::model_options options() {
     engine::model_options o;
