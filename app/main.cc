@@ -3,6 +3,8 @@
 //   marquee demo           the same on an embedded broker, fed with MovieLens
 //   marquee config print   every setting with its current value
 //   marquee state checksum deterministic digest of a data dir's state
+//   marquee state replay   apply MovieLens straight to a data dir (no Kafka)
+//   marquee evaluate ...   prequential, replay and off-policy evaluation
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -82,40 +84,21 @@ app::config build_config(const common_flags& f) {
     return c;
 }
 
-// Produces `events` to the events topic, keyed by user, as fast as the
-// producer queue allows. Returns how many were enqueued.
-// Produces the catalog to the items topic, keyed by item id (the topic is
-// compacted by key). Returns how many were enqueued.
-std::size_t replay_catalog(const app::config& c, const std::vector<events::catalog_item>& items) {
+// Produces `records` to `topic`, keyed by `key_of(record)`, as fast as the
+// producer queue allows (a full queue waits, it never drops). Returns how
+// many were enqueued before a signal, if any.
+template <class Record, class KeyOf>
+std::size_t replay(const app::config& c, const std::string& topic, const std::vector<Record>& records, KeyOf key_of) {
     prometheus::Registry scratch;
     stream::kafka_producer producer(c.kafka, scratch);
     std::size_t sent = 0;
-    for (const auto& item : items) {
-        const std::string payload = events::encode_json(item);
+    for (const auto& record : records) {
+        const std::string payload = events::encode_json(record);
         for (;;) {
             if (signalled) return sent;
-            auto r = producer.produce(c.kafka.items_topic, item.item_id, payload);
+            auto r = producer.produce(topic, key_of(record), payload);
             if (r) break;
-            if (r.error().reason != "queue_full") throw std::runtime_error("catalog replay: " + r.error().message);
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        ++sent;
-    }
-    producer.flush(std::chrono::seconds(60));
-    return sent;
-}
-
-std::size_t replay(const app::config& c, const std::vector<events::event>& events) {
-    prometheus::Registry scratch;
-    stream::kafka_producer producer(c.kafka, scratch);
-    std::size_t sent = 0;
-    for (const auto& e : events) {
-        const std::string payload = events::encode_json(e);
-        for (;;) {
-            if (signalled) return sent;
-            auto r = producer.produce(c.kafka.events_topic, e.user_id, payload);
-            if (r) break;
-            if (r.error().reason != "queue_full") throw std::runtime_error("replay: " + r.error().message);
+            if (r.error().reason != "queue_full") throw std::runtime_error("replay to " + topic + ": " + r.error().message);
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         ++sent;
@@ -166,10 +149,12 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
                 // independently, so this is "usually", and either order converges.
                 spdlog::info("demo: replaying {} MovieLens movies into {}", catalog.size(),
                              host.settings().kafka.items_topic);
-                auto items = replay_catalog(host.settings(), catalog);
+                auto items = replay(host.settings(), host.settings().kafka.items_topic, catalog,
+                                    [](const events::catalog_item& i) -> const std::string& { return i.item_id; });
                 spdlog::info("demo: catalog replay done, {} items produced", items);
                 spdlog::info("demo: replaying {} MovieLens ratings into {}", all.size(), host.settings().kafka.events_topic);
-                auto sent = replay(host.settings(), all);
+                auto sent = replay(host.settings(), host.settings().kafka.events_topic, all,
+                                   [](const events::event& e) -> const std::string& { return e.user_id; });
                 spdlog::info("demo: replay done, {} events produced", sent);
             });
         }
