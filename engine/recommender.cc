@@ -28,6 +28,8 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
                               const recommend_request& request, const recommend_options& options) {
     recommendation_list out;
     out.model_version = s.version;
+    const bool warm = has_embedding(user) && int(user->embedding.size()) == s.dim;
+    out.cold_start = !warm;
     const std::size_t n = s.item_count();
     if (n == 0 || request.k <= 0) return out;
 
@@ -50,8 +52,6 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     };
 
     Eigen::VectorXf affinity;
-    const bool warm = has_embedding(user) && int(user->embedding.size()) == s.dim;
-    out.cold_start = !warm;
     if (warm) {
         const Eigen::Map<const online_models::row_matrix> items(s.embeddings.data(), s.embeddings.rows(), s.dim);
         for (const auto& c : top_n_by_dot(items, user->embedding, std::size_t(std::max(options.retrieval_n, 0)),

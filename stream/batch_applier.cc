@@ -143,6 +143,12 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
     return stats;
 }
 
+std::optional<std::chrono::milliseconds> batch_applier::publish_due_in() const {
+    if (!unpublished_) return std::nullopt;
+    const auto left = options_.publish_interval - (std::chrono::steady_clock::now() - last_publish_);
+    return std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(left));
+}
+
 void batch_applier::publish(bool force) {
     if (!unpublished_ && !force) return;
     const auto now = std::chrono::steady_clock::now();

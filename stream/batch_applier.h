@@ -8,6 +8,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -76,6 +77,9 @@ public:
 
     // Publishes a serving snapshot now if one is due (or `force`).
     void publish(bool force = false);
+    // How long until committed-but-unserved state is due for a snapshot;
+    // nullopt when nothing is owed. The poll loop waits no longer than this.
+    std::optional<std::chrono::milliseconds> publish_due_in() const;
 
 private:
     core::result<engine::user_state*> user(std::string_view id);

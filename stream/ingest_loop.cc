@@ -297,11 +297,12 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
     spdlog::info("ingest: subscribed to {} as group {}", i.kafka.events_topic, i.kafka.group_id);
 
     while (!stop.load(std::memory_order_relaxed) && i.fatal) {
-        int wait_ms = 100;  // short, so the stop flag stays responsive
-        if (!i.batch.empty()) {
-            auto left = i.options.batch_max_wait - (clock::now() - i.batch_started);
-            wait_ms = int(std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
-        }
+        // Short, so the stop flag stays responsive; shorter while a snapshot
+        // is owed, so a quiet stream's last batch is served within
+        // publish_interval rather than after the idle timeout.
+        i.applier.publish();
+        int wait_ms = 100;
+        if (auto due = i.applier.publish_due_in()) wait_ms = int(due->count());
         i.assign_catalog();
         i.drain_catalog();
         if (!i.batch.empty()) {
@@ -315,7 +316,6 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
             i.batch.push_back(std::move(m));
             break;
         case RdKafka::ERR__TIMED_OUT:
-            i.applier.publish();
             i.update_lag();
             break;
         default:
