@@ -17,6 +17,7 @@ std::optional<double> reward_of(const events::event& e) {
     case event_type::rating: return *e.value / 5.0;
     case event_type::dislike:
     case event_type::skip: return 0.0;
+    case event_type::reward: return *e.value;
     case event_type::impression: return std::nullopt;
     }
     return std::nullopt;
@@ -26,6 +27,12 @@ reward_outcome learner::apply(const events::event& e, user_state& user, pending_
                               touched& out) {
     const auto& opt = model_.options();
     model_.advance_clock(e.ts_ms);
+    if (e.type == event_type::reward) {
+        // A policy signal about a decision, not an interaction with the item:
+        // no history, embeddings or popularity.
+        user.counts[std::size_t(e.type)] += 1;
+        return reward_decision(e, decision, out);
+    }
 
     user.counts[std::size_t(e.type)] += 1;
     user.events += 1;
@@ -47,6 +54,10 @@ reward_outcome learner::apply(const events::event& e, user_state& user, pending_
     if (fb.target > 0.0f) model_.stats(row).popularity.add(fb.weight, e.ts_ms, opt.half_life_ms());
     if (fb.weight > 0.0f) update_embeddings(e, user, row, out);
 
+    return reward_decision(e, decision, out);
+}
+
+reward_outcome learner::reward_decision(const events::event& e, pending_decision* decision, touched& out) {
     if (!decision || e.decision_id.empty()) return reward_outcome::none;
     auto reward = reward_of(e);
     if (!reward) return reward_outcome::none;

@@ -42,6 +42,7 @@ public:
                          touched& out);
 
 private:
+    reward_outcome reward_decision(const events::event& e, pending_decision* decision, touched& out);
     void update_covisitation(const user_state& user, std::uint32_t row, float weight, touched& out);
     void update_embeddings(const events::event& e, user_state& user, std::uint32_t row, touched& out);
 

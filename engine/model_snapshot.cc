@@ -5,6 +5,41 @@
 
 namespace marquee::engine {
 
+std::optional<bandits::genre_mask> item_index::genre_mask_of(std::span<const std::string> names) const {
+    bandits::genre_mask mask = 0;
+    for (const auto& name : names) {
+        auto it = std::find(genre_names.begin(), genre_names.end(), name);
+        if (it == genre_names.end()) return std::nullopt;
+        mask |= bandits::genre_mask(1) << std::min<std::ptrdiff_t>(it - genre_names.begin(), bandits::max_genres - 1);
+    }
+    return mask;
+}
+
+namespace {
+
+// MovieLens' placeholder for "none" is not a genre.
+constexpr std::string_view no_genres = "(no genres listed)";
+
+void index_genres(const model& m, item_index& index) {
+    const std::size_t n = index.ids.size();
+    index.genres.assign(n, 0);
+    for (std::uint32_t r = 0; r < n; ++r) {
+        std::string_view rest = m.stats(r).genres;
+        while (!rest.empty()) {
+            const auto bar = rest.find('|');
+            const auto name = rest.substr(0, bar);
+            rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+            if (name.empty() || name == no_genres) continue;
+            auto it = std::find(index.genre_names.begin(), index.genre_names.end(), name);
+            if (it == index.genre_names.end()) it = index.genre_names.insert(it, std::string(name));
+            const auto bit = std::min<std::ptrdiff_t>(it - index.genre_names.begin(), bandits::max_genres - 1);
+            index.genres[r] |= bandits::genre_mask(1) << bit;
+        }
+    }
+}
+
+}  // namespace
+
 std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapshot_options& options,
                                                     const model_snapshot* previous) {
     auto s = std::make_shared<model_snapshot>(model_snapshot{.bandit = m.bandit()});
@@ -25,6 +60,7 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
         index->catalog_version = m.catalog_version();
         index->rows.reserve(n);
         for (std::uint32_t r = 0; r < n; ++r) index->rows.emplace(index->ids[r], r);
+        index_genres(m, *index);
         s->index = std::move(index);
     }
     s->embeddings = m.items().matrix();

@@ -11,16 +11,22 @@
 #include <string_view>
 #include <vector>
 
+#include "bandits/diversity.h"
 #include "bandits/linucb_policy.h"
 #include "engine/model.h"
 
 namespace marquee::engine {
 
-// Item ids and their rows, and catalog titles. Shared between snapshots
-// until items are added or the catalog changes.
+// Item ids and their rows, and catalog titles and genres. Shared between
+// snapshots until items are added or the catalog changes.
 struct item_index {
     std::vector<std::string> ids;
     std::vector<std::string> titles;  // "" when the catalog gave none
+    // Bit g of a genre mask is genre_names[g], numbered in order of first
+    // appearance by row (stable across replays); past 64 genres the rest
+    // share the last bit.
+    std::vector<std::string> genre_names;
+    std::vector<bandits::genre_mask> genres;  // by row
     std::uint64_t catalog_version = 0;
     boost::unordered_flat_map<std::string, std::uint32_t, online_models::string_hash, std::equal_to<>> rows;
 
@@ -29,6 +35,8 @@ struct item_index {
         if (it == rows.end()) return std::nullopt;
         return it->second;
     }
+    // The mask of these genre names; nullopt if one is not in the catalog.
+    std::optional<bandits::genre_mask> genre_mask_of(std::span<const std::string> names) const;
 };
 
 struct snapshot_options {

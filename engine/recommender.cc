@@ -25,19 +25,28 @@ bool has_embedding(const user_state* user) {
 }  // namespace
 
 recommendation_list recommend(const model_snapshot& s, const user_state* user,
-                              const recommend_request& request, const recommend_options& options) {
+                              const recommend_request& request, const recommend_options& options,
+                              exposure_tracker* exposure) {
     recommendation_list out;
     out.model_version = s.version;
+    out.policy = request.policy.value_or(options.slate.policy);
     const bool warm = has_embedding(user) && int(user->embedding.size()) == s.dim;
     out.cold_start = !warm;
     const std::size_t n = s.item_count();
     if (n == 0 || request.k <= 0) return out;
 
-    // Scratch mask: rows already a candidate or already seen by the user.
-    // Unavailable items start out taken, which keeps every source
-    // (embedding, co-visitation, new releases, popular) from returning them.
+    // Scratch mask: rows already a candidate or never to be returned
+    // (unavailable, seen, excluded, outside the requested genres), which
+    // keeps every source below from returning them.
     std::vector<std::uint8_t> taken(n, 0);
     for (std::size_t r = 0; r < std::min(n, s.available.size()); ++r) taken[r] = s.available[r] ? 0 : 1;
+    if (!request.genres.empty()) {
+        const auto wanted = s.index->genre_mask_of(request.genres).value_or(0);
+        for (std::size_t r = 0; r < n; ++r)
+            if (r >= s.index->genres.size() || (s.index->genres[r] & wanted) == 0) taken[r] = 1;
+    }
+    for (const auto& id : request.exclude)
+        if (auto row = s.index->find(id)) taken[*row] = 1;
     if (user)
         for (const auto& id : user->recent)
             if (auto row = s.index->find(id)) taken[*row] = 1;
@@ -89,6 +98,8 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     req.user_events = user ? double(user->events) : 0.0;
     req.device_tv = request.device == "tv";
     std::vector<bandits::feature_vector> features(candidates.size());
+    std::vector<bandits::candidate_meta> meta(candidates.size());
+    std::vector<bandits::new_release_exposure> fresh;
     const double day_ms = 86400e3;
     for (std::size_t i = 0; i < candidates.size(); ++i) {
         const auto row = candidates[i].row;
@@ -98,20 +109,41 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         c.age_days = (double(s.clock_ms) - double(s.first_seen_ms[row])) / day_ms;  // no overflow for not_seen_yet
         c.new_release = c.age_days <= s.new_release_days;
         features[i] = bandits::make_features(c, req);
+        meta[i] = {row < s.index->genres.size() ? s.index->genres[row] : 0, c.new_release, c.age_days};
+        if (c.new_release && exposure)
+            fresh.push_back({std::uint32_t(i), exposure->impressions_per_hour(row, request.now_ms)});
     }
 
     auto slate_opts = options.slate;
     slate_opts.k = request.k;
-    const auto slate = bandits::choose_slate(s.bandit, features, slate_opts, request.seed);
+    slate_opts.policy = out.policy;
+    if (request.epsilon) slate_opts.epsilon = *request.epsilon;
+    std::vector<bandits::forced_slot> forced;
+    if (exposure && options.exposure_floor.min_impressions_per_hour > 0.0) {
+        std::erase_if(fresh, [&](const auto& f) {
+            return f.impressions_per_hour >= options.exposure_floor.min_impressions_per_hour;
+        });
+        forced = bandits::exposure_floor(fresh, request.k, options.exposure_floor);
+    }
+    const bandits::linucb_scorer scorer(s.bandit, features);
+    thread_local bandits::slate_workspace workspace;
+    thread_local std::vector<bandits::slot> slate;
+    bandits::fill_slate(scorer, slate_opts, {.meta = meta, .forced = forced, .seed = request.seed}, workspace, slate);
+
     out.items.reserve(slate.size());
+    std::vector<std::uint32_t> shown_new;
     for (const auto& slot : slate) {
         const auto& c = candidates[slot.candidate];
         std::string reason = c.source == "covisit" ? "because_you_watched:" + s.index->ids[c.because]
                                                    : std::string(c.source);
         const auto& titles = s.index->titles;
-        out.items.push_back(recommendation{s.index->ids[c.row], c.row < titles.size() ? titles[c.row] : std::string(), slot.score, slot.propensity, slot.explored,
-                                           std::move(reason), c.source, features[slot.candidate]});
+        const bool is_new = meta[slot.candidate].new_release;
+        if (is_new) shown_new.push_back(c.row);
+        out.items.push_back(recommendation{s.index->ids[c.row], c.row < titles.size() ? titles[c.row] : std::string(),
+                                           slot.score, slot.propensity, slot.explored, std::move(reason), c.source,
+                                           is_new, slot.forced, features[slot.candidate]});
     }
+    if (exposure && !shown_new.empty()) exposure->record(shown_new, request.now_ms);
     return out;
 }
 

@@ -1,13 +1,19 @@
 // recommend: candidate generation (embedding top-N, co-visitation neighbours
-// of recent history, new releases, popular; never an unavailable item) followed by the bandit's slate choice. Pure: reads a model_snapshot and the
-// user's state, touches no I/O, allocates only the result and small scratch.
+// of recent history, new releases, popular; never an unavailable item)
+// followed by the bandit's slate choice (bandits/slate.h): the chosen policy,
+// genre diversity, new-release exploration weight and exposure floor.
+// Reads a model_snapshot and the user's state; no I/O. The only shared state
+// it touches is the optional exposure_tracker (thread-safe).
 #pragma once
 
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bandits/slate.h"
+#include "engine/exposure_tracker.h"
 #include "engine/model_snapshot.h"
 #include "engine/pending_decision.h"
 #include "engine/user_state.h"
@@ -25,6 +31,9 @@ struct recommend_options {
     // Most recent history items whose neighbours are expanded. Default: 10.
     int covisit_history_n = 10;
     bandits::slate_options slate;
+    // Each new release should get this many impressions per hour (needs an
+    // exposure_tracker); 0 disables. Default: 0.
+    bandits::exposure_floor_options exposure_floor;
 };
 
 struct recommend_request {
@@ -32,6 +41,14 @@ struct recommend_request {
     int k = 10;
     std::string_view device;
     std::uint64_t seed = 0;  // exploration seed, e.g. a hash of the decision id
+    std::int64_t now_ms = 0;  // wall clock, for the exposure floor
+    // Per-request overrides of options.slate.policy and .epsilon ("explore").
+    std::optional<bandits::policy_kind> policy;
+    std::optional<double> epsilon;
+    // Items never to return, besides what the user has already seen.
+    std::span<const std::string> exclude;
+    // Only items with at least one of these catalog genres; empty: any.
+    std::span<const std::string> genres;
 };
 
 struct recommendation {
@@ -44,18 +61,23 @@ struct recommendation {
     std::string reason;
     // The candidate source alone, without ids: a bounded metric label.
     std::string_view source;  // "embedding" | "covisit" | "new_release" | "popular"
+    bool new_release = false;
+    bool forced = false;  // inserted by the exposure floor (propensity 1)
     bandits::feature_vector features;
 };
 
 struct recommendation_list {
     std::uint64_t model_version = 0;
+    bandits::policy_kind policy = bandits::policy_kind::ucb;
     bool cold_start = false;  // no embedding for this user yet
     std::vector<recommendation> items;
 };
 
-// `user` is null for a user Marquee has never seen.
+// `user` is null for a user Marquee has never seen. With an `exposure`
+// tracker the exposure floor applies, and shown new releases are recorded.
 recommendation_list recommend(const model_snapshot& snapshot, const user_state* user,
-                              const recommend_request& request, const recommend_options& options);
+                              const recommend_request& request, const recommend_options& options,
+                              exposure_tracker* exposure = nullptr);
 
 // The pending decision to persist for a served list (for reward joins).
 pending_decision to_pending(const recommendation_list& list, std::string_view user_id, std::int64_t now_ms);

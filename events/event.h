@@ -10,11 +10,13 @@
 
 namespace marquee::events {
 
-enum class event_type : std::uint8_t { watch, like, dislike, rating, impression, click, skip };
-inline constexpr std::size_t event_type_count = 7;
+// `reward`: a bandit reward for a served decision (value in [0, 1], decision_id
+// required), e.g. from POST /v1/rewards; it teaches the policy, not the models.
+enum class event_type : std::uint8_t { watch, like, dislike, rating, impression, click, skip, reward };
+inline constexpr std::size_t event_type_count = 8;
 
 inline constexpr std::array<std::string_view, event_type_count> event_type_names = {
-    "watch", "like", "dislike", "rating", "impression", "click", "skip"};
+    "watch", "like", "dislike", "rating", "impression", "click", "skip", "reward"};
 
 std::string_view to_string(event_type t);
 std::optional<event_type> parse_event_type(std::string_view s);
@@ -24,7 +26,7 @@ struct event {
     std::string user_id;
     std::string item_id;
     std::int64_t ts_ms = 0;            // event time, Unix milliseconds
-    std::optional<double> value;       // watch fraction [0,1] or rating [0,5]
+    std::optional<double> value;       // watch fraction [0,1], rating [0,5] or reward [0,1]
     std::string decision_id;           // empty: not a response to a served decision
     std::string event_id;              // empty: producer gave none
     std::string device;                // context.device, empty if absent

@@ -149,9 +149,13 @@ core::result<event> event_decoder::decode(std::string_view payload, std::int64_t
             return fail("invalid_value", "watch value is a fraction in [0, 1]");
         if (e.type == event_type::rating && (v < 0.0 || v > 5.0))
             return fail("invalid_value", "rating value must be in [0, 5]");
-    } else if (e.type == event_type::rating) {
-        return fail("missing_field", "rating events need a 'value'");
+        if (e.type == event_type::reward && (v < 0.0 || v > 1.0))
+            return fail("invalid_value", "reward value must be in [0, 1]");
+    } else if (e.type == event_type::rating || e.type == event_type::reward) {
+        return fail("missing_field", std::string(to_string(e.type)) + " events need a 'value'");
     }
+    if (e.type == event_type::reward && e.decision_id.empty())
+        return fail("missing_field", "reward events need a 'decision_id'");
     return e;
 }
 

@@ -21,7 +21,8 @@ feedback to_feedback(const events::event& e) {
     }
     case event_type::click: return {1.0f, 0.5f};
     case event_type::skip: return {0.0f, 0.3f};
-    case event_type::impression: return {0.0f, 0.0f};
+    case event_type::impression:
+    case event_type::reward: return {0.0f, 0.0f};  // a policy signal, not a preference
     }
     return {};
 }

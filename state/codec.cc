@@ -7,7 +7,7 @@ namespace marquee::state {
 
 namespace {
 
-constexpr std::uint8_t user_format = 2, item_format = 2, decision_format = 1;
+constexpr std::uint8_t user_format = 3, item_format = 2, decision_format = 1;
 // Item format 1 (before the catalog topic): no availability, release time,
 // title or genres. Still decoded, as an available item with none of them.
 constexpr std::uint8_t item_format_v1 = 1;
@@ -80,11 +80,14 @@ core::result<engine::user_state> decode_user(std::string_view bytes) {
     engine::user_state u;
     std::uint8_t format = 0;
     std::uint32_t dim = 0, n = 0;
-    // Format 1 had no event ids; it still decodes (with none remembered).
-    if (!r.get(format) || (format != user_format && format != 1) || !r.get(dim) || dim > 4096)
+    // Format 1 had no event ids, formats 1 and 2 no reward count (7 event
+    // types); both still decode.
+    if (!r.get(format) || format < 1 || format > user_format || !r.get(dim) || dim > 4096)
         return corrupt("user");
     u.embedding.resize(dim);
-    if (!r.get_bytes(u.embedding.data(), dim * sizeof(float)) || !r.get_bytes(u.counts.data(), sizeof u.counts) ||
+    const std::size_t counted = format >= 3 ? u.counts.size() : 7;
+    if (!r.get_bytes(u.embedding.data(), dim * sizeof(float)) ||
+        !r.get_bytes(u.counts.data(), counted * sizeof u.counts[0]) ||
         !r.get(u.events) || !r.get(u.last_ts_ms) || !r.get(n) || n > (1u << 20))
         return corrupt("user");
     u.recent.resize(n);

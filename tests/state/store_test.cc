@@ -159,6 +159,8 @@ TEST(codec, users_keep_their_event_ids_and_old_records_still_decode) {
     engine::user_state u;
     u.embedding = {0.5f};
     u.recent = {"m1"};
+    u.counts[0] = 3;
+    u.counts[std::size_t(events::event_type::reward)] = 2;
     for (std::uint64_t h = 0; h < 70; ++h) u.remember_event(h);
     EXPECT_EQ(u.event_ids.size(), engine::user_state::event_id_window);
     EXPECT_FALSE(u.remember_event(69));
@@ -166,15 +168,20 @@ TEST(codec, users_keep_their_event_ids_and_old_records_still_decode) {
     auto back = decode_user(encode_user(u));
     ASSERT_TRUE(back);
     EXPECT_EQ(back.value().event_ids, u.event_ids);
-    // A format-1 record (written before event ids existed) is the same bytes
-    // minus the trailing id list, with version byte 1.
+    EXPECT_EQ(back.value().counts, u.counts);
+    // A format-1 record (written before event ids and the reward type
+    // existed) is the same bytes minus the trailing id list and the eighth
+    // count, with version byte 1.
     std::string v1 = encode_user(u);
     v1.resize(v1.size() - 4 - u.event_ids.size() * 8);
+    v1.erase(1 + 4 + sizeof(float) + 7 * 4, 4);
     v1[0] = 1;
     auto old = decode_user(v1);
     ASSERT_TRUE(old) << old.error().message;
     EXPECT_TRUE(old.value().event_ids.empty());
     EXPECT_EQ(old.value().recent, u.recent);
+    EXPECT_EQ(old.value().counts[0], 3u);
+    EXPECT_EQ(old.value().counts[std::size_t(events::event_type::reward)], 0u);
 }
 
 TEST(store, open_reports_unusable_paths) {
