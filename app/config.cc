@@ -121,6 +121,35 @@ const std::vector<entry>& entries() {
         t.push_back(bind("bandit.lambda", "LinUCB ridge prior", [](config& c) -> auto& { return c.model.bandit.lambda; }));
         t.push_back(bind("bandit.epsilon", "Per-slot uniform exploration probability",
                          [](config& c) -> auto& { return c.api.recommend.slate.epsilon; }));
+        t.push_back(entry{
+            {"bandit.policy", "Default policy: linucb, thompson, greedy, epsilon_greedy or uniform (per request: ?policy=)"},
+            [](config& c, std::string_view v) {
+                auto k = bandits::parse_policy_kind(v);
+                if (!k)
+                    throw std::invalid_argument("bandit.policy: '" + std::string(v) +
+                                                "' is not one of linucb, thompson, greedy, epsilon_greedy, uniform");
+                c.api.recommend.slate.policy = *k;
+            },
+            [](const config& c) { return std::string(bandits::to_string(c.api.recommend.slate.policy)); },
+        });
+        t.push_back(bind("bandit.new_release_weight", "Multiplies the exploration term of new releases",
+                         [](config& c) -> auto& { return c.api.recommend.slate.new_release.exploration_weight; }));
+        t.push_back(bind("bandit.exposure_floor_per_hour",
+                         "Impressions per hour each new release is guaranteed (0: off)",
+                         [](config& c) -> auto& { return c.api.recommend.exposure_floor.min_impressions_per_hour; }));
+        t.push_back(bind("bandit.exposure_floor_max_inserts", "Most exposure-floor insertions per slate",
+                         [](config& c) -> auto& { return c.api.recommend.exposure_floor.max_inserts; }));
+        t.push_back(bind("bandit.max_per_genre", "Most items of one genre per slate (0: no cap)",
+                         [](config& c) -> auto& { return c.api.recommend.slate.diversity.max_per_genre; }));
+        t.push_back(bind("bandit.mmr_lambda", "MMR relevance weight against genre similarity (1: off)",
+                         [](config& c) -> auto& { return c.api.recommend.slate.diversity.mmr_lambda; }));
+        t.push_back(bind("bandit.reward_window_ms",
+                         "How long a shown item can still earn a reward without its decision_id",
+                         [](config& c) -> auto& { return c.applier.rewards.window; }));
+        t.push_back(bind("bandit.default_reward", "Reward of shown items that got none within the window",
+                         [](config& c) -> auto& { return c.applier.rewards.default_reward; }));
+        t.push_back(bind("bandit.watch_reward_fraction", "A watch of at least this fraction is a positive response",
+                         [](config& c) -> auto& { return c.applier.rewards.watch_fraction; }));
         t.push_back(bind("model.dim", "Embedding dimension", [](config& c) -> auto& { return c.model.mf.dim; }));
         t.push_back(bind("model.learning_rate", "SGD learning rate", [](config& c) -> auto& { return c.model.mf.learning_rate; }));
         t.push_back(bind("model.l2", "L2 regularisation", [](config& c) -> auto& { return c.model.mf.l2; }));

@@ -96,6 +96,9 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     i.ingest = std::make_unique<stream::ingest_loop>(i.cfg.kafka, i.cfg.ingest, *i.store, *i.applier, *i.probe);
 
     i.runtime = std::make_unique<runtime_metrics>(i.registry, *i.store);
+    // One age cutoff for "new release": the feature, the candidate pool and
+    // the exploration weight all use model.new_release_days.
+    i.cfg.api.recommend.slate.new_release.max_age_days = i.cfg.model.new_release_days;
     i.api = std::make_unique<serve::api>(
         i.cfg.api, i.snapshots, *i.store, i.decisions.get(), i.registry,
         [&i] { return i.ingest && i.ingest->ready(); }, [&i] { i.runtime->refresh(); });

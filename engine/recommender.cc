@@ -151,6 +151,7 @@ pending_decision to_pending(const recommendation_list& list, std::string_view us
     pending_decision d;
     d.user_id = user_id;
     d.served_ms = now_ms;
+    d.policy = list.policy;
     d.items.reserve(list.items.size());
     for (const auto& r : list.items) d.items.push_back({r.item_id, r.features, r.propensity, false});
     return d;

@@ -7,7 +7,7 @@ namespace marquee::state {
 
 namespace {
 
-constexpr std::uint8_t user_format = 3, item_format = 2, decision_format = 1;
+constexpr std::uint8_t user_format = 3, item_format = 2, decision_format = 2;
 // Item format 1 (before the catalog topic): no availability, release time,
 // title or genres. Still decoded, as an available item with none of them.
 constexpr std::uint8_t item_format_v1 = 1;
@@ -147,6 +147,7 @@ std::string encode_decision(const engine::pending_decision& d) {
     w.put(decision_format);
     w.put_string(d.user_id);
     w.put(d.served_ms);
+    w.put(std::uint8_t(d.policy));
     w.put(std::uint32_t(d.items.size()));
     for (const auto& i : d.items) {
         w.put_string(i.item_id);
@@ -162,9 +163,13 @@ core::result<engine::pending_decision> decode_decision(std::string_view bytes) {
     engine::pending_decision d;
     std::uint8_t format = 0;
     std::uint32_t n = 0;
-    if (!r.get(format) || format != decision_format || !r.get_string(d.user_id) || !r.get(d.served_ms) ||
-        !r.get(n) || n > 10000)
+    // Format 1 had no policy (everything was served by LinUCB).
+    std::uint8_t policy = std::uint8_t(bandits::policy_kind::ucb);
+    if (!r.get(format) || format < 1 || format > decision_format || !r.get_string(d.user_id) ||
+        !r.get(d.served_ms) || (format >= 2 && !r.get(policy)) ||
+        policy > std::uint8_t(bandits::policy_kind::uniform) || !r.get(n) || n > 10000)
         return corrupt("decision");
+    d.policy = bandits::policy_kind(policy);
     d.items.resize(n);
     for (auto& i : d.items) {
         std::uint8_t rewarded = 0;

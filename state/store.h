@@ -64,8 +64,9 @@ public:
     void put_bandit(const engine::model& m);
     // Model version and clock: written with every batch.
     void put_model_meta(const engine::model& m);
+    // A decision and its index entries (by user and by serving time).
     void put_decision(std::string_view id, const engine::pending_decision& d);
-    void erase_decision(std::string_view id);
+    void erase_decision(std::string_view id, const engine::pending_decision& d);
     void put_offset(const partition_offset& offset);
     std::size_t count() const;
 
@@ -86,6 +87,18 @@ public:
     core::result<std::optional<engine::pending_decision>> get_decision(std::string_view id) const;
     // Serving path: records a served decision in its own small write.
     core::result<void> put_decision(std::string_view id, const engine::pending_decision& d);
+    struct stored_decision {
+        std::string id;
+        engine::pending_decision decision;
+    };
+    // The user's pending decisions served in [from_ms, to_ms], oldest first
+    // (for rewards that arrive without a decision id).
+    core::result<std::vector<stored_decision>> user_decisions(std::string_view user_id, std::int64_t from_ms,
+                                                              std::int64_t to_ms) const;
+    // Up to `limit` pending decisions served before `before_ms`, oldest first
+    // (their reward window has closed).
+    core::result<std::vector<stored_decision>> decisions_served_before(std::int64_t before_ms,
+                                                                       std::size_t limit) const;
 
     write_set begin() const;
     core::result<void> commit(write_set& changes);

@@ -8,6 +8,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <cstdint>
 #include <span>
@@ -55,6 +56,7 @@ struct applier_options {
     std::string items_topic = "marquee.items";
     // Users kept decoded in memory between batches. Default: 100000.
     std::size_t user_cache_size = 100'000;
+    engine::reward_options rewards;
 };
 
 struct batch_stats {
@@ -75,6 +77,11 @@ public:
     // caller must stop (a restart resumes from the store).
     core::result<batch_stats> apply(std::span<const raw_message> messages);
 
+    // Applies the default reward to the decisions (up to `limit`) whose
+    // reward window closed before `now_ms` (wall clock) and forgets them, in
+    // one write. Returns how many were closed.
+    core::result<std::size_t> close_reward_windows(std::int64_t now_ms, std::size_t limit = 1000);
+
     // Publishes a serving snapshot now if one is due (or `force`).
     void publish(bool force = false);
     // How long until committed-but-unserved state is due for a snapshot;
@@ -82,6 +89,10 @@ public:
     std::optional<std::chrono::milliseconds> publish_due_in() const;
 
 private:
+    using decision_map = std::map<std::string, engine::pending_decision, std::less<>>;
+    // The user's pending decision, served within the reward window before
+    // `e`, that showed e's item and has no reward for it yet.
+    core::result<engine::pending_decision*> window_decision(const events::event& e, decision_map& decisions);
     core::result<engine::user_state*> user(std::string_view id);
     bool apply_catalog(const raw_message& m, batch_stats& stats);
 

@@ -39,6 +39,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions;  // next offset per owned partition
     clock::time_point last_lag_update{};
     clock::time_point last_checkpoint_log = clock::now();
+    clock::time_point next_window_check{};
     std::size_t committed_since_log = 0;
     core::result<void> fatal = core::success();
 
@@ -132,6 +133,21 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
                      std::chrono::duration<double>(now - last_checkpoint_log).count(), offsets);
         committed_since_log = 0;
         last_checkpoint_log = now;
+    }
+
+    // Decisions whose reward window closed get the default reward. Checked
+    // once a second between batches (the window is minutes long).
+    void close_reward_windows() {
+        const auto now = clock::now();
+        if (now < next_window_check) return;
+        next_window_check = now + std::chrono::seconds(1);
+        const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+        if (auto closed = applier.close_reward_windows(wall_ms); !closed) {
+            fatal = closed.error();
+            spdlog::critical("ingest: closing reward windows failed ({}); stopping", closed.error().message);
+        }
     }
 
     void update_lag(bool force = false) {
@@ -300,6 +316,7 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
         // Short, so the stop flag stays responsive; shorter while a snapshot
         // is owed, so a quiet stream's last batch is served within
         // publish_interval rather than after the idle timeout.
+        if (i.batch.empty()) i.close_reward_windows();
         i.applier.publish();
         int wait_ms = 100;
         if (auto due = i.applier.publish_due_in()) wait_ms = int(due->count());

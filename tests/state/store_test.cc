@@ -131,16 +131,50 @@ TEST(store, decisions_can_be_recorded_updated_and_erased) {
     engine::pending_decision d;
     d.user_id = "u1";
     d.served_ms = 5;
+    d.policy = bandits::policy_kind::thompson;
     d.items.push_back({"m1", bandits::feature_vector::Constant(0.5), 0.25, false});
     ASSERT_TRUE(s->put_decision("d1", d));
     auto got = s->get_decision("d1");
     ASSERT_TRUE(got && got.value());
     EXPECT_EQ(got.value()->items[0].features, d.items[0].features);
     EXPECT_DOUBLE_EQ(got.value()->items[0].propensity, 0.25);
+    EXPECT_EQ(got.value()->policy, bandits::policy_kind::thompson);
     auto w = s->begin();
-    w.erase_decision("d1");
+    w.erase_decision("d1", d);
     ASSERT_TRUE(s->commit(w));
     EXPECT_FALSE(s->get_decision("d1").value());
+    EXPECT_TRUE(s->user_decisions("u1", 0, 100).value().empty()) << "the index entries went with it";
+    EXPECT_TRUE(s->decisions_served_before(100, 10).value().empty());
+}
+
+TEST(store, pending_decisions_are_found_by_user_and_window_and_by_serving_time) {
+    testing::temp_dir dir;
+    auto s = open_at(dir.str());
+    auto decision = [](std::string user, std::int64_t served) {
+        engine::pending_decision d;
+        d.user_id = std::move(user);
+        d.served_ms = served;
+        d.items.push_back({"m1", bandits::feature_vector::Zero(), 1.0, false});
+        return d;
+    };
+    // "u" and "u1" share a prefix: the length-prefixed index keeps them apart.
+    ASSERT_TRUE(s->put_decision("a", decision("u", 1000)));
+    ASSERT_TRUE(s->put_decision("b", decision("u", 2000)));
+    ASSERT_TRUE(s->put_decision("c", decision("u1", 1500)));
+    ASSERT_TRUE(s->put_decision("d", decision("u", 3000)));
+
+    auto ids = [](const std::vector<store::stored_decision>& v) {
+        std::vector<std::string> out;
+        for (const auto& d : v) out.push_back(d.id);
+        return out;
+    };
+    EXPECT_EQ(ids(s->user_decisions("u", 0, 10'000).value()), (std::vector<std::string>{"a", "b", "d"}));
+    EXPECT_EQ(ids(s->user_decisions("u", 1500, 2500).value()), (std::vector<std::string>{"b"}));
+    EXPECT_EQ(ids(s->user_decisions("u1", 0, 10'000).value()), (std::vector<std::string>{"c"}));
+    EXPECT_TRUE(s->user_decisions("nobody", 0, 10'000).value().empty());
+    EXPECT_EQ(ids(s->decisions_served_before(2500, 10).value()), (std::vector<std::string>{"a", "c", "b"}));
+    EXPECT_EQ(ids(s->decisions_served_before(2500, 2).value()), (std::vector<std::string>{"a", "c"}));
+    EXPECT_EQ(s->decisions_served_before(2500, 10).value()[1].decision.user_id, "u1");
 }
 
 TEST(codec, corrupt_records_are_errors_not_crashes) {
