@@ -138,6 +138,54 @@ void write_curve_files(const evaluation::prequential_report& r, const std::strin
     gp << "unset multiplot\n";
 }
 
+// Runs <prefix>.gp through gnuplot into <prefix>.png, saying what happened.
+void draw_plot(const std::string& prefix) {
+    std::printf("\nwrote %s.csv, %s.tsv, %s.gp\n", prefix.c_str(), prefix.c_str(), prefix.c_str());
+    const int rc = run_program({"gnuplot", prefix + ".gp"});
+    if (rc == -1)
+        std::printf("gnuplot not found: no plot drawn (install gnuplot-nox, then run: gnuplot %s.gp)\n", prefix.c_str());
+    else if (rc != 0)
+        std::printf("gnuplot failed (exit %d): no plot drawn\n", rc);
+    else
+        std::printf("wrote %s.png\n", prefix.c_str());
+}
+
+// Cumulative replay and IPS estimates per policy over the logged decisions.
+void write_bandit_curves(const evaluation::bandit_replay_report& r, const std::string& prefix, bool replay) {
+    std::ofstream csv(prefix + ".csv");
+    if (!csv) throw std::runtime_error("cannot write " + prefix + ".csv");
+    csv << "decisions,policy,replay_mean_reward,ips_estimate\n";
+    for (const auto& p : r.policies)
+        for (const auto& c : p.curve) csv << c.decisions << ',' << p.name << ',' << c.replay << ',' << c.ips << '\n';
+    std::ofstream tsv(prefix + ".tsv");
+    if (!tsv) throw std::runtime_error("cannot write " + prefix + ".tsv");
+    tsv << "decisions";
+    for (const auto& p : r.policies) tsv << '\t' << p.name;
+    tsv << '\n';
+    const std::size_t points = r.policies.empty() ? 0 : r.policies.front().curve.size();
+    for (std::size_t i = 0; i < points; ++i) {
+        tsv << r.policies.front().curve[i].decisions;
+        for (const auto& p : r.policies) tsv << '\t' << (replay ? p.curve[i].replay : p.curve[i].ips);
+        tsv << '\n';
+    }
+    std::ofstream gp(prefix + ".gp");
+    if (!gp) throw std::runtime_error("cannot write " + prefix + ".gp");
+    gp << "set terminal pngcairo size 1100,600 noenhanced\n"
+       << "set output '" << prefix << ".png'\n"
+       << "set datafile separator '\\t'\n"
+       << "set key outside right top\n"
+       << "set grid\n"
+       << "set xlabel 'logged decisions'\n"
+       << "set ylabel '" << (replay ? "replay mean reward so far" : "IPS estimate so far") << "'\n"
+       << "set title '" << (replay ? "Replay (Li et al. 2011)" : "Inverse propensity scoring")
+       << ": cumulative reward per policy'\n"
+       << "plot ";
+    for (std::size_t p = 0; p < r.policies.size(); ++p)
+        gp << (p ? ", " : "") << "'" << prefix << ".tsv' using 1:" << p + 2 << " with lines lw 2 title '"
+           << r.policies[p].name << "'";
+    gp << '\n';
+}
+
 struct prequential_flags {
     model_flags model;
     std::string data;
@@ -198,14 +246,7 @@ int run_prequential_cmd(const prequential_flags& f) {
                 (unsigned long long)r.unseen_item_cases, (unsigned long long)r.cold_user_cases);
 
     write_curve_files(r, f.out, f.k);
-    std::printf("\nwrote %s.csv, %s.tsv, %s.gp\n", f.out.c_str(), f.out.c_str(), f.out.c_str());
-    const int rc = run_program({"gnuplot", f.out + ".gp"});
-    if (rc == -1)
-        std::printf("gnuplot not found: no plot drawn (install gnuplot-nox, then run: gnuplot %s.gp)\n", f.out.c_str());
-    else if (rc != 0)
-        std::printf("gnuplot failed (exit %d): no plot drawn\n", rc);
-    else
-        std::printf("wrote %s.png\n", f.out.c_str());
+    draw_plot(f.out);
     return 0;
 }
 
@@ -248,6 +289,7 @@ struct bandit_flags {
     double like_rating = 4.0;
     std::size_t limit = 0;
     std::uint64_t seed = 7;
+    std::string out;
 };
 
 void print_estimate(const char* name, const bandits::ope_estimate& e) {
@@ -280,20 +322,22 @@ int run_bandit_cmd(const bandit_flags& f, bool replay) {
     if (replay) {
         std::printf("| policy | replay mean reward [95%% CI] | matched decisions |\n|---|---|---|\n");
         for (const auto& p : r.policies) {
-            std::printf("| %s |", std::string(bandits::to_string(p.kind)).c_str());
+            std::printf("| %s |", p.name.c_str());
             print_estimate("", p.replay);
             std::printf(" %zu |\n", p.replay.n);
         }
     } else {
         std::printf("| policy | IPS [95%% CI] | SNIPS [95%% CI] | DR [95%% CI] | effective n |\n|---|---|---|---|---|\n");
         for (const auto& p : r.policies) {
-            std::printf("| %s |", std::string(bandits::to_string(p.kind)).c_str());
+            std::printf("| %s |", p.name.c_str());
             print_estimate("", p.ips);
             print_estimate("", p.snips);
             print_estimate("", p.doubly_robust);
             std::printf(" %.0f |\n", p.ips.effective_sample_size);
         }
     }
+    write_bandit_curves(r, f.out, replay);
+    draw_plot(f.out);
     return 0;
 }
 
@@ -313,6 +357,9 @@ void add_bandit_evaluations(CLI::App& evaluate) {
             ->capture_default_str();
         cmd->add_option("--limit", f->limit, "Use only the first N events in time order (0: all)");
         cmd->add_option("--seed", f->seed, "Seed of candidates, logging and exploration")->capture_default_str();
+        f->out = replay ? "replay" : "ope";
+        cmd->add_option("--out", f->out, "Output prefix: <out>.csv, <out>.tsv, <out>.gp, <out>.png")
+            ->capture_default_str();
         cmd->callback(guarded([f, replay] { return run_bandit_cmd(*f, replay); }));
     }
 }
