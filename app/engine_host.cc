@@ -78,8 +78,13 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     if (!opened) throw std::runtime_error("opening state at " + i.cfg.state.path + ": " + opened.error().message);
     i.store = std::move(opened).value();
     i.model = std::make_unique<engine::model>(i.cfg.model);
-    if (auto loaded = i.store->load_model(*i.model); !loaded)
-        throw std::runtime_error("loading model from " + i.cfg.state.path + ": " + loaded.error().message);
+    if (auto loaded = i.store->load_model(*i.model); !loaded) {
+        // An upgrade that changed the bandit's features: items, users and
+        // offsets carry over, the bandit relearns from its prior.
+        if (loaded.error().reason != "feature_map_changed")
+            throw std::runtime_error("loading model from " + i.cfg.state.path + ": " + loaded.error().message);
+        spdlog::warn("state: {}; the bandit starts again from its prior", loaded.error().message);
+    }
     i.loaded_version = i.model->version();
     spdlog::info("state loaded from {}: {} items, model version {}", i.cfg.state.path, i.model->items().size(),
                  i.model->version());

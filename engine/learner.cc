@@ -73,6 +73,7 @@ reward_outcome learner::reward_decision(const events::event& e, pending_decision
     for (auto& shown : decision->items) {
         if (shown.item_id != e.item_id) continue;
         if (shown.rewarded) return reward_outcome::already_rewarded;
+        if (!decision->features_current) return reward_outcome::stale_features;
         model_.bandit().update(shown.features, *reward);
         shown.rewarded = true;
         out.bandit = true;

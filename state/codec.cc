@@ -149,6 +149,7 @@ std::string encode_decision(const engine::pending_decision& d) {
     w.put(d.served_ms);
     w.put(std::uint8_t(d.policy));
     w.put(std::uint32_t(d.items.size()));
+    w.put(std::uint32_t(bandits::feature_dim));
     for (const auto& i : d.items) {
         w.put_string(i.item_id);
         w.put_bytes(i.features.data(), sizeof(double) * bandits::feature_dim);
@@ -170,12 +171,19 @@ core::result<engine::pending_decision> decode_decision(std::string_view bytes) {
         policy > std::uint8_t(bandits::policy_kind::uniform) || !r.get(n) || n > 10000)
         return corrupt("decision");
     d.policy = bandits::policy_kind(policy);
+    // Format 1 was written with feature map version 1 (8 features).
+    std::uint32_t dim = 8;
+    if (format >= 2 && (!r.get(dim) || dim > 1024)) return corrupt("decision");
+    d.features_current = dim == bandits::feature_dim;
     d.items.resize(n);
+    std::vector<double> features(dim);
     for (auto& i : d.items) {
         std::uint8_t rewarded = 0;
-        if (!r.get_string(i.item_id) || !r.get_bytes(i.features.data(), sizeof(double) * bandits::feature_dim) ||
+        if (!r.get_string(i.item_id) || !r.get_bytes(features.data(), sizeof(double) * dim) ||
             !r.get(i.propensity) || !r.get(rewarded))
             return corrupt("decision");
+        if (d.features_current) i.features = Eigen::Map<const bandits::feature_vector>(features.data());
+        else i.features.setZero();
         i.rewarded = rewarded != 0;
     }
     if (!r.done()) return corrupt("decision");

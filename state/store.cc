@@ -343,6 +343,14 @@ core::result<void> store::load_model(engine::model& m) const {
     }
     if (!cv->status().ok()) return from_status(cv->status());
 
+    auto version = impl_->get(cf_meta, key_version);
+    auto clock = impl_->get(cf_meta, key_clock);
+    if (!version) return version.error();
+    if (!clock) return clock.error();
+    if (version.value()) m.set_version(pod_value<std::uint64_t>(*version.value()).value_or(0));
+    if (clock.value()) m.advance_clock(pod_value<std::int64_t>(*clock.value()).value_or(0));
+
+    // Last, so that a bandit of another feature map leaves the rest loaded.
     auto bandit = impl_->get(cf_bandit, key_linucb);
     if (!bandit) return bandit.error();
     if (bandit.value()) {
@@ -350,12 +358,6 @@ core::result<void> store::load_model(engine::model& m) const {
         if (!p) return p.error();
         m.bandit() = std::move(p).value();
     }
-    auto version = impl_->get(cf_meta, key_version);
-    auto clock = impl_->get(cf_meta, key_clock);
-    if (!version) return version.error();
-    if (!clock) return clock.error();
-    if (version.value()) m.set_version(pod_value<std::uint64_t>(*version.value()).value_or(0));
-    if (clock.value()) m.advance_clock(pod_value<std::int64_t>(*clock.value()).value_or(0));
     return core::success();
 }
 

@@ -104,6 +104,9 @@ public:
     core::result<void> commit(write_set& changes);
 
     // Restores items, bandit and version into a freshly constructed model.
+    // Reason "feature_map_changed": the stored bandit was learned with
+    // another feature map; everything else is loaded and the bandit is at
+    // its prior (the caller decides whether that is acceptable).
     core::result<void> load_model(engine::model& m) const;
 
     std::vector<partition_offset> offsets() const;

@@ -121,6 +121,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
             break;
         case engine::reward_outcome::unknown_item: probe_.reward(policy, "unknown_item"); break;
         case engine::reward_outcome::already_rewarded: probe_.reward(policy, "duplicate"); break;
+        case engine::reward_outcome::stale_features: probe_.reward(policy, "stale_features"); break;
         }
     }
 
@@ -177,7 +178,7 @@ core::result<std::size_t> batch_applier::close_reward_windows(std::int64_t now_m
     auto changes = store_.begin();
     for (const auto& [id, d] : due.value()) {
         for (const auto& shown : d.items) {
-            if (shown.rewarded) continue;
+            if (shown.rewarded || !d.features_current) continue;
             model_.bandit().update(shown.features, rewards.default_reward);
             probe_.reward(bandits::to_string(d.policy), "default", rewards.default_reward);
         }

@@ -45,7 +45,7 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
     for (auto policy : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
                         bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform}) {
         const std::string name(bandits::to_string(policy));
-        for (auto outcome : {"applied", "window", "default", "duplicate", "unknown_item"})
+        for (auto outcome : {"applied", "window", "default", "duplicate", "unknown_item", "stale_features"})
             rewards_->Add({{"policy", name}, {"outcome", outcome}});
         reward_value_->Add({{"policy", name}});
     }

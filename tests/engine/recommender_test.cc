@@ -320,5 +320,30 @@ TEST(recommender, the_exposure_floor_inserts_under_exposed_new_releases_until_th
     for (const auto& r : recommend(*s, nullptr, rq, o).items) EXPECT_FALSE(r.forced);
 }
 
+TEST(recommender, genre_match_and_time_of_day_reach_the_features) {
+    world w;
+    give_genres(w);
+    user_state u;  // has watched two pure comedies (rows 2 and 4: even, not multiples of 3)
+    for (const char* id : {"m2", "m4"}) w.l.apply(make_event(events::event_type::like, "me", id, 100 * day), u, nullptr, w.t);
+    auto s = w.snap();
+    recommend_request rq{"me", 30, "", 1};
+    rq.now_ms = 18 * 3'600'000;  // 18:00 UTC
+    recommend_options o;
+    o.slate.epsilon = 0.0;
+    auto list = recommend(*s, &u, rq, o);
+    ASSERT_FALSE(list.items.empty());
+    int comedy = 0, drama = 0;
+    for (const auto& r : list.items) {
+        const int i = std::stoi(r.item_id.substr(1));
+        EXPECT_NEAR(r.features[9], -1.0, 1e-12) << "sin(2 pi 18/24)";
+        if (i >= 40) continue;
+        const bool is_comedy = i % 2 == 0;
+        EXPECT_EQ(r.features[8], is_comedy ? 1.0 : 0.0) << r.item_id;
+        ++(is_comedy ? comedy : drama);
+    }
+    EXPECT_GT(comedy, 0);
+    EXPECT_GT(drama, 0);
+}
+
 }  // namespace
 }  // namespace marquee::engine
