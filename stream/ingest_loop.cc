@@ -12,6 +12,31 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+// Client-level errors (broker down, authentication, ...) arrive as events,
+// not as consume() results; count them, and route librdkafka's logs to
+// spdlog (setting an event callback takes them off stderr).
+class kafka_events final : public RdKafka::EventCb {
+public:
+    explicit kafka_events(ingest_probe& probe) : probe_(probe) {}
+    void event_cb(RdKafka::Event& e) override {
+        switch (e.type()) {
+        case RdKafka::Event::EVENT_ERROR:
+            probe_.consumer_error();
+            spdlog::warn("ingest: kafka: {} ({})", e.str(), RdKafka::err2str(e.err()));
+            break;
+        case RdKafka::Event::EVENT_LOG:
+            if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) spdlog::error("kafka: {}: {}", e.fac(), e.str());
+            else if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) spdlog::warn("kafka: {}: {}", e.fac(), e.str());
+            else spdlog::debug("kafka: {}: {}", e.fac(), e.str());
+            break;
+        default: break;
+        }
+    }
+
+private:
+    ingest_probe& probe_;
+};
+
 struct owned_partitions {
     std::vector<RdKafka::TopicPartition*> list;
     ~owned_partitions() { RdKafka::TopicPartition::destroy(list); }
@@ -25,6 +50,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     state::store& store;
     batch_applier& applier;
     ingest_probe& probe;
+    kafka_events events{probe};  // outlives the consumers that call it
     std::unique_ptr<RdKafka::KafkaConsumer> consumer;
     // The catalog is a table every instance needs whole, so its topic is
     // read outside the group: all partitions, manually assigned, from the
@@ -286,12 +312,15 @@ ingest_loop::ingest_loop(const kafka_options& kafka, const ingest_options& optio
     : impl_(std::make_unique<impl>(kafka, options, store, applier, probe)) {
     auto conf = make_conf(kafka, "consumer");
     std::string err;
-    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK)
+    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK ||
+        conf->set("event_cb", static_cast<RdKafka::EventCb*>(&impl_->events), err) != RdKafka::Conf::CONF_OK)
         throw std::invalid_argument(err);
     impl_->consumer.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!impl_->consumer) throw std::invalid_argument("kafka consumer: " + err);
     if (!kafka.items_topic.empty()) {
         auto catalog_conf = make_conf(kafka, "consumer");
+        if (catalog_conf->set("event_cb", static_cast<RdKafka::EventCb*>(&impl_->events), err) != RdKafka::Conf::CONF_OK)
+            throw std::invalid_argument(err);
         impl_->catalog.reset(RdKafka::KafkaConsumer::create(catalog_conf.get(), err));
         if (!impl_->catalog) throw std::invalid_argument("kafka catalog consumer: " + err);
     }
