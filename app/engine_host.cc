@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/runtime_metrics.h"
+#include "app/settings_metrics.h"
 #include "core/snapshot_cell.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
@@ -104,6 +105,7 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     // One age cutoff for "new release": the feature, the candidate pool and
     // the exploration weight all use model.new_release_days.
     i.cfg.api.recommend.slate.new_release.max_age_days = i.cfg.model.new_release_days;
+    export_bandit_settings(i.registry, i.cfg);
     i.api = std::make_unique<serve::api>(
         i.cfg.api, i.snapshots, *i.store, i.decisions.get(), i.registry,
         [&i] { return i.ingest && i.ingest->ready(); }, [&i] { i.runtime->refresh(); });
