@@ -146,6 +146,9 @@ const std::vector<entry>& entries() {
         t.push_back(bind("bandit.reward_window_ms",
                          "How long a shown item can still earn a reward without its decision_id",
                          [](config& c) -> auto& { return c.applier.rewards.window; }));
+        t.push_back(bind("bandit.decision_ttl_ms",
+                         "Longest a decision waits for the stream to pass its window (at least the window)",
+                         [](config& c) -> auto& { return c.applier.rewards.decision_ttl; }));
         t.push_back(bind("bandit.default_reward", "Reward of shown items that got none within the window",
                          [](config& c) -> auto& { return c.applier.rewards.default_reward; }));
         t.push_back(bind("bandit.watch_reward_fraction", "A watch of at least this fraction is a positive response",

@@ -22,6 +22,7 @@ void export_bandit_settings(prometheus::Registry& registry, const config& c) {
         {"max_per_genre", double(slate.diversity.max_per_genre)},
         {"mmr_lambda", slate.diversity.mmr_lambda},
         {"reward_window_seconds", double(c.applier.rewards.window.count()) / 1000.0},
+        {"decision_ttl_seconds", double(c.applier.rewards.decision_ttl.count()) / 1000.0},
         {"default_reward", c.applier.rewards.default_reward},
     };
     for (const auto& [name, value] : settings) family.Add({{"setting", name}}).Set(value);

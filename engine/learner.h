@@ -34,6 +34,12 @@ struct reward_options {
     // got no reward get default_reward and the decision is forgotten.
     // Default: 10 minutes.
     std::chrono::milliseconds window{600'000};
+    // A window closes once the stream has been applied past it (event
+    // time), so a lagging consumer does not default-reward decisions whose
+    // clicks are still in Kafka; but at the latest this long after serving
+    // (wall clock), for streams that go quiet. At least `window`.
+    // Default: 1 hour.
+    std::chrono::milliseconds decision_ttl{3'600'000};
     // Default: 0.
     double default_reward = 0.0;
     // Default: 0.5.

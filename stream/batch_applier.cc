@@ -172,7 +172,12 @@ core::result<engine::pending_decision*> batch_applier::window_decision(const eve
 
 core::result<std::size_t> batch_applier::close_reward_windows(std::int64_t now_ms, std::size_t limit) {
     const auto& rewards = options_.rewards;
-    auto due = store_.decisions_served_before(now_ms - rewards.window.count(), limit);
+    const std::int64_t window = rewards.window.count();
+    const std::int64_t ttl = std::max(rewards.decision_ttl.count(), window);
+    // Closed: served before now - window, and the applied stream is past
+    // the window too, unless the decision outlived its TTL.
+    const std::int64_t cutoff = std::min(now_ms - window, std::max(model_.clock_ms() - window, now_ms - ttl));
+    auto due = store_.decisions_served_before(cutoff, limit);
     if (!due) return due.error();
     if (due.value().empty()) return std::size_t(0);
     auto changes = store_.begin();

@@ -78,8 +78,8 @@ public:
     core::result<batch_stats> apply(std::span<const raw_message> messages);
 
     // Applies the default reward to the decisions (up to `limit`) whose
-    // reward window closed before `now_ms` (wall clock) and forgets them, in
-    // one write. Returns how many were closed.
+    // reward window closed by `now_ms` (wall clock; see reward_options) and
+    // forgets them, in one write. Returns how many were closed.
     core::result<std::size_t> close_reward_windows(std::int64_t now_ms, std::size_t limit = 1000);
 
     // Publishes a serving snapshot now if one is due (or `force`).

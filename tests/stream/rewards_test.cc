@@ -49,6 +49,7 @@ protected:
     app::config settings() {
         auto c = testing::engine_config(broker.bootstrap(), dir.str());
         c.applier.rewards.window = window;
+        c.applier.rewards.decision_ttl = window;  // the synthetic stream's clock is in 2023
         return c;
     }
 
