@@ -19,9 +19,11 @@ namespace marquee::state {
 namespace {
 
 // Column families, in handle order. "default" holds metadata.
-enum cf : std::size_t { cf_meta, cf_users, cf_items, cf_bandit, cf_decisions, cf_offsets, cf_covisit, cf_count };
-constexpr const char* cf_names[cf_count] = {"default", "users", "items",
-                                            "bandit", "decisions", "offsets", "covisit"};
+enum cf : std::size_t {
+    cf_meta, cf_users, cf_items, cf_bandit, cf_decisions, cf_offsets, cf_covisit, cf_rank, cf_count
+};
+constexpr const char* cf_names[cf_count] = {"default", "users", "items", "bandit",
+                                            "decisions", "offsets", "covisit", "rank"};
 constexpr std::string_view key_cluster_id = "cluster_id";
 constexpr std::string_view key_version = "model_version";
 constexpr std::string_view key_clock = "model_clock_ms";
@@ -347,6 +349,20 @@ store_stats store::stats() const {
     if (impl_->statistics) s.stall_micros = impl_->statistics->getTickerCount(rocksdb::STALL_MICROS);
     db.GetIntProperty(impl_->h(cf_decisions), rocksdb::DB::Properties::kEstimateNumKeys, &s.pending_decisions);
     return s;
+}
+
+// ---- rank ------------------------------------------------------------------
+
+core::result<std::optional<std::string>> store::get_rank(std::string_view key) const {
+    return impl_->get(cf_rank, key);
+}
+
+core::result<void> store::put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries) {
+    rocksdb::WriteBatch batch;
+    for (const auto& [k, v] : entries) batch.Put(impl_->h(cf_rank), slice(k), slice(v));
+    auto s = impl_->db->Write(impl_->write_options, &batch);
+    if (!s.ok()) return from_status(s);
+    return core::success();
 }
 
 }  // namespace marquee::state

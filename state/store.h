@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -107,6 +109,14 @@ public:
 
     // Thread-safe; cheap enough to call at every metrics scrape.
     store_stats stats() const;
+
+    // ---- rank (POST /v1/rank) -------------------------------------------
+    // Column family "rank": the rank model and rank decisions, as opaque
+    // bytes encoded by serve::rank_service. Never the "decisions" family:
+    // the ingest decodes everything there as recommendation decisions.
+    core::result<std::optional<std::string>> get_rank(std::string_view key) const;
+    // Writes every (key, value) pair in one atomic batch.
+    core::result<void> put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries);
 
 private:
     struct impl;
