@@ -33,7 +33,7 @@ response json_ok(std::string body, unsigned version, http::status status) {
     return res;
 }
 
-std::variant<boost::json::object, response> json_body(const request& req) {
+std::optional<response> reject_non_json(const request& req) {
     auto type = req[http::field::content_type];
     if (!type.empty()) {
         auto media = type.substr(0, type.find(';'));
@@ -45,6 +45,11 @@ std::variant<boost::json::object, response> json_body(const request& req) {
             return json_error(http::status::unsupported_media_type, "unsupported_media_type",
                               "the body must be JSON (Content-Type: application/json)", req.version());
     }
+    return std::nullopt;
+}
+
+std::variant<boost::json::object, response> json_body(const request& req) {
+    if (auto rejected = reject_non_json(req)) return std::move(*rejected);
     if (req.body().empty())
         return json_error(http::status::bad_request, "invalid_body", "the request needs a JSON object body",
                           req.version());
@@ -95,7 +100,7 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
     if (links.rank) {
         ranker = links.rank;
     } else {
-        own_rank = std::make_unique<rank_service>(options.rank, store, &snapshots, nullptr, registry);
+        own_rank = std::make_unique<rank_service>(options.rank, store, &snapshots, links.decisions, registry);
         ranker = own_rank.get();
     }
 }
