@@ -126,6 +126,8 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.api.rank.max_candidates; }));
         t.push_back(bind("rank.max_features", "POST /v1/rank: most feature terms in the context and in each candidate",
                          [](config& c) -> auto& { return c.api.rank.max_features; }));
+        t.push_back(bind("rank.checkpoint_every", "POST /v1/rank: rewards between full model writes (others are logged)",
+                         [](config& c) -> auto& { return c.api.rank.checkpoint_every; }));
         t.push_back(bind("rank.seed", "POST /v1/rank: seed mixed into each decision's exploration seed",
                          [](config& c) -> auto& { return c.api.rank.seed; }));
         t.push_back(bind("retrieval.embedding_n", "Candidates from the embedding dot product",

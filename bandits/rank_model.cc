@@ -1,6 +1,7 @@
 #include "bandits/rank_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "bandits/linear_ts.h"
@@ -38,34 +39,91 @@ rank_model::rank_model(rank_model_options options, ridge_model<Eigen::Dynamic> m
                        ridge_model<Eigen::Dynamic>::matrix a)
     : options_(options), model_(std::move(model)), a_(std::move(a)) {}
 
-void rank_model::update(const vector& x, double reward) {
-    model_.update(x, reward);
-    a_.noalias() += x * x.transpose();
+namespace {
+
+// ridge_scorer's numbers over sparse candidates: mean theta . x, bonus
+// alpha sqrt(x' A^-1 x) in O(nnz^2), Thompson draws via linear_ts.
+class sparse_scorer final : public scorer {
+public:
+    sparse_scorer(const ridge_model<Eigen::Dynamic>& model, std::span<const sparse_x> candidates, double alpha,
+                  double v)
+        : model_(model), candidates_(candidates), alpha_(alpha), v_(v), theta_(model.dim()) {}
+    std::size_t size() const override { return candidates_.size(); }
+    void score(std::span<double> mean, std::span<double> bonus) const override {
+        for (std::size_t i = 0; i < candidates_.size(); ++i) {
+            mean[i] = dot(model_.theta(), candidates_[i]);
+            bonus[i] = alpha_ * quadratic_width(model_, candidates_[i]);
+        }
+    }
+    bool can_sample() const override { return true; }
+    void sample(std::span<double> out, normal_source& normal) const override {
+        linear_ts<Eigen::Dynamic>::draw_theta(model_, v_, normal, theta_);
+        for (std::size_t i = 0; i < candidates_.size(); ++i) out[i] = dot(theta_, candidates_[i]);
+    }
+
+    static double dot(const Eigen::VectorXd& w, const sparse_x& x) {
+        double s = 0.0;
+        for (const auto& f : x) s += w[f.index] * f.value;
+        return s;
+    }
+    static double quadratic_width(const ridge_model<Eigen::Dynamic>& m, const sparse_x& x) {
+        const auto& a_inv = m.a_inverse();
+        double s = 0.0;
+        for (const auto& p : x)
+            for (const auto& q : x) s += p.value * a_inv(p.index, q.index) * q.value;
+        return std::sqrt(std::max(0.0, s));  // >= 0 in exact arithmetic
+    }
+
+private:
+    const ridge_model<Eigen::Dynamic>& model_;
+    std::span<const sparse_x> candidates_;
+    double alpha_, v_;
+    mutable Eigen::VectorXd theta_;
+};
+
+}  // namespace
+
+void rank_model::encode(std::span<const hashed_feature> hashed, const known_signals& known, sparse_x& out) const {
+    const std::uint32_t hashed_dim = std::uint32_t(dim() - known_dim);
+    out.clear();
+    for (const auto& f : hashed)
+        if (f.index < hashed_dim) out.push_back(f);
+    if (known.known) {
+        const double values[known_dim] = {1.0, std::clamp(known.affinity, -4.0, 4.0) / 4.0, known.popularity,
+                                          known.recency};
+        for (int j = 0; j < known_dim; ++j)
+            if (values[j] != 0.0) out.push_back({hashed_dim + std::uint32_t(j), values[j]});
+    }
 }
 
-void rank_model::revert(const vector& x, double reward) {
-    a_.noalias() -= x * x.transpose();
-    vector b = model_.b() - reward * x;
+rank_model::vector rank_model::dense(const sparse_x& x) const {
+    vector out = vector::Zero(dim());
+    for (const auto& f : x)
+        if (int(f.index) < dim()) out[f.index] += f.value;
+    return out;
+}
+
+double rank_model::mean(const sparse_x& x) const { return sparse_scorer::dot(model_.theta(), x); }
+double rank_model::width(const sparse_x& x) const { return sparse_scorer::quadratic_width(model_, x); }
+
+void rank_model::update(const sparse_x& x, double reward) {
+    scratch_ = dense(x);
+    model_.update(scratch_, reward);
+    for (const auto& p : x)
+        for (const auto& q : x) a_(p.index, q.index) += p.value * q.value;
+}
+
+void rank_model::revert(const sparse_x& x, double reward) {
+    for (const auto& p : x)
+        for (const auto& q : x) a_(p.index, q.index) -= p.value * q.value;
+    vector b = model_.b() - reward * dense(x);
     const auto updates = model_.updates() > 0 ? model_.updates() - 1 : 0;
     model_ = ridge_model<Eigen::Dynamic>(ridge_for(options_), a_, b, updates);
 }
 
-void rank_model::encode(std::span<const hashed_feature> hashed, const known_signals& known, vector& out) const {
-    const int hashed_dim = dim() - known_dim;
-    out.setZero(dim());
-    for (const auto& f : hashed)
-        if (int(f.index) < hashed_dim) out[f.index] += f.value;
-    if (known.known) {
-        out[hashed_dim] = 1.0;
-        out[hashed_dim + 1] = std::clamp(known.affinity, -4.0, 4.0) / 4.0;
-        out[hashed_dim + 2] = known.popularity;
-        out[hashed_dim + 3] = known.recency;
-    }
-}
-
-std::vector<slot> rank_model::choose(std::span<const vector> candidates, const slate_options& options,
+std::vector<slot> rank_model::choose(std::span<const sparse_x> candidates, const slate_options& options,
                                      std::uint64_t seed) const {
-    ridge_scorer<Eigen::Dynamic> view(model_, candidates, options_.alpha, options_.v);
+    sparse_scorer view(model_, candidates, options_.alpha, options_.v);
     return fill_slate(view, options, slate_inputs{.meta = {}, .forced = {}, .seed = seed});
 }
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -28,7 +29,10 @@ std::string_view to_string(reward_outcome o) {
 
 namespace {
 
-constexpr std::string_view model_key = "model";
+constexpr std::string_view model_key = "model", bits_key = "bits";
+// Rewards since the last checkpoint: "log/" + 20-digit sequence (= the
+// model's update count after applying it), so key order is update order.
+constexpr std::string_view log_prefix = "log/", log_end = "log0";  // '0' follows '/'
 constexpr double day_ms = 86'400'000.0;
 
 std::string decision_key(std::string_view id) { return "d/" + std::string(id); }
@@ -123,6 +127,35 @@ core::result<stored_decision> decode(std::string_view in) {
     return d;
 }
 
+std::string log_key(std::uint64_t seq) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "log/%020llu", (unsigned long long)seq);
+    return buf;
+}
+
+// A log record: f64 reward, u32 nnz, nnz x (u32 index, f64 value).
+std::string encode_log(const bandits::sparse_x& x, double reward) {
+    std::string out;
+    put(out, reward);
+    put(out, std::uint32_t(x.size()));
+    for (const auto& f : x) {
+        put(out, f.index);
+        put(out, f.value);
+    }
+    return out;
+}
+
+bool decode_log(std::string_view in, bandits::sparse_x& x, double& reward) {
+    std::uint32_t nnz = 0;
+    if (!take(in, reward) || !take(in, nnz) || in.size() != std::size_t(nnz) * 12) return false;
+    x.resize(nnz);
+    for (auto& f : x) {
+        take(in, f.index);
+        take(in, f.value);
+    }
+    return true;
+}
+
 std::size_t term_count(const std::vector<bandits::named_feature>& features) {
     std::size_t n = 0;
     for (const auto& f : features) {
@@ -144,7 +177,7 @@ struct rank_service::impl {
     bandits::rank_model model;
     // Scratch, reused under the mutex.
     std::vector<bandits::hashed_feature> hashed;
-    std::vector<bandits::rank_model::vector> xs;
+    std::vector<bandits::sparse_x> xs;
 
     prometheus::Family<prometheus::Counter>* decided;
     prometheus::Family<prometheus::Counter>* rewards;
@@ -156,6 +189,17 @@ struct rank_service::impl {
         if (options.model.bits < 1 || options.model.bits > 12)
             throw std::invalid_argument("rank.bits must be 1 to 12 (the model is (2^bits + 4)^2 doubles)");
         if (!new_id) new_id = [] { return new_decision_id(); };
+        // The hashed space the stored model and log were written in.
+        auto bits = store.get_rank(bits_key);
+        if (!bits) throw std::runtime_error("reading the rank model: " + bits.error().message);
+        const std::string mine = std::to_string(options.model.bits);
+        if (bits.value() && *bits.value() != mine)
+            throw std::runtime_error("the stored rank model has bits " + *bits.value() + " but rank.bits is " + mine);
+        if (!bits.value()) {
+            const std::pair<std::string_view, std::string_view> entry{bits_key, mine};
+            if (auto r = store.put_rank(std::span(&entry, 1)); !r)
+                throw std::runtime_error("writing the rank model: " + r.error().message);
+        }
         auto bytes = store.get_rank(model_key);
         if (!bytes) throw std::runtime_error("reading the rank model: " + bytes.error().message);
         if (bytes.value()) {
@@ -163,6 +207,21 @@ struct rank_service::impl {
             if (!m) throw std::runtime_error("loading the rank model: " + m.error().message);
             model = std::move(m).value();
         }
+        // Replay the rewards logged since that checkpoint, in order.
+        bandits::sparse_x x;
+        bool corrupt = false;
+        auto replayed = store.scan_rank(log_prefix, [&](std::string_view key, std::string_view value) {
+            double r = 0;
+            if (!decode_log(value, x, r)) return !(corrupt = true);
+            for (const auto& f : x)
+                if (int(f.index) >= model.dim()) return !(corrupt = true);
+            const auto seq = std::strtoull(std::string(key.substr(log_prefix.size())).c_str(), nullptr, 10);
+            if (seq > model.updates()) model.update(x, r);
+            return true;
+        });
+        if (!replayed) throw std::runtime_error("reading the rank reward log: " + replayed.error().message);
+        if (corrupt) throw std::runtime_error("the rank reward log is corrupt");
+        if (options.checkpoint_every < 1) throw std::invalid_argument("rank.checkpoint_every must be at least 1");
         decided = &prometheus::BuildCounter()
                        .Name("marquee_rank_decisions_total")
                        .Help("POST /v1/rank decisions served, by policy")
@@ -275,16 +334,14 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
             bandits::hash_features(request.context, request.candidates[c].features, hashing, i.hashed);
             i.model.encode(i.hashed, i.known_for(snapshot.get(), embedding, request.candidates[c].id), i.xs[c]);
         }
-        auto slots = i.model.choose(std::span<const bandits::rank_model::vector>(i.xs.data(), std::size_t(n)), slate,
+        auto slots = i.model.choose(std::span<const bandits::sparse_x>(i.xs.data(), std::size_t(n)), slate,
                                     core::hash64(out.decision_id, o.seed));
         out.model_version = i.model.updates();
         for (const auto& s : slots) {
             const auto& c = request.candidates[s.candidate];
             out.items.push_back({c.id, s.score, s.propensity, s.explored});
             stored_decision::item item{c.id, s.propensity, false, 0.0, {}};
-            const auto& x = i.xs[s.candidate];
-            for (Eigen::Index j = 0; j < x.size(); ++j)
-                if (x[j] != 0.0) item.x.emplace_back(std::uint32_t(j), x[j]);
+            for (const auto& f : i.xs[s.candidate]) item.x.emplace_back(f.index, f.value);
             record.items.push_back(std::move(item));
         }
     }
@@ -348,16 +405,22 @@ core::result<reward_outcome> rank_service::reward(std::string_view decision_id, 
             } else if (item->rewarded) {
                 outcome = reward_outcome::duplicate;
             } else {
-                bandits::rank_model::vector x = bandits::rank_model::vector::Zero(i.model.dim());
+                bandits::sparse_x x;
                 for (const auto& [index, v] : item->x)
-                    if (Eigen::Index(index) < x.size()) x[index] = v;
+                    if (int(index) < i.model.dim()) x.push_back({index, v});
                 i.model.update(x, value);
                 item->rewarded = true;
                 item->reward = value;
-                const std::string model_bytes = i.model.serialize(), decision_bytes = encode(record);
-                const std::pair<std::string_view, std::string_view> entries[] = {{model_key, model_bytes},
+                const std::uint64_t seq = i.model.updates();
+                const bool checkpoint = seq % std::uint64_t(i.options.checkpoint_every) == 0;
+                const std::string change_key = checkpoint ? std::string(model_key) : log_key(seq);
+                const std::string change = checkpoint ? i.model.serialize() : encode_log(x, value);
+                const std::string decision_bytes = encode(record);
+                const std::pair<std::string_view, std::string_view> entries[] = {{change_key, change},
                                                                                    {key, decision_bytes}};
-                if (auto r = i.store.put_rank(entries); !r) {
+                // A checkpoint makes every logged reward redundant.
+                if (auto r = checkpoint ? i.store.put_rank(entries, log_prefix, log_end) : i.store.put_rank(entries);
+                    !r) {
                     // Not durable: put the model back, so a retry applies it once.
                     i.model.revert(x, value);
                     return r.error();

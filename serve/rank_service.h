@@ -5,9 +5,10 @@
 //       what the snapshot knows about catalog ids), fills k slots with the
 //       chosen policy, records the decision in RocksDB and logs it to the
 //       decisions topic before returning;
-//   (3) reward(): updates the model at once and persists model + marked
-//       decision in one write; a second reward for the same item is a
-//       "duplicate" and is not applied again.
+//   (3) reward(): updates the model at once and persists the model change
+//       (a log record, or a full checkpoint every checkpoint_every rewards)
+//       with the marked decision in one RocksDB write; a second reward for
+//       the same item is a "duplicate" and is not applied again.
 // Thread-safe: one mutex serialises rank and reward (the model is small).
 #pragma once
 
@@ -49,6 +50,10 @@ struct rank_options {
     int thompson_propensity_draws = 64;
     // Seed mixed into each decision's exploration seed. Default: 7.
     std::uint64_t seed = 7;
+    // A reward is persisted as a small log record (x, reward) with its
+    // decision; every this many rewards the whole model is written instead
+    // (4 d^2 bytes) and the log cleared. Start-up replays the log. Default: 256.
+    int checkpoint_every = 256;
 };
 
 struct rank_candidate {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -115,8 +116,13 @@ public:
     // bytes encoded by serve::rank_service. Never the "decisions" family:
     // the ingest decodes everything there as recommendation decisions.
     core::result<std::optional<std::string>> get_rank(std::string_view key) const;
-    // Writes every (key, value) pair in one atomic batch.
-    core::result<void> put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries);
+    // Writes every (key, value) pair in one atomic batch, after erasing the
+    // keys in [erase_from, erase_to) when erase_to is not empty.
+    core::result<void> put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries,
+                                std::string_view erase_from = {}, std::string_view erase_to = {});
+    // Calls `visit` for every key starting with `prefix`, in key order, until it returns false.
+    core::result<void> scan_rank(std::string_view prefix,
+                                 const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
 private:
     struct impl;
