@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -22,6 +23,8 @@ namespace http = boost::beast::http;
 
 response json_ok(std::string body, unsigned version, http::status status = http::status::ok);
 
+// 415 for a declared Content-Type other than application/json (none is fine).
+std::optional<response> reject_non_json(const request& req);
 // A request body as a JSON object, or the 4xx to answer instead: 415 for a
 // declared non-JSON content type, 400 for an empty, malformed or non-object body.
 std::variant<boost::json::object, response> json_body(const request& req);

@@ -10,8 +10,7 @@
 namespace marquee::serve {
 
 response api::impl::post_event(const request& req) {
-    auto parsed = json_body(req);  // content type and well-formedness
-    if (auto* r = std::get_if<response>(&parsed)) return std::move(*r);
+    if (auto rejected = reject_non_json(req)) return std::move(*rejected);
     // One decoder per I/O thread: it is not thread-safe and reuses buffers.
     thread_local events::event_decoder decoder;
     auto e = decoder.decode(req.body(), wall_clock_ms());
