@@ -110,6 +110,26 @@ const std::vector<entry>& entries() {
         t.push_back(bind("api.default_k", "k when the request gives none", [](config& c) -> auto& { return c.api.default_k; }));
         t.push_back(bind("api.exploration_seed", "Seed mixed into each decision's exploration seed",
                          [](config& c) -> auto& { return c.api.exploration_seed; }));
+        t.push_back(bind("api.max_exclude", "Most item ids in exclude= (and names in genres=)",
+                         [](config& c) -> auto& { return c.api.max_exclude; }));
+        t.push_back(bind("rank.bits", "POST /v1/rank: hashed feature space is 2^bits (model dim 2^bits + 4; O(dim^2) per reward)",
+                         [](config& c) -> auto& { return c.api.rank.model.bits; }));
+        t.push_back(bind("rank.alpha", "POST /v1/rank: LinUCB confidence width",
+                         [](config& c) -> auto& { return c.api.rank.model.alpha; }));
+        t.push_back(bind("rank.lambda", "POST /v1/rank: ridge prior",
+                         [](config& c) -> auto& { return c.api.rank.model.lambda; }));
+        t.push_back(bind("rank.thompson_v", "POST /v1/rank: Thompson sampling posterior scale",
+                         [](config& c) -> auto& { return c.api.rank.model.v; }));
+        t.push_back(bind("rank.epsilon", "POST /v1/rank: per-slot uniform exploration when the request gives no explore",
+                         [](config& c) -> auto& { return c.api.rank.epsilon; }));
+        t.push_back(bind("rank.max_candidates", "POST /v1/rank: most candidates per request",
+                         [](config& c) -> auto& { return c.api.rank.max_candidates; }));
+        t.push_back(bind("rank.max_features", "POST /v1/rank: most feature terms in the context and in each candidate",
+                         [](config& c) -> auto& { return c.api.rank.max_features; }));
+        t.push_back(bind("rank.checkpoint_every", "POST /v1/rank: rewards between full model writes (others are logged)",
+                         [](config& c) -> auto& { return c.api.rank.checkpoint_every; }));
+        t.push_back(bind("rank.seed", "POST /v1/rank: seed mixed into each decision's exploration seed",
+                         [](config& c) -> auto& { return c.api.rank.seed; }));
         t.push_back(bind("retrieval.embedding_n", "Candidates from the embedding dot product",
                          [](config& c) -> auto& { return c.api.recommend.retrieval_n; }));
         t.push_back(bind("retrieval.popular_n", "Popular candidates added", [](config& c) -> auto& { return c.api.recommend.popular_n; }));

@@ -15,6 +15,7 @@
 #include "core/snapshot_cell.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
+#include "serve/rank_service.h"
 #include "state/store.h"
 #include "stream/dead_letter_producer.h"
 #include "stream/embedded_broker.h"
@@ -42,6 +43,8 @@ struct engine_host::impl {
     std::unique_ptr<stream::kafka_producer> producer;
     std::unique_ptr<stream::dead_letter_producer> dlq;
     std::unique_ptr<stream::topic_sink> decisions;
+    std::unique_ptr<stream::topic_sink> events;  // POST /v1/events and recommendation rewards
+    std::unique_ptr<serve::rank_service> rank;
     std::unique_ptr<stream::batch_applier> applier;
     std::unique_ptr<stream::ingest_loop> ingest;
     std::unique_ptr<runtime_metrics> runtime;
@@ -106,8 +109,12 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     // the exploration weight all use model.new_release_days.
     i.cfg.api.recommend.slate.new_release.max_age_days = i.cfg.model.new_release_days;
     export_bandit_settings(i.registry, i.cfg);
+    i.events = std::make_unique<stream::topic_sink>(*i.producer, i.cfg.kafka.events_topic);
+    i.rank = std::make_unique<serve::rank_service>(i.cfg.api.rank, *i.store, &i.snapshots, i.decisions.get(),
+                                                   i.registry);
     i.api = std::make_unique<serve::api>(
-        i.cfg.api, i.snapshots, *i.store, i.decisions.get(), i.registry,
+        i.cfg.api, i.snapshots, *i.store, serve::api_links{i.decisions.get(), i.events.get(), i.rank.get()},
+        i.registry,
         [&i] { return i.ingest && i.ingest->ready(); }, [&i] { i.runtime->refresh(); });
     i.http = std::make_unique<serve::http_server>(
         i.cfg.http, [&i](serve::request&& r) { return i.api->handle(std::move(r)); });
@@ -132,12 +139,14 @@ engine_host::~engine_host() {
     if (i.ingest_thread.joinable()) i.ingest_thread.join();
     if (i.http) i.http->stop();
     i.api.reset();
+    i.rank.reset();
     i.runtime.reset();
     i.ingest.reset();
     i.applier.reset();
     if (i.producer && !i.producer->flush(std::chrono::seconds(10)))
         spdlog::warn("shutdown: some decision/DLQ messages were not delivered within 10 s");
     i.decisions.reset();
+    i.events.reset();
     i.dlq.reset();
     i.producer.reset();
     i.store.reset();

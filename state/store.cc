@@ -20,10 +20,10 @@ namespace {
 
 // Column families, in handle order. "default" holds metadata.
 enum cf : std::size_t {
-    cf_meta, cf_users, cf_items, cf_bandit, cf_decisions, cf_offsets, cf_covisit, cf_decision_index, cf_count
+    cf_meta, cf_users, cf_items, cf_bandit, cf_decisions, cf_offsets, cf_covisit, cf_decision_index, cf_rank, cf_count
 };
-constexpr const char* cf_names[cf_count] = {"default", "users",   "items",   "bandit",
-                                            "decisions", "offsets", "covisit", "decision_index"};
+constexpr const char* cf_names[cf_count] = {"default",  "users",   "items",          "bandit", "decisions",
+                                            "offsets", "covisit", "decision_index", "rank"};
 constexpr std::string_view key_cluster_id = "cluster_id";
 constexpr std::string_view key_version = "model_version";
 constexpr std::string_view key_clock = "model_clock_ms";
@@ -441,6 +441,33 @@ store_stats store::stats() const {
     if (impl_->statistics) s.stall_micros = impl_->statistics->getTickerCount(rocksdb::STALL_MICROS);
     db.GetIntProperty(impl_->h(cf_decisions), rocksdb::DB::Properties::kEstimateNumKeys, &s.pending_decisions);
     return s;
+}
+
+// ---- rank ------------------------------------------------------------------
+
+core::result<std::optional<std::string>> store::get_rank(std::string_view key) const {
+    return impl_->get(cf_rank, key);
+}
+
+core::result<void> store::put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries,
+                                   std::string_view erase_from, std::string_view erase_to) {
+    rocksdb::WriteBatch batch;
+    if (!erase_to.empty()) batch.DeleteRange(impl_->h(cf_rank), slice(erase_from), slice(erase_to));
+    for (const auto& [k, v] : entries) batch.Put(impl_->h(cf_rank), slice(k), slice(v));
+    auto s = impl_->db->Write(impl_->write_options, &batch);
+    if (!s.ok()) return from_status(s);
+    return core::success();
+}
+
+core::result<void> store::scan_rank(
+    std::string_view prefix, const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_rank)));
+    for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next())
+        if (!visit(std::string_view(it->key().data(), it->key().size()),
+                   std::string_view(it->value().data(), it->value().size())))
+            break;
+    if (!it->status().ok()) return from_status(it->status());
+    return core::success();
 }
 
 }  // namespace marquee::state

@@ -6,10 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -123,6 +126,19 @@ public:
 
     // Thread-safe; cheap enough to call at every metrics scrape.
     store_stats stats() const;
+
+    // ---- rank (POST /v1/rank) -------------------------------------------
+    // Column family "rank": the rank model and rank decisions, as opaque
+    // bytes encoded by serve::rank_service. Never the "decisions" family:
+    // the ingest decodes everything there as recommendation decisions.
+    core::result<std::optional<std::string>> get_rank(std::string_view key) const;
+    // Writes every (key, value) pair in one atomic batch, after erasing the
+    // keys in [erase_from, erase_to) when erase_to is not empty.
+    core::result<void> put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries,
+                                std::string_view erase_from = {}, std::string_view erase_to = {});
+    // Calls `visit` for every key starting with `prefix`, in key order, until it returns false.
+    core::result<void> scan_rank(std::string_view prefix,
+                                 const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
 private:
     struct impl;

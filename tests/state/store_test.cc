@@ -109,7 +109,7 @@ TEST(store, a_bandit_of_another_feature_map_is_reported_and_the_rest_still_loads
         rocksdb::DB* raw = nullptr;
         std::vector<rocksdb::ColumnFamilyDescriptor> families;
         for (const char* name : {"default", "users", "items", "bandit", "decisions", "offsets", "covisit",
-                                 "decision_index"})
+                                 "decision_index", "rank"})
             families.emplace_back(name, rocksdb::ColumnFamilyOptions());
         std::vector<rocksdb::ColumnFamilyHandle*> handles;
         ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.str(), families, &handles, &raw).ok());
