@@ -112,6 +112,13 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     i.events = std::make_unique<stream::topic_sink>(*i.producer, i.cfg.kafka.events_topic);
     i.rank = std::make_unique<serve::rank_service>(i.cfg.api.rank, *i.store, &i.snapshots, i.decisions.get(),
                                                    i.registry);
+    // Rewards on the stream for /v1/rank decisions go to the rank model
+    // (set before the ingest thread starts).
+    i.applier->set_foreign_rewards([&i](const events::event& e, double reward) -> core::result<bool> {
+        auto outcome = i.rank->reward(e.decision_id, e.item_id, reward, e.ts_ms);
+        if (!outcome) return outcome.error();
+        return outcome.value() != serve::reward_outcome::unknown_decision;
+    });
     i.api = std::make_unique<serve::api>(
         i.cfg.api, i.snapshots, *i.store, serve::api_links{i.decisions.get(), i.events.get(), i.rank.get()},
         i.registry,

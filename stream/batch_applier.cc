@@ -114,7 +114,15 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         const auto policy = decision ? bandits::to_string(decision->policy) : std::string_view("unknown");
         switch (outcome) {
         case engine::reward_outcome::none:
-            if (!e.decision_id.empty() && !decision) probe_.reward(policy, "unknown_decision");
+            if (!e.decision_id.empty() && !decision) {
+                const auto reward = engine::reward_of(e);
+                if (reward && foreign_rewards_) {
+                    auto owned = foreign_rewards_(e, *reward);
+                    if (!owned) return owned.error();
+                    if (owned.value()) break;
+                }
+                probe_.reward(policy, "unknown_decision");
+            }
             break;
         case engine::reward_outcome::applied:
             probe_.reward(policy, in_window ? "window" : "applied", engine::reward_of(e).value_or(0.0));

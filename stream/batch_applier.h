@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,6 +83,13 @@ public:
     // forgets them, in one write. Returns how many were closed.
     core::result<std::size_t> close_reward_windows(std::int64_t now_ms, std::size_t limit = 1000);
 
+    // Rewards for decisions this applier does not hold (POST /v1/rank's,
+    // kept by serve::rank_service) are offered here before being counted as
+    // unknown: `owner` returns true if the decision was its own (it records
+    // and counts the reward itself), or an error, which fails the batch.
+    using foreign_rewards = std::function<core::result<bool>(const events::event& e, double reward)>;
+    void set_foreign_rewards(foreign_rewards owner) { foreign_rewards_ = std::move(owner); }
+
     // Publishes a serving snapshot now if one is due (or `force`).
     void publish(bool force = false);
     // How long until committed-but-unserved state is due for a snapshot;
@@ -110,6 +118,7 @@ private:
     boost::unordered_flat_map<std::string, engine::user_state, online_models::string_hash, std::equal_to<>> users_;
     std::chrono::steady_clock::time_point last_publish_{};
     bool unpublished_ = false;
+    foreign_rewards foreign_rewards_;
 };
 
 }  // namespace marquee::stream

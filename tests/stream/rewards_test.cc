@@ -127,5 +127,51 @@ TEST_F(rewards, a_pending_decision_survives_a_restart_and_gets_window_and_defaul
     EXPECT_EQ(m.bandit().updates(), 3u) << "one window reward + two default rewards";
 }
 
+TEST_F(rewards, the_policy_that_served_a_decision_is_credited_with_its_reward) {
+    app::engine_host host(settings());
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= 1000; }, 30s));
+    testing::http_reply r;
+    ASSERT_TRUE(testing::wait_until([&] {
+        r = testing::http_get(host.http_port(), "/v1/users/ts-user/recommendations?k=2&policy=thompson");
+        return r.status == 200 && item_ids(r.body).size() == 2;
+    }, 30s)) << r.body;
+    events::event click;
+    click.type = events::event_type::click;
+    click.user_id = "ts-user";
+    click.item_id = item_ids(r.body)[0];
+    click.decision_id = field(r.body, "decision_id");
+    click.ts_ms = wall_ms();
+    testing::produce_events(broker.bootstrap(), "marquee.events", {click});
+    ASSERT_TRUE(testing::wait_until([&] { return outcome(host, "thompson", "applied") == 1; }, 30s));
+    EXPECT_EQ(outcome(host, "linucb", "applied"), 0);
+    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_reward_value_total", "policy", "thompson"), 1.0);
+}
+
+TEST_F(rewards, a_click_on_the_stream_rewards_a_rank_decision) {
+    app::engine_host host(settings());
+    auto r = testing::http_request(host.http_port(), "POST", "/v1/rank",
+                                   R"({"context":{"daypart":"night"},"k":1,"candidates":[)"
+                                   R"({"id":"a","features":{"genre":"horror"}},{"id":"b","features":{"genre":"comedy"}}]})",
+                                   {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto decision_id = field(r.body, "decision_id");
+    const auto chosen = field(r.body, "id");
+    ASSERT_FALSE(decision_id.empty());
+    ASSERT_TRUE(chosen == "a" || chosen == "b") << r.body;
+    events::event click;
+    click.type = events::event_type::click;
+    click.user_id = "someone";
+    click.item_id = chosen;
+    click.decision_id = decision_id;
+    click.ts_ms = wall_ms();
+    testing::produce_events(broker.bootstrap(), "marquee.events", {click, click});
+    ASSERT_TRUE(testing::wait_until([&] {
+        return testing::metric_sum(host.registry(), "marquee_rank_rewards_total", "outcome", "applied") == 1 &&
+               testing::metric_sum(host.registry(), "marquee_rank_rewards_total", "outcome", "duplicate") == 1;
+    }, 30s)) << "the second copy is a duplicate";
+    EXPECT_EQ(outcome(host, "unknown", "unknown_decision"), 0) << "not counted as an unknown recommendation decision";
+}
+
 }  // namespace
 }  // namespace marquee
