@@ -86,6 +86,14 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
                  .Name("marquee_recommended_items_total")
                  .Help("Items shown in served lists, by policy, candidate source and whether they were explored")
                  .Register(registry);
+    new_release_impressions = &prometheus::BuildCounter()
+                                   .Name("marquee_new_release_impressions_total")
+                                   .Help("New releases shown, by policy and whether the exposure floor forced them in")
+                                   .Register(registry);
+    for (auto k : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
+                   bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform})
+        for (auto forced : {"true", "false"})
+            new_release_impressions->Add({{"policy", std::string(to_string(k))}, {"forced", forced}});
     decision_log_errors = &prometheus::BuildCounter()
                                .Name("marquee_decision_log_errors_total")
                                .Help("Served decisions that could not be recorded (store or topic)")

@@ -45,6 +45,7 @@ struct api::impl {
     prometheus::Family<prometheus::Histogram>* latency;
     prometheus::Family<prometheus::Counter>* served;
     prometheus::Family<prometheus::Counter>* items;
+    prometheus::Family<prometheus::Counter>* new_release_impressions;
     prometheus::Counter* decision_log_errors;
     prometheus::Family<prometheus::Counter>* produced;
 

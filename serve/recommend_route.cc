@@ -150,6 +150,9 @@ response api::impl::recommendations(const request& req, const target& t) {
                    {"reason", std::string(item.source)},
                    {"explored", item.explored ? "true" : "false"}})
             .Increment();
+        if (item.new_release)
+            new_release_impressions->Add({{"policy", policy_name}, {"forced", item.forced ? "true" : "false"}})
+                .Increment();
     }
     std::string head = "{\"decision_id\":";
     core::append_json_string(head, decision_id);
