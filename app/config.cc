@@ -87,6 +87,8 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.ingest.batch_max_messages; }));
         t.push_back(bind("ingest.batch_max_wait_ms", "Longest a message waits for its batch to fill",
                          [](config& c) -> auto& { return c.ingest.batch_max_wait; }));
+        t.push_back(bind("ingest.ready_max_lag", "/readyz needs the consumer lag (messages) at most this",
+                         [](config& c) -> auto& { return c.ingest.ready_max_lag; }));
         t.push_back(bind("ingest.max_event_bytes", "Events larger than this are rejected (too_large)",
                          [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }));
         t.push_back(bind("ingest.user_cache_size", "Users kept decoded in memory by the ingest thread",

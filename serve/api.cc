@@ -141,7 +141,7 @@ response api::impl::route(const request& req, const target& t, std::string_view&
         if (!get) return method_not_allowed(true);
         if (ready && !ready())
             return json_error(http::status::service_unavailable, "not_ready",
-                              "no partitions assigned yet or state not loaded", req.version());
+                              "no partitions assigned yet, or the consumer is more than ingest.ready_max_lag messages behind", req.version());
         return json_ok("{\"status\":\"ready\"}", req.version());
     }
     if (segs.size() == 1 && segs[0] == "metrics") {

@@ -62,6 +62,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
     clock::time_point batch_started;
     std::atomic<std::size_t> assigned{0};
+    std::atomic<std::int64_t> total_lag{-1};  // -1: not known yet
     std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions;  // next offset per owned partition
     clock::time_point last_lag_update{};
     clock::time_point last_checkpoint_log = clock::now();
@@ -181,15 +182,23 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         const auto now = clock::now();
         if (!force && now - last_lag_update < std::chrono::seconds(1)) return;
         last_lag_update = now;
+        std::int64_t total = 0;
+        bool known = true;
         for (const auto& [tp, next] : positions) {
             std::int64_t low = 0, high = 0;
-            if (consumer->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR || high < 0)
+            if (consumer->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR ||
+                high < 0) {
+                known = false;  // no fetch answered yet for this partition
                 continue;
+            }
             // Not consumed yet and no stored offset: auto.offset.reset
             // (earliest by default) starts at the low watermark.
             const std::int64_t from = next >= 0 ? next : low;
-            probe.lag(tp.first, tp.second, double(std::max<std::int64_t>(0, high - from)));
+            const std::int64_t lag = std::max<std::int64_t>(0, high - from);
+            total += lag;
+            probe.lag(tp.first, tp.second, double(lag));
         }
+        total_lag = known && !positions.empty() ? total : -1;
     }
 
     void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
@@ -205,6 +214,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
                 delete e;
             }
             assigned += partitions.size();
+            total_lag = -1;  // the new partitions' lag is not known yet
             probe.rebalanced("assign");
         } else {
             // Finish what we hold for these partitions before they go, and
@@ -331,7 +341,9 @@ ingest_loop::~ingest_loop() {
     if (impl_->catalog) impl_->catalog->close();
 }
 
-bool ingest_loop::ready() const { return impl_->assigned.load() > 0; }
+bool ingest_loop::ready() const {
+    return is_ready(impl_->assigned.load(), impl_->total_lag.load(), impl_->options.ready_max_lag);
+}
 
 core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
     auto& i = *impl_;

@@ -52,5 +52,27 @@ TEST(broker_outage, is_counted_served_through_and_recovered_from_without_loss) {
     }
 }
 
+TEST(readiness, needs_assigned_partitions_and_a_measured_lag_within_the_bound) {
+    EXPECT_FALSE(stream::is_ready(0, 0, 10)) << "no partitions";
+    EXPECT_FALSE(stream::is_ready(4, -1, 10)) << "lag not measured yet";
+    EXPECT_FALSE(stream::is_ready(4, 11, 10)) << "too far behind";
+    EXPECT_TRUE(stream::is_ready(4, 10, 10));
+    EXPECT_TRUE(stream::is_ready(1, 0, 0));
+}
+
+TEST(readiness, an_engine_that_caught_up_is_ready) {
+    spdlog::set_level(spdlog::level::err);
+    stream::embedded_broker broker;
+    for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 2);
+    testing::temp_dir dir;
+    testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(20, 100, 3000, 5));
+    auto c = testing::engine_config(broker.bootstrap(), dir.str());
+    c.ingest.ready_max_lag = 0;
+    app::engine_host host(c);
+    ASSERT_TRUE(testing::wait_until([&] { return testing::http_get(host.http_port(), "/readyz").status == 200; }, 30s));
+    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_events_applied_total"), 3000)
+        << "with a bound of 0, ready means every produced event was applied";
+}
+
 }  // namespace
 }  // namespace marquee
