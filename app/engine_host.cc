@@ -110,6 +110,10 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     i.cfg.api.recommend.slate.new_release.max_age_days = i.cfg.model.new_release_days;
     export_bandit_settings(i.registry, i.cfg);
     i.events = std::make_unique<stream::topic_sink>(*i.producer, i.cfg.kafka.events_topic);
+    // One reward window and default reward for both kinds of decision.
+    i.cfg.api.rank.reward_window = i.cfg.applier.rewards.window;
+    i.cfg.api.rank.default_reward = i.cfg.applier.rewards.default_reward;
+    i.cfg.api.rank.close_every = std::chrono::seconds(1);
     i.rank = std::make_unique<serve::rank_service>(i.cfg.api.rank, *i.store, &i.snapshots, i.decisions.get(),
                                                    i.registry);
     // Rewards on the stream for /v1/rank decisions go to the rank model

@@ -5,10 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <unordered_set>
 
 #include "core/hash.h"
@@ -36,6 +38,21 @@ constexpr std::string_view log_prefix = "log/", log_end = "log0";  // '0' follow
 constexpr double day_ms = 86'400'000.0;
 
 std::string decision_key(std::string_view id) { return "d/" + std::string(id); }
+
+// "t/" + big-endian ranking time + id: decisions in the order they expire.
+constexpr std::string_view time_prefix = "t/";
+std::string time_key(std::int64_t ts_ms, std::string_view id) {
+    std::string k(time_prefix);
+    const auto u = std::uint64_t(ts_ms) ^ (std::uint64_t(1) << 63);
+    for (int shift = 56; shift >= 0; shift -= 8) k.push_back(char((u >> shift) & 0xff));
+    k += id;
+    return k;
+}
+std::int64_t time_of(std::string_view key) {
+    std::uint64_t u = 0;
+    for (std::size_t b = 0; b < 8; ++b) u = (u << 8) | std::uint8_t(key[time_prefix.size() + b]);
+    return std::int64_t(u ^ (std::uint64_t(1) << 63));
+}
 
 // A rank decision as stored: what each shown candidate looked like to the
 // model (sparse x) and its propensity, so a reward can update the model
@@ -237,6 +254,7 @@ struct rank_service::impl {
         for (auto o : {reward_outcome::applied, reward_outcome::duplicate, reward_outcome::unknown_decision,
                        reward_outcome::unknown_item})
             rewards->Add({{"outcome", std::string(to_string(o))}});
+        rewards->Add({{"outcome", "default"}});
         log_errors = &prometheus::BuildCounter()
                           .Name("marquee_decision_log_errors_total")
                           .Help("Served decisions that could not be recorded (store or topic)")
@@ -267,14 +285,37 @@ struct rank_service::impl {
         if (!decisions) return;
         if (auto r = decisions->send(key, json); !r) log_errors->Increment();
     }
+
+    // Last member: stopped (and joined) before anything above is destroyed.
+    std::jthread closer;
 };
 
 rank_service::rank_service(rank_options options, state::store& store,
                            core::snapshot_cell<engine::model_snapshot>* snapshots, core::message_sink* decisions,
                            prometheus::Registry& registry, std::function<std::string()> new_id)
-    : impl_(std::make_unique<impl>(options, store, snapshots, decisions, registry, std::move(new_id))) {}
+    : impl_(std::make_unique<impl>(options, store, snapshots, decisions, registry, std::move(new_id))) {
+    if (impl_->options.close_every.count() <= 0) return;
+    impl_->closer = std::jthread([this](std::stop_token stop) {
+        std::mutex m;
+        std::condition_variable_any cv;
+        while (!stop.stop_requested()) {
+            std::unique_lock lock(m);
+            cv.wait_for(lock, stop, impl_->options.close_every, [] { return false; });
+            if (stop.stop_requested()) break;
+            const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+            if (auto closed = close_windows(now); !closed)
+                spdlog::warn("rank: closing reward windows: {}", closed.error().message);
+        }
+    });
+}
 
-rank_service::~rank_service() = default;
+rank_service::~rank_service() {
+    // The closer thread uses impl_: stop it while everything is intact.
+    impl_->closer.request_stop();
+    if (impl_->closer.joinable()) impl_->closer.join();
+}
 
 const rank_options& rank_service::options() const { return impl_->options; }
 
@@ -346,9 +387,10 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         }
     }
     // Recorded before answering, so a reward can always find it.
-    const std::string key = decision_key(out.decision_id), bytes = encode(record);
-    const std::pair<std::string_view, std::string_view> entry{key, bytes};
-    if (auto r = i.store.put_rank(std::span(&entry, 1)); !r) {
+    const std::string key = decision_key(out.decision_id), bytes = encode(record),
+                      expiry = time_key(now_ms, out.decision_id);
+    const std::pair<std::string_view, std::string_view> entries[] = {{key, bytes}, {expiry, {}}};
+    if (auto r = i.store.put_rank(entries); !r) {
         i.log_errors->Increment();
         return core::error{"storage", "recording the rank decision: " + r.error().message};
     }
@@ -377,6 +419,58 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
     log += "]}";
     i.log(request.user_id.empty() ? std::string_view(out.decision_id) : std::string_view(request.user_id), log);
     return out;
+}
+
+core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::size_t limit) {
+    auto& i = *impl_;
+    const std::int64_t cutoff = now_ms - i.options.reward_window.count();
+    std::lock_guard lock(i.mutex);
+    std::vector<std::string> expired;  // time keys, then decision keys
+    std::vector<std::string> ids;
+    auto scanned = i.store.scan_rank(time_prefix, [&](std::string_view key, std::string_view) {
+        if (key.size() < time_prefix.size() + 8 || time_of(key) >= cutoff || ids.size() >= limit) return false;
+        expired.emplace_back(key);
+        ids.emplace_back(key.substr(time_prefix.size() + 8));
+        return true;
+    });
+    if (!scanned) return scanned.error();
+    if (ids.empty()) return std::size_t(0);
+    std::size_t defaulted = 0;
+    std::vector<std::pair<bandits::sparse_x, double>> applied;  // to revert if the write fails
+    for (const auto& id : ids) {
+        const std::string key = decision_key(id);
+        expired.push_back(key);
+        auto bytes = i.store.get_rank(key);
+        if (!bytes) return bytes.error();
+        if (!bytes.value()) continue;
+        auto d = decode(*bytes.value());
+        if (!d) return d.error();
+        for (const auto& item : d.value().items) {
+            if (item.rewarded) continue;
+            bandits::sparse_x x;
+            for (const auto& [index, v] : item.x)
+                if (int(index) < i.model.dim()) x.push_back({index, v});
+            i.model.update(x, i.options.default_reward);
+            applied.emplace_back(std::move(x), i.options.default_reward);
+            ++defaulted;
+        }
+    }
+    // The default rewards, the checkpoint that holds them and the erased
+    // decisions commit together: a crash cannot apply them twice.
+    std::string checkpoint;
+    std::vector<std::pair<std::string_view, std::string_view>> entries;
+    if (defaulted > 0) {
+        checkpoint = i.model.serialize();
+        entries.emplace_back(model_key, checkpoint);
+    }
+    auto r = defaulted > 0 ? i.store.put_rank(entries, log_prefix, log_end, expired)
+                           : i.store.put_rank(entries, {}, {}, expired);
+    if (!r) {
+        for (auto it = applied.rbegin(); it != applied.rend(); ++it) i.model.revert(it->first, it->second);
+        return r.error();
+    }
+    if (defaulted > 0) i.rewards->Add({{"outcome", "default"}}).Increment(double(defaulted));
+    return ids.size();
 }
 
 core::result<reward_outcome> rank_service::reward(std::string_view decision_id, std::string_view item_id,

@@ -8,10 +8,14 @@
 //   (3) reward(): updates the model at once and persists the model change
 //       (a log record, or a full checkpoint every checkpoint_every rewards)
 //       with the marked decision in one RocksDB write; a second reward for
-//       the same item is a "duplicate" and is not applied again.
-// Thread-safe: one mutex serialises rank and reward (the model is small).
+//       the same item is a "duplicate" and is not applied again;
+//   (4) close_windows(), every close_every on its own thread: decisions older
+//       than the reward window give their unrewarded items the default
+//       reward and are erased (with a checkpoint, in one write).
+// Thread-safe: one mutex serialises all of it (the model is small).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -54,6 +58,15 @@ struct rank_options {
     // decision; every this many rewards the whole model is written instead
     // (4 d^2 bytes) and the log cleared. Start-up replays the log. Default: 256.
     int checkpoint_every = 256;
+    // A decision is kept this long for its rewards (wall clock from ranking);
+    // then its unrewarded items get default_reward and it is forgotten.
+    // The engine sets both from bandit.reward_window_ms / bandit.default_reward.
+    // Default: 10 minutes, 0.
+    std::chrono::milliseconds reward_window{600'000};
+    double default_reward = 0.0;
+    // How often the service's own thread closes windows; 0: never (the
+    // owner calls close_windows). The engine sets 1 s. Default: 0.
+    std::chrono::milliseconds close_every{0};
 };
 
 struct rank_candidate {
@@ -107,6 +120,9 @@ public:
     core::result<reward_outcome> reward(std::string_view decision_id, std::string_view item_id, double value,
                                         std::int64_t now_ms);
 
+    // Closes up to `limit` decisions ranked before now_ms - reward_window;
+    // returns how many. Called by the service's own thread; public for tests.
+    core::result<std::size_t> close_windows(std::int64_t now_ms, std::size_t limit = 256);
     std::uint64_t model_version() const;
     const rank_options& options() const;
 

@@ -450,9 +450,11 @@ core::result<std::optional<std::string>> store::get_rank(std::string_view key) c
 }
 
 core::result<void> store::put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries,
-                                   std::string_view erase_from, std::string_view erase_to) {
+                                   std::string_view erase_from, std::string_view erase_to,
+                                   std::span<const std::string> erase) {
     rocksdb::WriteBatch batch;
     if (!erase_to.empty()) batch.DeleteRange(impl_->h(cf_rank), slice(erase_from), slice(erase_to));
+    for (const auto& k : erase) batch.Delete(impl_->h(cf_rank), slice(k));
     for (const auto& [k, v] : entries) batch.Put(impl_->h(cf_rank), slice(k), slice(v));
     auto s = impl_->db->Write(impl_->write_options, &batch);
     if (!s.ok()) return from_status(s);

@@ -133,9 +133,11 @@ public:
     // the ingest decodes everything there as recommendation decisions.
     core::result<std::optional<std::string>> get_rank(std::string_view key) const;
     // Writes every (key, value) pair in one atomic batch, after erasing the
-    // keys in [erase_from, erase_to) when erase_to is not empty.
+    // keys in [erase_from, erase_to) when erase_to is not empty, and the
+    // keys in `erase`.
     core::result<void> put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries,
-                                std::string_view erase_from = {}, std::string_view erase_to = {});
+                                std::string_view erase_from = {}, std::string_view erase_to = {},
+                                std::span<const std::string> erase = {});
     // Calls `visit` for every key starting with `prefix`, in key order, until it returns false.
     core::result<void> scan_rank(std::string_view prefix,
                                  const std::function<bool(std::string_view key, std::string_view value)>& visit) const;

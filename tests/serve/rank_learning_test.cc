@@ -123,6 +123,42 @@ TEST(rank_learning, logged_rewards_and_checkpoints_replay_to_the_same_model) {
     EXPECT_NEAR(again.items[0].score, before_score, 1e-9) << "the replayed model scores as the live one did";
 }
 
+TEST(rank_learning, a_closed_window_gives_unrewarded_items_the_default_reward_and_forgets_the_decision) {
+    testing::temp_dir dir;
+    auto store = state::store::open({.path = dir.str()}).value();
+    rank_options o;
+    o.reward_window = std::chrono::milliseconds(1000);
+    prometheus::Registry r;
+    rank_service ranker(o, *store, nullptr, nullptr, r, counter_ids("w"));
+    rank_request rq;
+    rq.k = 2;
+    rq.context = {{"t", std::string("a")}};
+    rq.candidates = {{"x", {{"g", std::string("1")}}}, {"y", {{"g", std::string("2")}}}, {"z", {{"g", std::string("3")}}}};
+    const auto early = ranker.rank(rq, 10'000).value();
+    const auto late = ranker.rank(rq, 10'500).value();
+    ASSERT_EQ(ranker.reward(early.decision_id, early.items[0].id, 1.0, 10'100).value(), reward_outcome::applied);
+    EXPECT_EQ(ranker.close_windows(10'999).value(), 0u) << "both windows still open";
+    EXPECT_EQ(ranker.close_windows(11'001).value(), 1u) << "only the first one closed";
+    EXPECT_EQ(ranker.model_version(), 2u) << "one reward + one default reward for the other shown item";
+    EXPECT_EQ(ranker.reward(early.decision_id, early.items[1].id, 1.0, 11'002).value(),
+              reward_outcome::unknown_decision)
+        << "forgotten";
+    EXPECT_EQ(ranker.reward(late.decision_id, late.items[0].id, 1.0, 11'002).value(), reward_outcome::applied);
+    EXPECT_EQ(ranker.close_windows(20'000).value(), 1u);
+    EXPECT_EQ(ranker.model_version(), 4u);
+    EXPECT_EQ(ranker.close_windows(30'000).value(), 0u);
+    int left = 0;
+    ASSERT_TRUE(store->scan_rank("", [&](std::string_view key, std::string_view) {
+        left += key.starts_with("d/") || key.starts_with("t/");
+        return true;
+    }));
+    EXPECT_EQ(left, 0) << "the rank family keeps no closed decision";
+    // The default rewards were checkpointed: a restart has them.
+    prometheus::Registry r2;
+    rank_service again(o, *store, nullptr, nullptr, r2);
+    EXPECT_EQ(again.model_version(), 4u);
+}
+
 TEST(rank_learning, the_model_and_its_decisions_survive_a_restart) {
     testing::temp_dir dir;
     const std::string body = R"({"context":{"a":"x"},"k":2,"candidates":[{"id":"p","features":{"g":"1"}},)"
