@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Serving benchmark (README "Serving benchmark", issue #8). Builds nothing:
+# run `scripts/dev.sh build` first (or point BUILD_DIR at a build). Needs wrk
+# and curl (scripts/dev.sh installs them); the real-Kafka freshness row also
+# needs java + mvn (scripts/kafka-broker.sh) and is skipped with a message
+# without them. Prints the README table rows on stdout; progress and the raw
+# tool lines go to stderr. Everything runs on 127.0.0.1 and stops by itself.
+#
+# Environment (defaults in brackets):
+#   BUILD_DIR [build]     DURATION [10] seconds per wrk / open-loop run
+#   CONNS [16]            wrk and open-loop connections
+#   HTTP_THREADS [1]      http.threads of marquee and serve_fixed (the same)
+#   WRK_THREADS [1]       LOAD [0.7] open-loop rate as a fraction of wrk's max
+#   TRIALS [300]          freshness trials per row
+#   REPEAT [6]            MovieLens passes replayed for the ingest rows
+#   INGEST_WINDOW [5]     seconds the applied-events counter is sampled over
+#   REAL_KAFKA [1]        0 skips the real-broker freshness row
+#   KAFKA_PORT [29592]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+B="${BUILD_DIR:-$ROOT/build}"
+[[ "$B" = /* ]] || B="$ROOT/$B"
+DURATION="${DURATION:-10}"
+CONNS="${CONNS:-16}"
+HTTP_THREADS="${HTTP_THREADS:-1}"
+WRK_THREADS="${WRK_THREADS:-1}"
+LOAD="${LOAD:-0.7}"
+TRIALS="${TRIALS:-300}"
+REPEAT="${REPEAT:-6}"
+INGEST_WINDOW="${INGEST_WINDOW:-5}"
+REAL_KAFKA="${REAL_KAFKA:-1}"
+KAFKA_PORT="${KAFKA_PORT:-29592}"
+MOVIELENS="$ROOT/data/ml-latest-small"
+MARQUEE="$B/app/marquee"
+FIXED="$B/bench/serve/serve_fixed"
+SB="$B/bench/serve/serve_bench"
+LUA="$ROOT/bench/serve/recs.lua"
+
+for f in "$MARQUEE" "$FIXED" "$SB"; do
+  [[ -x "$f" ]] || { echo "run.sh: $f not built (scripts/dev.sh build, or set BUILD_DIR)" >&2; exit 2; }
+done
+command -v wrk >/dev/null || { echo "run.sh: wrk not found (apt-get install wrk)" >&2; exit 2; }
+command -v curl >/dev/null || { echo "run.sh: curl not found" >&2; exit 2; }
+
+WORK="$(mktemp -d /tmp/serve-bench.XXXXXX)"
+PIDS=()
+KAFKA_DIR=""
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  [[ -n "$KAFKA_DIR" ]] && "$ROOT/scripts/kafka-broker.sh" stop "$KAFKA_DIR" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log() { echo "run.sh: $*" >&2; }
+# kv "key=value ..." key -> value
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+stop_pid() {
+  local p="$1" keep=() x
+  kill -TERM "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  for x in "${PIDS[@]}"; do [[ "$x" != "$p" ]] && keep+=("$x"); done
+  PIDS=("${keep[@]}")
+}
+
+# wait_line FILE REGEX PID -> first matching line (30 s at most)
+wait_line() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if grep -qE "$2" "$1" 2>/dev/null; then grep -E "$2" "$1" | head -1; return; fi
+    kill -0 "$3" 2>/dev/null || { log "process died; its log:"; cat "$1" >&2; exit 1; }
+    sleep 0.1
+  done
+  log "timed out waiting for /$2/ in $1"; cat "$1" >&2; exit 1
+}
+
+wait_ready() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz")" == 200 ]] && return
+    sleep 0.1
+  done
+  log "engine on port $1 never became ready"; exit 1
+}
+
+# start_engine NAME ARGS... ; sets ENGINE_PID, ENGINE_PORT, ENGINE_KAFKA
+start_engine() {
+  local name="$1"; shift
+  cp -a "$WORK/warm" "$WORK/$name"
+  "$MARQUEE" run --data-dir "$WORK/$name" --port 0 --set "http.threads=$HTTP_THREADS" --set log.level=warn \
+    "$@" >"$WORK/$name.log" 2>&1 &
+  ENGINE_PID=$!
+  PIDS+=("$ENGINE_PID")
+  ENGINE_PORT="$(wait_line "$WORK/$name.log" '^HTTP: http://' "$ENGINE_PID" | sed -E 's|^HTTP: http://[^:]+:([0-9]+).*|\1|')"
+  ENGINE_KAFKA="$(wait_line "$WORK/$name.log" '^Kafka bootstrap: ' "$ENGINE_PID" | sed 's/^Kafka bootstrap: //')"
+  wait_ready "$ENGINE_PORT"
+}
+
+applied() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk '/^marquee_events_applied_total/ { s += $NF } END { printf "%.0f", s }'
+}
+catalog_applied() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk '/^marquee_catalog_applied_total/ { s += $NF } END { printf "%.0f", s }'
+}
+
+# run_wrk PORT -> the wrk key=value line
+run_wrk() {
+  local line
+  line="$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -s "$LUA" "http://127.0.0.1:$1/" | grep '^wrk ')"
+  echo "  $line" >&2
+  echo "$line"
+}
+# run_openloop PORT RATE -> the openloop key=value line
+run_openloop() {
+  local line
+  line="$("$SB" openloop --port "$1" --rate "$2" --seconds "$DURATION" --connections "$CONNS")"
+  echo "  $line" >&2
+  echo "$line"
+}
+
+log "work dir $WORK; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- A warm model: every MovieLens rating applied in-process, then the catalog
+# (titles, genres) through the engine's items topic.
+log "warming a data dir with MovieLens"
+"$MARQUEE" state replay --data-dir "$WORK/warm" --movielens "$MOVIELENS" --set log.level=warn >&2
+"$MARQUEE" run --data-dir "$WORK/warm" --port 0 --set log.level=warn >"$WORK/warm.log" 2>&1 &
+ENGINE_PID=$!
+PIDS+=("$ENGINE_PID")
+ENGINE_PORT="$(wait_line "$WORK/warm.log" '^HTTP: http://' "$ENGINE_PID" | sed -E 's|^HTTP: http://[^:]+:([0-9]+).*|\1|')"
+ENGINE_KAFKA="$(wait_line "$WORK/warm.log" '^Kafka bootstrap: ' "$ENGINE_PID" | sed 's/^Kafka bootstrap: //')"
+wait_ready "$ENGINE_PORT"
+movies=$(($(wc -l <"$MOVIELENS/movies.csv") - 1))
+"$SB" replay --brokers "$ENGINE_KAFKA" --catalog 1 --topic marquee.items >&2
+for ((i = 0; i < 300; i++)); do (($(catalog_applied "$ENGINE_PORT") >= movies)) && break; sleep 0.1; done
+log "catalog applied: $(catalog_applied "$ENGINE_PORT") of $movies movies"
+stop_pid "$ENGINE_PID"
+
+# --- 1. Stack ceiling (a) vs the real endpoint (b).
+log "(a) serve_fixed, $HTTP_THREADS HTTP thread(s)"
+"$FIXED" --threads "$HTTP_THREADS" >"$WORK/fixed.log" 2>&1 &
+FIXED_PID=$!
+PIDS+=("$FIXED_PID")
+FIXED_PORT="$(wait_line "$WORK/fixed.log" '^port ' "$FIXED_PID" | cut -d' ' -f2)"
+A_WRK="$(run_wrk "$FIXED_PORT")"
+A_OL="$(run_openloop "$FIXED_PORT" "$(calc %.0f "$(kv "$A_WRK" rps) * $LOAD")")"
+stop_pid "$FIXED_PID"
+
+# The same engine serves the ingest rows below; 32 partitions so that the
+# embedded broker (about 50k messages per partition) holds the whole backlog.
+log "(b) marquee run, recommendations over MovieLens"
+start_engine serve --set embedded.partitions=32
+B_WRK="$(run_wrk "$ENGINE_PORT")"
+B_OL="$(run_openloop "$ENGINE_PORT" "$(calc %.0f "$(kv "$B_WRK" rps) * $LOAD")")"
+RATIO="$(calc %.2f "$(kv "$B_WRK" rps) / $(kv "$A_WRK" rps)")"
+
+# --- 4. Ingest alone, then ingest + serve. The MovieLens ratings are produced
+# REPEAT times at full speed; once the producer is done the engine still has a
+# backlog, and events applied/s is the counter's slope over INGEST_WINDOW s
+# (or over the wrk run) while that backlog lasts.
+ingest_window() {  # ingest_window WITH_WRK -> "eps=... rps=... backlog_left=..."
+  local before after total rps="" line
+  before="$(applied "$ENGINE_PORT")"
+  "$SB" replay --brokers "$ENGINE_KAFKA" --repeat "$REPEAT" >&2
+  total=$((before + REPEAT * ($(wc -l <"$MOVIELENS/ratings.csv") - 1)))
+  local a0 a1 t0 t1
+  a0="$(applied "$ENGINE_PORT")"; t0="$(date +%s.%N)"
+  if [[ "$1" == 1 ]]; then
+    line="$(run_wrk "$ENGINE_PORT")"; rps="$(kv "$line" rps)"
+  else
+    sleep "$INGEST_WINDOW"
+  fi
+  a1="$(applied "$ENGINE_PORT")"; t1="$(date +%s.%N)"
+  echo "eps=$(calc %.0f "($a1 - $a0) / ($t1 - $t0)") rps=$rps backlog_left=$((total - a1)) window_start_backlog=$((total - a0))"
+  for ((i = 0; i < 1200; i++)); do (($(applied "$ENGINE_PORT") >= total)) && break; sleep 0.1; done
+}
+log "ingest alone: $REPEAT x MovieLens"
+I_ALONE="$(ingest_window 0)"; log "  $I_ALONE"
+log "ingest + wrk: $REPEAT x MovieLens"
+I_BOTH="$(ingest_window 1)"; log "  $I_BOTH"
+stop_pid "$ENGINE_PID"
+
+# --- 3. Freshness: bandit.epsilon=0 so a list only changes when the model does.
+fresh_row() {  # fresh_row LABEL SETTINGS ENGINE-ARGS...
+  local label="$1" settings="$2" line; shift 2
+  start_engine "fresh$RANDOM" --set bandit.epsilon=0 "$@"
+  line="$("$SB" fresh --brokers "$ENGINE_KAFKA" --port "$ENGINE_PORT" --trials "$TRIALS")"
+  log "  $line"
+  stop_pid "$ENGINE_PID"
+  printf '| %s | %s | %s | %s ms | %s ms | %s ms | %s ms |\n' "$label" "$settings" \
+    "$(kv "$line" changed)/$(kv "$line" trials)" "$(kv "$line" p50_ms)" "$(kv "$line" p90_ms)" \
+    "$(kv "$line" p99_ms)" "$(kv "$line" max_ms)"
+}
+TUNED=(--set ingest.batch_max_wait_ms=1 --set ingest.publish_interval_ms=1 --set kafka.fetch.wait.max.ms=1)
+log "freshness, embedded broker"
+F_ROWS="$(fresh_row embedded defaults)"
+F_ROWS+=$'\n'"$(fresh_row embedded 'batch_max_wait_ms=1, publish_interval_ms=1, fetch.wait.max.ms=1' "${TUNED[@]}")"
+if [[ "$REAL_KAFKA" == 1 ]]; then
+  log "freshness, real Apache Kafka (scripts/kafka-broker.sh)"
+  KAFKA_DIR="$WORK/kafka"
+  set +e
+  BOOT="$("$ROOT/scripts/kafka-broker.sh" start "$KAFKA_DIR" "$KAFKA_PORT" 2>"$WORK/kafka-start.log" | tail -1)"
+  rc=$?
+  set -e
+  if ((rc == 0)) && [[ -n "$BOOT" ]]; then
+    for t in marquee.events:4 marquee.decisions:4 marquee.events.dlq:1; do
+      "$ROOT/scripts/kafka-broker.sh" create-topic "$KAFKA_DIR" "$KAFKA_PORT" "${t%%:*}" "${t##*:}" >&2
+    done
+    "$ROOT/scripts/kafka-broker.sh" create-topic "$KAFKA_DIR" "$KAFKA_PORT" marquee.items 4 compact >&2
+    F_ROWS+=$'\n'"$(fresh_row 'Kafka 3.9 (loopback)' defaults --brokers "$BOOT")"
+    F_ROWS+=$'\n'"$(fresh_row 'Kafka 3.9 (loopback)' 'batch_max_wait_ms=1, publish_interval_ms=1, fetch.wait.max.ms=1' \
+      --brokers "$BOOT" "${TUNED[@]}")"
+  else
+    log "real Kafka broker could not start (exit $rc); skipping its rows:"; tail -5 "$WORK/kafka-start.log" >&2
+    F_ROWS+=$'\n'"| Kafka 3.9 (loopback) | skipped: the broker could not start (exit $rc) | | | | | |"
+  fi
+fi
+
+# --- The README tables.
+ms() { printf '%.2f ms' "$1"; }
+echo
+echo "| server ($HTTP_THREADS HTTP thread) | max throughput (wrk) | open-loop rate ($(calc %.0f "$LOAD * 100") %) | p50 | p99 | p99.9 | (b)/(a) |"
+echo "|---|---|---|---|---|---|---|"
+echo "| (a) serve_fixed, fixed JSON | $(kv "$A_WRK" rps) req/s | $(kv "$A_OL" achieved_rps) req/s | $(ms "$(kv "$A_OL" p50_ms)") | $(ms "$(kv "$A_OL" p99_ms)") | $(ms "$(kv "$A_OL" p999_ms)") | |"
+echo "| (b) marquee run, recommendations k=10 | $(kv "$B_WRK" rps) req/s | $(kv "$B_OL" achieved_rps) req/s | $(ms "$(kv "$B_OL" p50_ms)") | $(ms "$(kv "$B_OL" p99_ms)") | $(ms "$(kv "$B_OL" p999_ms)") | **$RATIO** |"
+echo
+echo "| broker | ingest settings | changed | p50 | p90 | p99 | max |"
+echo "|---|---|---|---|---|---|---|"
+echo "$F_ROWS"
+echo
+echo "| run | requests/s (wrk) | events applied/s |"
+echo "|---|---|---|"
+echo "| serve alone | $(kv "$B_WRK" rps) | – |"
+echo "| ingest alone | – | $(kv "$I_ALONE" eps) |"
+echo "| serve + ingest | $(kv "$I_BOTH" rps) | $(kv "$I_BOTH" eps) |"
+echo
+echo "(open-loop errors/unanswered: a $(kv "$A_OL" errors)/$(kv "$A_OL" unanswered), b $(kv "$B_OL" errors)/$(kv "$B_OL" unanswered);" \
+  "backlog left after the ingest windows: alone $(kv "$I_ALONE" backlog_left), with wrk $(kv "$I_BOTH" backlog_left))"
