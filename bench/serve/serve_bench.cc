@@ -39,6 +39,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -131,7 +132,13 @@ public:
         warm_ = start_ + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o_.warmup));
         tick();
         // After the last due request, wait at most 5 s for the stragglers.
-        ioc_.run_until(end_ + std::chrono::seconds(5));
+        // (run() and a timer, not run_until(): asio's run_until polls one
+        // handler per reactor wait, which delays completions.)
+        net::steady_timer deadline(ioc_);
+        deadline.expires_at(end_ + std::chrono::seconds(5));
+        deadline.async_wait([this](beast::error_code) { ioc_.stop(); });
+        done_ = [this, &deadline] { deadline.cancel(); ioc_.stop(); };
+        ioc_.run();
         openloop_result r;
         r.target_rate = o_.rate;
         r.due = counted_due_;
@@ -182,11 +189,22 @@ private:
             flush(c);
             ++issued_;
         }
-        if (due_at(issued_) >= end_) return;
+        if (due_at(issued_) >= end_) {
+            finished_issuing_ = true;
+            maybe_done();
+            return;
+        }
         timer_.expires_at(due_at(issued_));
         timer_.async_wait([this](beast::error_code ec) {
             if (!ec) tick();
         });
+    }
+
+    void maybe_done() {
+        if (!finished_issuing_) return;
+        for (const auto& c : conns_)
+            if (!c->inflight.empty()) return;
+        done_();
     }
 
     void flush(connection& c) {
@@ -216,8 +234,10 @@ private:
                         latencies_.push_back(std::chrono::duration<double, std::milli>(now - p.due).count());
                     else
                         ++errors_;
+                    if (getenv("OL_DEBUG") && latencies_.back() > 0.8) fprintf(stderr, "due+%.3f now+%.3f\n", std::chrono::duration<double, std::milli>(p.due - start_).count(), std::chrono::duration<double, std::milli>(now - start_).count());
                 }
             }
+            maybe_done();
             read_next(c);
         });
     }
@@ -228,6 +248,8 @@ private:
     std::vector<std::unique_ptr<connection>> conns_;
     clock_type::time_point start_, warm_, end_;
     std::uint64_t issued_ = 0;
+    bool finished_issuing_ = false;
+    std::function<void()> done_;
     std::size_t counted_due_ = 0, errors_ = 0;
     std::vector<double> latencies_;
 };
