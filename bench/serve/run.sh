@@ -12,7 +12,8 @@
 #   HTTP_THREADS [1]      http.threads of marquee and serve_fixed (the same)
 #   WRK_THREADS [1]       LOAD [0.7] open-loop rate as a fraction of wrk's max
 #   TRIALS [300]          freshness trials per row
-#   REPEAT [6]            MovieLens passes replayed for the ingest rows
+#   REPEAT [10]           MovieLens passes replayed for the ingest rows
+#   PHASES [stack ingest fresh]  which tables to measure
 #   INGEST_WINDOW [5]     seconds the applied-events counter is sampled over
 #   REAL_KAFKA [1]        0 skips the real-broker freshness row
 #   KAFKA_PORT [29592]
@@ -27,7 +28,8 @@ HTTP_THREADS="${HTTP_THREADS:-1}"
 WRK_THREADS="${WRK_THREADS:-1}"
 LOAD="${LOAD:-0.7}"
 TRIALS="${TRIALS:-300}"
-REPEAT="${REPEAT:-6}"
+REPEAT="${REPEAT:-10}"
+PHASES=" ${PHASES:-stack ingest fresh} "
 INGEST_WINDOW="${INGEST_WINDOW:-5}"
 REAL_KAFKA="${REAL_KAFKA:-1}"
 KAFKA_PORT="${KAFKA_PORT:-29592}"
@@ -141,23 +143,32 @@ for ((i = 0; i < 300; i++)); do (($(catalog_applied "$ENGINE_PORT") >= movies)) 
 log "catalog applied: $(catalog_applied "$ENGINE_PORT") of $movies movies"
 stop_pid "$ENGINE_PID"
 
-# --- 1. Stack ceiling (a) vs the real endpoint (b).
-log "(a) serve_fixed, $HTTP_THREADS HTTP thread(s)"
-"$FIXED" --threads "$HTTP_THREADS" >"$WORK/fixed.log" 2>&1 &
-FIXED_PID=$!
-PIDS+=("$FIXED_PID")
-FIXED_PORT="$(wait_line "$WORK/fixed.log" '^port ' "$FIXED_PID" | cut -d' ' -f2)"
-A_WRK="$(run_wrk "$FIXED_PORT")"
-A_OL="$(run_openloop "$FIXED_PORT" "$(calc %.0f "$(kv "$A_WRK" rps) * $LOAD")")"
-stop_pid "$FIXED_PID"
+has() { [[ "$PHASES" == *" $1 "* ]]; }
+A_WRK="" A_OL="" B_WRK="" B_OL="" RATIO="" I_ALONE="" I_BOTH="" F_ROWS=""
 
-# The same engine serves the ingest rows below; 32 partitions so that the
-# embedded broker (about 50k messages per partition) holds the whole backlog.
-log "(b) marquee run, recommendations over MovieLens"
-start_engine serve --set embedded.partitions=32
-B_WRK="$(run_wrk "$ENGINE_PORT")"
-B_OL="$(run_openloop "$ENGINE_PORT" "$(calc %.0f "$(kv "$B_WRK" rps) * $LOAD")")"
-RATIO="$(calc %.2f "$(kv "$B_WRK" rps) / $(kv "$A_WRK" rps)")"
+# --- 1. Stack ceiling (a) vs the real endpoint (b).
+if has stack; then
+  log "(a) serve_fixed, $HTTP_THREADS HTTP thread(s)"
+  "$FIXED" --threads "$HTTP_THREADS" >"$WORK/fixed.log" 2>&1 &
+  FIXED_PID=$!
+  PIDS+=("$FIXED_PID")
+  FIXED_PORT="$(wait_line "$WORK/fixed.log" '^port ' "$FIXED_PID" | cut -d' ' -f2)"
+  A_WRK="$(run_wrk "$FIXED_PORT")"
+  A_OL="$(run_openloop "$FIXED_PORT" "$(calc %.0f "$(kv "$A_WRK" rps) * $LOAD")")"
+  stop_pid "$FIXED_PID"
+fi
+
+if has stack || has ingest; then
+  # The same engine serves the ingest rows below; 32 partitions so that the
+  # embedded broker (about 50k messages per partition) holds the whole backlog.
+  log "(b) marquee run, recommendations over MovieLens"
+  start_engine serve --set embedded.partitions=32
+  B_WRK="$(run_wrk "$ENGINE_PORT")"
+  if has stack; then
+    B_OL="$(run_openloop "$ENGINE_PORT" "$(calc %.0f "$(kv "$B_WRK" rps) * $LOAD")")"
+    RATIO="$(calc %.2f "$(kv "$B_WRK" rps) / $(kv "$A_WRK" rps)")"
+  fi
+fi
 
 # --- 4. Ingest alone, then ingest + serve. The MovieLens ratings are produced
 # REPEAT times at full speed; once the producer is done the engine still has a
@@ -179,11 +190,13 @@ ingest_window() {  # ingest_window WITH_WRK -> "eps=... rps=... backlog_left=...
   echo "eps=$(calc %.0f "($a1 - $a0) / ($t1 - $t0)") rps=$rps backlog_left=$((total - a1)) window_start_backlog=$((total - a0))"
   for ((i = 0; i < 1200; i++)); do (($(applied "$ENGINE_PORT") >= total)) && break; sleep 0.1; done
 }
-log "ingest alone: $REPEAT x MovieLens"
-I_ALONE="$(ingest_window 0)"; log "  $I_ALONE"
-log "ingest + wrk: $REPEAT x MovieLens"
-I_BOTH="$(ingest_window 1)"; log "  $I_BOTH"
-stop_pid "$ENGINE_PID"
+if has ingest; then
+  log "ingest alone: $REPEAT x MovieLens"
+  I_ALONE="$(ingest_window 0)"; log "  $I_ALONE"
+  log "ingest + wrk: $REPEAT x MovieLens"
+  I_BOTH="$(ingest_window 1)"; log "  $I_BOTH"
+fi
+if has stack || has ingest; then stop_pid "$ENGINE_PID"; fi
 
 # --- 3. Freshness: bandit.epsilon=0 so a list only changes when the model does.
 fresh_row() {  # fresh_row LABEL SETTINGS ENGINE-ARGS...
@@ -197,47 +210,55 @@ fresh_row() {  # fresh_row LABEL SETTINGS ENGINE-ARGS...
     "$(kv "$line" p99_ms)" "$(kv "$line" max_ms)"
 }
 TUNED=(--set ingest.batch_max_wait_ms=1 --set ingest.publish_interval_ms=1 --set kafka.fetch.wait.max.ms=1)
-log "freshness, embedded broker"
-F_ROWS="$(fresh_row embedded defaults)"
-F_ROWS+=$'\n'"$(fresh_row embedded 'batch_max_wait_ms=1, publish_interval_ms=1, fetch.wait.max.ms=1' "${TUNED[@]}")"
-if [[ "$REAL_KAFKA" == 1 ]]; then
-  log "freshness, real Apache Kafka (scripts/kafka-broker.sh)"
-  KAFKA_DIR="$WORK/kafka"
-  set +e
-  BOOT="$("$ROOT/scripts/kafka-broker.sh" start "$KAFKA_DIR" "$KAFKA_PORT" 2>"$WORK/kafka-start.log" | tail -1)"
-  rc=$?
-  set -e
-  if ((rc == 0)) && [[ -n "$BOOT" ]]; then
-    for t in marquee.events:4 marquee.decisions:4 marquee.events.dlq:1; do
-      "$ROOT/scripts/kafka-broker.sh" create-topic "$KAFKA_DIR" "$KAFKA_PORT" "${t%%:*}" "${t##*:}" >&2
-    done
-    "$ROOT/scripts/kafka-broker.sh" create-topic "$KAFKA_DIR" "$KAFKA_PORT" marquee.items 4 compact >&2
-    F_ROWS+=$'\n'"$(fresh_row 'Kafka 3.9 (loopback)' defaults --brokers "$BOOT")"
-    F_ROWS+=$'\n'"$(fresh_row 'Kafka 3.9 (loopback)' 'batch_max_wait_ms=1, publish_interval_ms=1, fetch.wait.max.ms=1' \
-      --brokers "$BOOT" "${TUNED[@]}")"
-  else
-    log "real Kafka broker could not start (exit $rc); skipping its rows:"; tail -5 "$WORK/kafka-start.log" >&2
-    F_ROWS+=$'\n'"| Kafka 3.9 (loopback) | skipped: the broker could not start (exit $rc) | | | | | |"
+if has fresh; then
+  log "freshness, embedded broker"
+  F_ROWS="$(fresh_row embedded defaults)"
+  F_ROWS+=$'\n'"$(fresh_row embedded 'batch_max_wait_ms=1, publish_interval_ms=1, fetch.wait.max.ms=1' "${TUNED[@]}")"
+  if [[ "$REAL_KAFKA" == 1 ]]; then
+    log "freshness, real Apache Kafka (scripts/kafka-broker.sh)"
+    KAFKA_DIR="$WORK/kafka"
+    set +e
+    BOOT="$("$ROOT/scripts/kafka-broker.sh" start "$KAFKA_DIR" "$KAFKA_PORT" 2>"$WORK/kafka-start.log" | tail -1)"
+    rc=$?
+    set -e
+    if ((rc == 0)) && [[ -n "$BOOT" ]]; then
+      for t in marquee.events:4 marquee.decisions:4 marquee.events.dlq:1; do
+        "$ROOT/scripts/kafka-broker.sh" create-topic "$KAFKA_DIR" "$KAFKA_PORT" "${t%%:*}" "${t##*:}" >&2
+      done
+      "$ROOT/scripts/kafka-broker.sh" create-topic "$KAFKA_DIR" "$KAFKA_PORT" marquee.items 4 compact >&2
+      F_ROWS+=$'\n'"$(fresh_row 'Kafka 3.9 (loopback)' defaults --brokers "$BOOT")"
+      F_ROWS+=$'\n'"$(fresh_row 'Kafka 3.9 (loopback)' 'batch_max_wait_ms=1, publish_interval_ms=1, fetch.wait.max.ms=1' \
+        --brokers "$BOOT" "${TUNED[@]}")"
+    else
+      log "real Kafka broker could not start (exit $rc); skipping its rows:"; tail -5 "$WORK/kafka-start.log" >&2
+      F_ROWS+=$'\n'"| Kafka 3.9 (loopback) | skipped: the broker could not start (exit $rc) | | | | | |"
+    fi
   fi
+
 fi
 
 # --- The README tables.
 ms() { printf '%.2f ms' "$1"; }
-echo
-echo "| server ($HTTP_THREADS HTTP thread) | max throughput (wrk) | open-loop rate ($(calc %.0f "$LOAD * 100") %) | p50 | p99 | p99.9 | (b)/(a) |"
-echo "|---|---|---|---|---|---|---|"
-echo "| (a) serve_fixed, fixed JSON | $(kv "$A_WRK" rps) req/s | $(kv "$A_OL" achieved_rps) req/s | $(ms "$(kv "$A_OL" p50_ms)") | $(ms "$(kv "$A_OL" p99_ms)") | $(ms "$(kv "$A_OL" p999_ms)") | |"
-echo "| (b) marquee run, recommendations k=10 | $(kv "$B_WRK" rps) req/s | $(kv "$B_OL" achieved_rps) req/s | $(ms "$(kv "$B_OL" p50_ms)") | $(ms "$(kv "$B_OL" p99_ms)") | $(ms "$(kv "$B_OL" p999_ms)") | **$RATIO** |"
-echo
-echo "| broker | ingest settings | changed | p50 | p90 | p99 | max |"
-echo "|---|---|---|---|---|---|---|"
-echo "$F_ROWS"
-echo
-echo "| run | requests/s (wrk) | events applied/s |"
-echo "|---|---|---|"
-echo "| serve alone | $(kv "$B_WRK" rps) | – |"
-echo "| ingest alone | – | $(kv "$I_ALONE" eps) |"
-echo "| serve + ingest | $(kv "$I_BOTH" rps) | $(kv "$I_BOTH" eps) |"
-echo
-echo "(open-loop errors/unanswered: a $(kv "$A_OL" errors)/$(kv "$A_OL" unanswered), b $(kv "$B_OL" errors)/$(kv "$B_OL" unanswered);" \
-  "backlog left after the ingest windows: alone $(kv "$I_ALONE" backlog_left), with wrk $(kv "$I_BOTH" backlog_left))"
+if has stack; then
+  echo
+  echo "| server ($HTTP_THREADS HTTP thread) | max throughput (wrk) | open-loop rate ($(calc %.0f "$LOAD * 100") %) | p50 | p99 | p99.9 | (b)/(a) |"
+  echo "|---|---|---|---|---|---|---|"
+  echo "| (a) serve_fixed, fixed JSON | $(kv "$A_WRK" rps) req/s | $(kv "$A_OL" achieved_rps) req/s | $(ms "$(kv "$A_OL" p50_ms)") | $(ms "$(kv "$A_OL" p99_ms)") | $(ms "$(kv "$A_OL" p999_ms)") | |"
+  echo "| (b) marquee run, recommendations k=10 | $(kv "$B_WRK" rps) req/s | $(kv "$B_OL" achieved_rps) req/s | $(ms "$(kv "$B_OL" p50_ms)") | $(ms "$(kv "$B_OL" p99_ms)") | $(ms "$(kv "$B_OL" p999_ms)") | **$RATIO** |"
+  echo "(open-loop errors/unanswered: a $(kv "$A_OL" errors)/$(kv "$A_OL" unanswered), b $(kv "$B_OL" errors)/$(kv "$B_OL" unanswered))"
+fi
+if has fresh; then
+  echo
+  echo "| broker | ingest settings | changed | p50 | p90 | p99 | max |"
+  echo "|---|---|---|---|---|---|---|"
+  echo "$F_ROWS"
+fi
+if has ingest; then
+  echo
+  echo "| run | requests/s (wrk) | events applied/s |"
+  echo "|---|---|---|"
+  echo "| serve alone | $(kv "$B_WRK" rps) | – |"
+  echo "| ingest alone | – | $(kv "$I_ALONE" eps) |"
+  echo "| serve + ingest | $(kv "$I_BOTH" rps) | $(kv "$I_BOTH" eps) |"
+  echo "(backlog left when the windows closed: alone $(kv "$I_ALONE" backlog_left), with wrk $(kv "$I_BOTH" backlog_left); >0 means ingest was never starved)"
+fi
