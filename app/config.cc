@@ -87,6 +87,8 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.ingest.batch_max_messages; }));
         t.push_back(bind("ingest.batch_max_wait_ms", "Longest a message waits for its batch to fill",
                          [](config& c) -> auto& { return c.ingest.batch_max_wait; }));
+        t.push_back(bind("ingest.ready_max_lag", "/readyz needs the consumer lag (messages) at most this",
+                         [](config& c) -> auto& { return c.ingest.ready_max_lag; }));
         t.push_back(bind("ingest.max_event_bytes", "Events larger than this are rejected (too_large)",
                          [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }));
         t.push_back(bind("ingest.user_cache_size", "Users kept decoded in memory by the ingest thread",
@@ -110,6 +112,26 @@ const std::vector<entry>& entries() {
         t.push_back(bind("api.default_k", "k when the request gives none", [](config& c) -> auto& { return c.api.default_k; }));
         t.push_back(bind("api.exploration_seed", "Seed mixed into each decision's exploration seed",
                          [](config& c) -> auto& { return c.api.exploration_seed; }));
+        t.push_back(bind("api.max_exclude", "Most item ids in exclude= (and names in genres=)",
+                         [](config& c) -> auto& { return c.api.max_exclude; }));
+        t.push_back(bind("rank.bits", "POST /v1/rank: hashed feature space is 2^bits (model dim 2^bits + 4; O(dim^2) per reward)",
+                         [](config& c) -> auto& { return c.api.rank.model.bits; }));
+        t.push_back(bind("rank.alpha", "POST /v1/rank: LinUCB confidence width",
+                         [](config& c) -> auto& { return c.api.rank.model.alpha; }));
+        t.push_back(bind("rank.lambda", "POST /v1/rank: ridge prior",
+                         [](config& c) -> auto& { return c.api.rank.model.lambda; }));
+        t.push_back(bind("rank.thompson_v", "POST /v1/rank: Thompson sampling posterior scale",
+                         [](config& c) -> auto& { return c.api.rank.model.v; }));
+        t.push_back(bind("rank.epsilon", "POST /v1/rank: per-slot uniform exploration when the request gives no explore",
+                         [](config& c) -> auto& { return c.api.rank.epsilon; }));
+        t.push_back(bind("rank.max_candidates", "POST /v1/rank: most candidates per request",
+                         [](config& c) -> auto& { return c.api.rank.max_candidates; }));
+        t.push_back(bind("rank.max_features", "POST /v1/rank: most feature terms in the context and in each candidate",
+                         [](config& c) -> auto& { return c.api.rank.max_features; }));
+        t.push_back(bind("rank.checkpoint_every", "POST /v1/rank: rewards between full model writes (others are logged)",
+                         [](config& c) -> auto& { return c.api.rank.checkpoint_every; }));
+        t.push_back(bind("rank.seed", "POST /v1/rank: seed mixed into each decision's exploration seed",
+                         [](config& c) -> auto& { return c.api.rank.seed; }));
         t.push_back(bind("retrieval.embedding_n", "Candidates from the embedding dot product",
                          [](config& c) -> auto& { return c.api.recommend.retrieval_n; }));
         t.push_back(bind("retrieval.popular_n", "Popular candidates added", [](config& c) -> auto& { return c.api.recommend.popular_n; }));
@@ -121,6 +143,38 @@ const std::vector<entry>& entries() {
         t.push_back(bind("bandit.lambda", "LinUCB ridge prior", [](config& c) -> auto& { return c.model.bandit.lambda; }));
         t.push_back(bind("bandit.epsilon", "Per-slot uniform exploration probability",
                          [](config& c) -> auto& { return c.api.recommend.slate.epsilon; }));
+        t.push_back(entry{
+            {"bandit.policy", "Default policy: linucb, thompson, greedy, epsilon_greedy or uniform (per request: ?policy=)"},
+            [](config& c, std::string_view v) {
+                auto k = bandits::parse_policy_kind(v);
+                if (!k)
+                    throw std::invalid_argument("bandit.policy: '" + std::string(v) +
+                                                "' is not one of linucb, thompson, greedy, epsilon_greedy, uniform");
+                c.api.recommend.slate.policy = *k;
+            },
+            [](const config& c) { return std::string(bandits::to_string(c.api.recommend.slate.policy)); },
+        });
+        t.push_back(bind("bandit.new_release_weight", "Multiplies the exploration term of new releases",
+                         [](config& c) -> auto& { return c.api.recommend.slate.new_release.exploration_weight; }));
+        t.push_back(bind("bandit.exposure_floor_per_hour",
+                         "Impressions per hour each new release is guaranteed (0: off)",
+                         [](config& c) -> auto& { return c.api.recommend.exposure_floor.min_impressions_per_hour; }));
+        t.push_back(bind("bandit.exposure_floor_max_inserts", "Most exposure-floor insertions per slate",
+                         [](config& c) -> auto& { return c.api.recommend.exposure_floor.max_inserts; }));
+        t.push_back(bind("bandit.max_per_genre", "Most items of one genre per slate (0: no cap)",
+                         [](config& c) -> auto& { return c.api.recommend.slate.diversity.max_per_genre; }));
+        t.push_back(bind("bandit.mmr_lambda", "MMR relevance weight against genre similarity (1: off)",
+                         [](config& c) -> auto& { return c.api.recommend.slate.diversity.mmr_lambda; }));
+        t.push_back(bind("bandit.reward_window_ms",
+                         "How long a shown item can still earn a reward without its decision_id",
+                         [](config& c) -> auto& { return c.applier.rewards.window; }));
+        t.push_back(bind("bandit.decision_ttl_ms",
+                         "Longest a decision waits for the stream to pass its window (at least the window)",
+                         [](config& c) -> auto& { return c.applier.rewards.decision_ttl; }));
+        t.push_back(bind("bandit.default_reward", "Reward of shown items that got none within the window",
+                         [](config& c) -> auto& { return c.applier.rewards.default_reward; }));
+        t.push_back(bind("bandit.watch_reward_fraction", "A watch of at least this fraction is a positive response",
+                         [](config& c) -> auto& { return c.applier.rewards.watch_fraction; }));
         t.push_back(bind("model.dim", "Embedding dimension", [](config& c) -> auto& { return c.model.mf.dim; }));
         t.push_back(bind("model.learning_rate", "SGD learning rate", [](config& c) -> auto& { return c.model.mf.learning_rate; }));
         t.push_back(bind("model.l2", "L2 regularisation", [](config& c) -> auto& { return c.model.mf.l2; }));

@@ -11,9 +11,11 @@
 #include <thread>
 
 #include "app/runtime_metrics.h"
+#include "app/settings_metrics.h"
 #include "core/snapshot_cell.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
+#include "serve/rank_service.h"
 #include "state/store.h"
 #include "stream/dead_letter_producer.h"
 #include "stream/embedded_broker.h"
@@ -41,6 +43,8 @@ struct engine_host::impl {
     std::unique_ptr<stream::kafka_producer> producer;
     std::unique_ptr<stream::dead_letter_producer> dlq;
     std::unique_ptr<stream::topic_sink> decisions;
+    std::unique_ptr<stream::topic_sink> events;  // POST /v1/events and recommendation rewards
+    std::unique_ptr<serve::rank_service> rank;
     std::unique_ptr<stream::batch_applier> applier;
     std::unique_ptr<stream::ingest_loop> ingest;
     std::unique_ptr<runtime_metrics> runtime;
@@ -78,8 +82,13 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     if (!opened) throw std::runtime_error("opening state at " + i.cfg.state.path + ": " + opened.error().message);
     i.store = std::move(opened).value();
     i.model = std::make_unique<engine::model>(i.cfg.model);
-    if (auto loaded = i.store->load_model(*i.model); !loaded)
-        throw std::runtime_error("loading model from " + i.cfg.state.path + ": " + loaded.error().message);
+    if (auto loaded = i.store->load_model(*i.model); !loaded) {
+        // An upgrade that changed the bandit's features: items, users and
+        // offsets carry over, the bandit relearns from its prior.
+        if (loaded.error().reason != "feature_map_changed")
+            throw std::runtime_error("loading model from " + i.cfg.state.path + ": " + loaded.error().message);
+        spdlog::warn("state: {}; the bandit starts again from its prior", loaded.error().message);
+    }
     i.loaded_version = i.model->version();
     spdlog::info("state loaded from {}: {} items, model version {}", i.cfg.state.path, i.model->items().size(),
                  i.model->version());
@@ -96,8 +105,23 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     i.ingest = std::make_unique<stream::ingest_loop>(i.cfg.kafka, i.cfg.ingest, *i.store, *i.applier, *i.probe);
 
     i.runtime = std::make_unique<runtime_metrics>(i.registry, *i.store);
+    // One age cutoff for "new release": the feature, the candidate pool and
+    // the exploration weight all use model.new_release_days.
+    i.cfg.api.recommend.slate.new_release.max_age_days = i.cfg.model.new_release_days;
+    export_bandit_settings(i.registry, i.cfg);
+    i.events = std::make_unique<stream::topic_sink>(*i.producer, i.cfg.kafka.events_topic);
+    i.rank = std::make_unique<serve::rank_service>(i.cfg.api.rank, *i.store, &i.snapshots, i.decisions.get(),
+                                                   i.registry);
+    // Rewards on the stream for /v1/rank decisions go to the rank model
+    // (set before the ingest thread starts).
+    i.applier->set_foreign_rewards([&i](const events::event& e, double reward) -> core::result<bool> {
+        auto outcome = i.rank->reward(e.decision_id, e.item_id, reward, e.ts_ms);
+        if (!outcome) return outcome.error();
+        return outcome.value() != serve::reward_outcome::unknown_decision;
+    });
     i.api = std::make_unique<serve::api>(
-        i.cfg.api, i.snapshots, *i.store, i.decisions.get(), i.registry,
+        i.cfg.api, i.snapshots, *i.store, serve::api_links{i.decisions.get(), i.events.get(), i.rank.get()},
+        i.registry,
         [&i] { return i.ingest && i.ingest->ready(); }, [&i] { i.runtime->refresh(); });
     i.http = std::make_unique<serve::http_server>(
         i.cfg.http, [&i](serve::request&& r) { return i.api->handle(std::move(r)); });
@@ -122,12 +146,14 @@ engine_host::~engine_host() {
     if (i.ingest_thread.joinable()) i.ingest_thread.join();
     if (i.http) i.http->stop();
     i.api.reset();
+    i.rank.reset();
     i.runtime.reset();
     i.ingest.reset();
     i.applier.reset();
     if (i.producer && !i.producer->flush(std::chrono::seconds(10)))
         spdlog::warn("shutdown: some decision/DLQ messages were not delivered within 10 s");
     i.decisions.reset();
+    i.events.reset();
     i.dlq.reset();
     i.producer.reset();
     i.store.reset();

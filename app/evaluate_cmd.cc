@@ -15,6 +15,7 @@
 
 #include "app/config.h"
 #include "evaluation/bandit_replay.h"
+#include "evaluation/new_release_sim.h"
 #include "evaluation/prequential.h"
 #include "events/movielens.h"
 
@@ -138,6 +139,54 @@ void write_curve_files(const evaluation::prequential_report& r, const std::strin
     gp << "unset multiplot\n";
 }
 
+// Runs <prefix>.gp through gnuplot into <prefix>.png, saying what happened.
+void draw_plot(const std::string& prefix) {
+    std::printf("\nwrote %s.csv, %s.tsv, %s.gp\n", prefix.c_str(), prefix.c_str(), prefix.c_str());
+    const int rc = run_program({"gnuplot", prefix + ".gp"});
+    if (rc == -1)
+        std::printf("gnuplot not found: no plot drawn (install gnuplot-nox, then run: gnuplot %s.gp)\n", prefix.c_str());
+    else if (rc != 0)
+        std::printf("gnuplot failed (exit %d): no plot drawn\n", rc);
+    else
+        std::printf("wrote %s.png\n", prefix.c_str());
+}
+
+// Cumulative replay and IPS estimates per policy over the logged decisions.
+void write_bandit_curves(const evaluation::bandit_replay_report& r, const std::string& prefix, bool replay) {
+    std::ofstream csv(prefix + ".csv");
+    if (!csv) throw std::runtime_error("cannot write " + prefix + ".csv");
+    csv << "decisions,policy,replay_mean_reward,ips_estimate\n";
+    for (const auto& p : r.policies)
+        for (const auto& c : p.curve) csv << c.decisions << ',' << p.name << ',' << c.replay << ',' << c.ips << '\n';
+    std::ofstream tsv(prefix + ".tsv");
+    if (!tsv) throw std::runtime_error("cannot write " + prefix + ".tsv");
+    tsv << "decisions";
+    for (const auto& p : r.policies) tsv << '\t' << p.name;
+    tsv << '\n';
+    const std::size_t points = r.policies.empty() ? 0 : r.policies.front().curve.size();
+    for (std::size_t i = 0; i < points; ++i) {
+        tsv << r.policies.front().curve[i].decisions;
+        for (const auto& p : r.policies) tsv << '\t' << (replay ? p.curve[i].replay : p.curve[i].ips);
+        tsv << '\n';
+    }
+    std::ofstream gp(prefix + ".gp");
+    if (!gp) throw std::runtime_error("cannot write " + prefix + ".gp");
+    gp << "set terminal pngcairo size 1100,600 noenhanced\n"
+       << "set output '" << prefix << ".png'\n"
+       << "set datafile separator '\\t'\n"
+       << "set key outside right top\n"
+       << "set grid\n"
+       << "set xlabel 'logged decisions'\n"
+       << "set ylabel '" << (replay ? "replay mean reward so far" : "IPS estimate so far") << "'\n"
+       << "set title '" << (replay ? "Replay (Li et al. 2011)" : "Inverse propensity scoring")
+       << ": cumulative reward per policy'\n"
+       << "plot ";
+    for (std::size_t p = 0; p < r.policies.size(); ++p)
+        gp << (p ? ", " : "") << "'" << prefix << ".tsv' using 1:" << p + 2 << " with lines lw 2 title '"
+           << r.policies[p].name << "'";
+    gp << '\n';
+}
+
 struct prequential_flags {
     model_flags model;
     std::string data;
@@ -198,14 +247,7 @@ int run_prequential_cmd(const prequential_flags& f) {
                 (unsigned long long)r.unseen_item_cases, (unsigned long long)r.cold_user_cases);
 
     write_curve_files(r, f.out, f.k);
-    std::printf("\nwrote %s.csv, %s.tsv, %s.gp\n", f.out.c_str(), f.out.c_str(), f.out.c_str());
-    const int rc = run_program({"gnuplot", f.out + ".gp"});
-    if (rc == -1)
-        std::printf("gnuplot not found: no plot drawn (install gnuplot-nox, then run: gnuplot %s.gp)\n", f.out.c_str());
-    else if (rc != 0)
-        std::printf("gnuplot failed (exit %d): no plot drawn\n", rc);
-    else
-        std::printf("wrote %s.png\n", f.out.c_str());
+    draw_plot(f.out);
     return 0;
 }
 
@@ -248,6 +290,7 @@ struct bandit_flags {
     double like_rating = 4.0;
     std::size_t limit = 0;
     std::uint64_t seed = 7;
+    std::string out;
 };
 
 void print_estimate(const char* name, const bandits::ope_estimate& e) {
@@ -280,20 +323,22 @@ int run_bandit_cmd(const bandit_flags& f, bool replay) {
     if (replay) {
         std::printf("| policy | replay mean reward [95%% CI] | matched decisions |\n|---|---|---|\n");
         for (const auto& p : r.policies) {
-            std::printf("| %s |", std::string(bandits::to_string(p.kind)).c_str());
+            std::printf("| %s |", p.name.c_str());
             print_estimate("", p.replay);
             std::printf(" %zu |\n", p.replay.n);
         }
     } else {
         std::printf("| policy | IPS [95%% CI] | SNIPS [95%% CI] | DR [95%% CI] | effective n |\n|---|---|---|---|---|\n");
         for (const auto& p : r.policies) {
-            std::printf("| %s |", std::string(bandits::to_string(p.kind)).c_str());
+            std::printf("| %s |", p.name.c_str());
             print_estimate("", p.ips);
             print_estimate("", p.snips);
             print_estimate("", p.doubly_robust);
             std::printf(" %.0f |\n", p.ips.effective_sample_size);
         }
     }
+    write_bandit_curves(r, f.out, replay);
+    draw_plot(f.out);
     return 0;
 }
 
@@ -313,8 +358,84 @@ void add_bandit_evaluations(CLI::App& evaluate) {
             ->capture_default_str();
         cmd->add_option("--limit", f->limit, "Use only the first N events in time order (0: all)");
         cmd->add_option("--seed", f->seed, "Seed of candidates, logging and exploration")->capture_default_str();
+        f->out = replay ? "replay" : "ope";
+        cmd->add_option("--out", f->out, "Output prefix: <out>.csv, <out>.tsv, <out>.gp, <out>.png")
+            ->capture_default_str();
         cmd->callback(guarded([f, replay] { return run_bandit_cmd(*f, replay); }));
     }
+}
+
+// `evaluate new-releases`: the exploration knobs on and off over the same
+// simulated stream (evaluation/new_release_sim.h).
+struct new_release_flags {
+    model_flags model;
+    std::string data;
+    std::size_t limit = 0;
+    int impressions = 5;
+    double weight = 3.0;
+    double floor = 5.0;
+    double window_hours = 2.0;
+};
+
+int run_new_release_cmd(const new_release_flags& f) {
+    const config cfg = f.model.build();
+    auto all = load_ratings(f.data, f.limit);
+    evaluation::new_release_sim_options base;
+    base.model = cfg.model;
+    // One rating per simulated second: a release is "new" for window_hours.
+    base.model.new_release_days = f.window_hours / 24.0;
+    base.recommend = cfg.api.recommend;
+    base.recommend.slate.new_release.max_age_days = base.model.new_release_days;
+    base.impressions = f.impressions;
+    struct arm {
+        const char* name;
+        evaluation::new_release_sim_options options;
+    };
+    std::vector<arm> arms = {{"knobs off", base}, {"exploration weight", base}, {"weight + exposure floor", base}};
+    arms[0].options.recommend.slate.new_release.exploration_weight = 1.0;
+    arms[0].options.recommend.exposure_floor.min_impressions_per_hour = 0.0;
+    arms[1].options.recommend.slate.new_release.exploration_weight = f.weight;
+    arms[1].options.recommend.exposure_floor.min_impressions_per_hour = 0.0;
+    arms[2].options.recommend.slate.new_release.exploration_weight = f.weight;
+    arms[2].options.recommend.exposure_floor.min_impressions_per_hour = f.floor;
+
+    std::printf("new-release simulation on %s: %zu ratings replayed at 1 request/s, k=%d, policy %s, epsilon %g\n",
+                f.data.c_str(), all.size(), base.k, std::string(bandits::to_string(base.recommend.slate.policy)).c_str(),
+                base.recommend.slate.epsilon);
+    std::printf("releases: items first rated after the first %.0f%% of the stream; new for %.1f h; N = %d; "
+                "weight %g; floor %g/h\n\n",
+                base.warmup * 100, f.window_hours, f.impressions, f.weight, f.floor);
+    std::printf("| knobs | reward per shown item | release impressions | reward per release impression | "
+                "releases reaching N | median s to N | p90 s to N | floor insertions |\n"
+                "|---|---|---|---|---|---|---|---|\n");
+    for (const auto& a : arms) {
+        evaluation::new_release_sim_report r;
+        {
+            progress_bar bar(a.name);
+            r = evaluation::run_new_release_sim(all, a.options,
+                                                [&bar](std::size_t done, std::size_t total) { bar.update(done, total); });
+        }
+        std::printf("| %s | %.4f | %zu | %.4f | %zu / %zu | %.0f | %.0f | %zu |\n", a.name, r.reward_rate,
+                    r.release_impressions, r.release_reward_rate, r.releases_reaching_n, r.releases,
+                    r.median_seconds_to_n, r.p90_seconds_to_n, r.forced);
+        std::fflush(stdout);
+    }
+    return 0;
+}
+
+void add_new_release_simulation(CLI::App& evaluate) {
+    auto f = std::make_shared<new_release_flags>();
+    auto* cmd = evaluate.add_subcommand(
+        "new-releases", "Simulate the new-release exploration knobs (off, weight, weight + exposure floor) on MovieLens");
+    f->model.add_to(*cmd);
+    cmd->add_option("--data", f->data, "MovieLens ratings.csv")->required()->check(CLI::ExistingFile);
+    cmd->add_option("--limit", f->limit, "Use only the first N events in time order (0: all)");
+    cmd->add_option("--impressions", f->impressions, "N in time to first N impressions")->capture_default_str();
+    cmd->add_option("--weight", f->weight, "Exploration weight of the knobs-on arms")->capture_default_str();
+    cmd->add_option("--floor", f->floor, "Exposure floor (impressions per hour) of the last arm")->capture_default_str();
+    cmd->add_option("--window-hours", f->window_hours, "How long a release counts as new (simulated hours)")
+        ->capture_default_str();
+    cmd->callback(guarded([f] { return run_new_release_cmd(*f); }));
 }
 
 }  // namespace
@@ -324,6 +445,7 @@ void add_evaluate_commands(CLI::App& cli) {
     evaluate->require_subcommand(1);
     add_prequential(*evaluate);
     add_bandit_evaluations(*evaluate);
+    add_new_release_simulation(*evaluate);
 }
 
 }  // namespace marquee::app

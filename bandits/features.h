@@ -9,8 +9,8 @@
 
 namespace marquee::bandits {
 
-inline constexpr int feature_dim = 8;
-inline constexpr int feature_map_version = 1;
+inline constexpr int feature_dim = 11;
+inline constexpr int feature_map_version = 2;
 using feature_vector = Eigen::Matrix<double, feature_dim, 1>;
 
 struct candidate_signals {
@@ -18,24 +18,31 @@ struct candidate_signals {
     double popularity = 0.0;      // item's decayed popularity / catalog max, in [0, 1]
     double age_days = 1e9;        // days since release or first appearance
     bool new_release = false;     // inside the configured new-release window
+    // Share of the user's recent history that has a genre in common with
+    // the item, in [0, 1] (0 without genres or history).
+    double genre_match = 0.0;
 };
 
 struct request_signals {
     double user_events = 0.0;     // events the user has had applied
     bool device_tv = false;       // context.device == "tv"
+    double hour_of_day = 0.0;     // request time, UTC hours in [0, 24)
 };
 
-// Layout (version 1):
-// 0 bias | 1 affinity (clamped to [-4,4]) | 2 popularity | 3 new-release flag
-// 4 recency exp(-age/30d) | 5 user activity log1p(n)/10 | 6 affinity x activity
-// 7 device is tv
+// Layout (version 2):
+// 0 bias | 1 affinity: user . item embedding, clamped to [-4,4] | 2 popularity
+// 3 new-release flag | 4 recency exp(-age/30d) | 5 user activity log1p(n)/10
+// 6 affinity x activity | 7 device is tv | 8 genre match
+// 9, 10 time of day as sin, cos of 2 pi hour / 24 (so 23:00 is near 00:00)
+// Version 1 was features 0-7.
 inline feature_vector make_features(const candidate_signals& c, const request_signals& r) {
-    double affinity = std::clamp(c.affinity, -4.0, 4.0);
-    double activity = std::log1p(std::max(r.user_events, 0.0)) / 10.0;
+    const double affinity = std::clamp(c.affinity, -4.0, 4.0);
+    const double activity = std::log1p(std::max(r.user_events, 0.0)) / 10.0;
+    const double day_angle = r.hour_of_day * (2.0 * 3.14159265358979323846 / 24.0);
     feature_vector x;
     x << 1.0, affinity, c.popularity, c.new_release ? 1.0 : 0.0,
         std::exp(-std::max(c.age_days, 0.0) / 30.0), activity, affinity * activity,
-        r.device_tv ? 1.0 : 0.0;
+        r.device_tv ? 1.0 : 0.0, std::clamp(c.genre_match, 0.0, 1.0), std::sin(day_angle), std::cos(day_angle);
     return x;
 }
 

@@ -44,12 +44,16 @@ std::string linucb_policy::serialize() const {
 core::result<linucb_policy> linucb_policy::deserialize(std::string_view bytes,
                                                        linucb_options options) {
     constexpr std::size_t expected = 4 + 4 + 8 + sizeof(double) * (feature_dim * feature_dim + feature_dim);
-    if (bytes.size() != expected) return core::error{"corrupt_state", "linucb blob has wrong size"};
+    if (bytes.size() < 8) return core::error{"corrupt_state", "linucb blob has wrong size"};
     std::uint32_t magic = 0, dim = 0;
     std::memcpy(&magic, bytes.data(), 4);
     std::memcpy(&dim, bytes.data() + 4, 4);
-    if (magic != serial_magic || dim != feature_dim)
-        return core::error{"corrupt_state", "linucb blob has another version or feature map"};
+    if (magic != serial_magic) return core::error{"corrupt_state", "linucb blob has another version"};
+    if (dim != feature_dim)
+        return core::error{"feature_map_changed", "the stored LinUCB model has " + std::to_string(dim) +
+                                                      " features, this build's feature map " +
+                                                      std::to_string(feature_dim)};
+    if (bytes.size() != expected) return core::error{"corrupt_state", "linucb blob has wrong size"};
     linucb_policy p(options);
     const char* at = bytes.data() + 8;
     std::memcpy(&p.updates_, at, 8);

@@ -50,7 +50,8 @@ public:
     std::uint64_t updates() const { return updates_; }
     const linucb_options& options() const { return options_; }
 
-    // Versioned binary form, for the state store.
+    // Versioned binary form, for the state store. A model of another
+    // feature map fails with reason "feature_map_changed".
     std::string serialize() const;
     static core::result<linucb_policy> deserialize(std::string_view bytes, linucb_options options);
 

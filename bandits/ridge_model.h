@@ -44,6 +44,18 @@ public:
         if (options_.track_cholesky) llt_.compute(matrix::Identity(d, d) * options_.lambda);
     }
 
+    // Restores a model from A (not A^-1) and b, e.g. read back from storage:
+    // A^-1 and the Cholesky factor are recomputed from A, O(d^3) once.
+    ridge_model(ridge_options options, const matrix& a, const vector& b, std::uint64_t updates)
+        : options_(options), b_(b), updates_(updates) {
+        const auto d = b.size();
+        Eigen::LLT<matrix> llt(a);
+        a_inv_ = llt.solve(matrix::Identity(d, d));
+        theta_ = a_inv_ * b_;
+        ax_.resize(d);
+        if (options_.track_cholesky) llt_ = std::move(llt);
+    }
+
     int dim() const { return int(theta_.size()); }
 
     // theta . x: the posterior mean reward.

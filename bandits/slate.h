@@ -128,8 +128,8 @@ private:
     mutable linucb_policy::matrix cov_factor_;  // L with A^-1 = L L', on first draw
 };
 
-// The serving path's call: epsilon-greedy over LinUCB scores (or any
-// options.policy), with exact propensities for UCB.
+// Shorthand for fill_slate over the production LinUCB model without meta
+// or forced slots (engine::recommend calls fill_slate with both).
 std::vector<slot> choose_slate(const linucb_policy& policy, std::span<const feature_vector> candidates,
                                const slate_options& options, std::uint64_t seed);
 

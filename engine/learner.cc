@@ -23,6 +23,15 @@ std::optional<double> reward_of(const events::event& e) {
     return std::nullopt;
 }
 
+bool is_positive_response(const events::event& e, const reward_options& options) {
+    switch (e.type) {
+    case event_type::click:
+    case event_type::like: return true;
+    case event_type::watch: return e.value.value_or(1.0) >= options.watch_fraction;
+    default: return false;
+    }
+}
+
 reward_outcome learner::apply(const events::event& e, user_state& user, pending_decision* decision,
                               touched& out) {
     const auto& opt = model_.options();
@@ -58,12 +67,13 @@ reward_outcome learner::apply(const events::event& e, user_state& user, pending_
 }
 
 reward_outcome learner::reward_decision(const events::event& e, pending_decision* decision, touched& out) {
-    if (!decision || e.decision_id.empty()) return reward_outcome::none;
+    if (!decision) return reward_outcome::none;
     auto reward = reward_of(e);
     if (!reward) return reward_outcome::none;
     for (auto& shown : decision->items) {
         if (shown.item_id != e.item_id) continue;
         if (shown.rewarded) return reward_outcome::already_rewarded;
+        if (!decision->features_current) return reward_outcome::stale_features;
         model_.bandit().update(shown.features, *reward);
         shown.rewarded = true;
         out.bandit = true;

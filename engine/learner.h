@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/unordered/unordered_flat_set.hpp>
+#include <chrono>
 #include <cstdint>
 
 #include "engine/model.h"
@@ -25,8 +26,31 @@ struct touched {
     }
 };
 
+// When rewards count: the reward window and the default reward.
+struct reward_options {
+    // A positive response (click, like, a watch of at least watch_fraction)
+    // to an item shown within this window answers that decision even
+    // without its decision_id; when the window closes, the shown items that
+    // got no reward get default_reward and the decision is forgotten.
+    // Default: 10 minutes.
+    std::chrono::milliseconds window{600'000};
+    // A window closes once the stream has been applied past it (event
+    // time), so a lagging consumer does not default-reward decisions whose
+    // clicks are still in Kafka; but at the latest this long after serving
+    // (wall clock), for streams that go quiet. At least `window`.
+    // Default: 1 hour.
+    std::chrono::milliseconds decision_ttl{3'600'000};
+    // Default: 0.
+    double default_reward = 0.0;
+    // Default: 0.5.
+    double watch_fraction = 0.5;
+};
+
+// True for the events that count as a positive response to a shown item.
+bool is_positive_response(const events::event& e, const reward_options& options);
+
 // What a reward event did to its decision.
-enum class reward_outcome { none, applied, unknown_item, already_rewarded };
+enum class reward_outcome { none, applied, unknown_item, already_rewarded, stale_features };
 
 // Reward for a shown item from the event that answers it: click, like -> 1,
 // watch -> fraction watched, rating -> stars / 5, dislike, skip -> 0.
@@ -37,7 +61,8 @@ class learner {
 public:
     explicit learner(model& m) : model_(m) {}
 
-    // `decision` is the pending decision named by e.decision_id, if found.
+    // `decision` is the pending decision e answers (named by e.decision_id,
+    // or matched in the reward window), if any.
     reward_outcome apply(const events::event& e, user_state& user, pending_decision* decision,
                          touched& out);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bandits/features.h"
+#include "bandits/policy_kind.h"
 
 namespace marquee::engine {
 
@@ -19,7 +20,11 @@ struct pending_decision {
         bool rewarded = false;
     };
     std::string user_id;
-    std::int64_t served_ms = 0;
+    std::int64_t served_ms = 0;  // wall clock; the reward window runs from here
+    bandits::policy_kind policy = bandits::policy_kind::ucb;
+    // False when it was scored with another feature map (an older build):
+    // its rewards cannot teach the current model and are ignored.
+    bool features_current = true;
     std::vector<shown_item> items;
 
     bool all_rewarded() const {

@@ -2,6 +2,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <array>
 
 #include "engine/retrieval.h"
 
@@ -14,6 +15,11 @@ struct candidate {
     std::string_view source;
     std::uint32_t because;  // co-visitation: the history item behind it
 };
+
+double hour_of_day(std::int64_t unix_ms) {
+    constexpr std::int64_t day_ms = 86'400'000;
+    return double(((unix_ms % day_ms) + day_ms) % day_ms) / 3'600'000.0;
+}
 
 bool has_embedding(const user_state* user) {
     if (!user || user->embedding.empty()) return false;
@@ -97,6 +103,14 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     bandits::request_signals req;
     req.user_events = user ? double(user->events) : 0.0;
     req.device_tv = request.device == "tv";
+    req.hour_of_day = hour_of_day(request.now_ms);
+    // Genres of the user's latest history, for each candidate's genre match.
+    std::array<bandits::genre_mask, 20> taste{};
+    std::size_t tasted = 0;
+    if (user)
+        for (auto it = user->recent.rbegin(); it != user->recent.rend() && tasted < taste.size(); ++it)
+            if (auto row = s.index->find(*it); row && *row < s.index->genres.size() && s.index->genres[*row])
+                taste[tasted++] = s.index->genres[*row];
     std::vector<bandits::feature_vector> features(candidates.size());
     std::vector<bandits::candidate_meta> meta(candidates.size());
     std::vector<bandits::new_release_exposure> fresh;
@@ -108,8 +122,14 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         c.popularity = s.popularity[row];
         c.age_days = (double(s.clock_ms) - double(s.first_seen_ms[row])) / day_ms;  // no overflow for not_seen_yet
         c.new_release = c.age_days <= s.new_release_days;
+        const bandits::genre_mask genres = row < s.index->genres.size() ? s.index->genres[row] : 0;
+        if (tasted > 0 && genres != 0) {
+            std::size_t shared = 0;
+            for (std::size_t h = 0; h < tasted; ++h) shared += (taste[h] & genres) != 0;
+            c.genre_match = double(shared) / double(tasted);
+        }
         features[i] = bandits::make_features(c, req);
-        meta[i] = {row < s.index->genres.size() ? s.index->genres[row] : 0, c.new_release, c.age_days};
+        meta[i] = {genres, c.new_release, c.age_days};
         if (c.new_release && exposure)
             fresh.push_back({std::uint32_t(i), exposure->impressions_per_hour(row, request.now_ms)});
     }
@@ -151,6 +171,7 @@ pending_decision to_pending(const recommendation_list& list, std::string_view us
     pending_decision d;
     d.user_id = user_id;
     d.served_ms = now_ms;
+    d.policy = list.policy;
     d.items.reserve(list.items.size());
     for (const auto& r : list.items) d.items.push_back({r.item_id, r.features, r.propensity, false});
     return d;

@@ -21,7 +21,7 @@ struct item_stats {
 // One target policy: its own model, trained by replay on its matches only,
 // and the per-decision OPE samples of the policy as it was at that decision.
 struct target {
-    bandits::policy_kind kind;
+    std::optional<bandits::policy_kind> kind;  // empty: the popularity baseline
     bandits::linucb_policy model;
     std::vector<std::uint32_t> choices;
     std::vector<bandits::ope_sample> samples;
@@ -51,6 +51,8 @@ bandit_replay_report run_bandit_replay(std::span<const events::event> ratings, c
 
     std::vector<target> targets;
     for (auto kind : o.policies) targets.push_back({kind, bandits::linucb_policy(o.linucb), {}, {}, {}});
+    if (o.popularity) targets.push_back({std::nullopt, bandits::linucb_policy(o.linucb), {}, {}, {}});
+    std::vector<double> one_hot(k);
     // The doubly robust reward model: ridge regression on every logged
     // decision, updated after the decision's terms are taken (so q never saw
     // the reward it corrects).
@@ -82,7 +84,8 @@ bandit_replay_report run_bandit_replay(std::span<const events::event> ratings, c
                 rows[c] = r;
             }
             for (std::size_t c = k - 1; c > 0; --c) std::swap(rows[c], rows[std::size_t(rng.below(c + 1))]);
-            bandits::request_signals req{.user_events = user_n, .device_tv = false};
+            const double hour = double(((e.ts_ms % 86'400'000) + 86'400'000) % 86'400'000) / 3'600'000.0;
+            bandits::request_signals req{.user_events = user_n, .device_tv = false, .hour_of_day = hour};
             for (std::size_t c = 0; c < k; ++c) {
                 const auto& s = items[rows[c]];
                 bandits::candidate_signals cs;
@@ -99,8 +102,22 @@ bandit_replay_report run_bandit_replay(std::span<const events::event> ratings, c
 
             for (std::size_t p = 0; p < targets.size(); ++p) {
                 auto& tg = targets[p];
+                if (!tg.kind) {
+                    // Most popular so far; candidates are in random order, so
+                    // the first of equals is a fair tie-break.
+                    std::uint32_t pick = 0;
+                    for (std::uint32_t c = 1; c < k; ++c)
+                        if (features[c][2] > features[pick][2]) pick = c;
+                    std::fill(one_hot.begin(), one_hot.end(), 0.0);
+                    one_hot[pick] = 1.0;
+                    tg.choices.push_back(pick);
+                    tg.samples.push_back({reward, logging_propensity, one_hot[logged]});
+                    tg.dr.push_back(bandits::make_dr_sample(logged, reward, logging_propensity, one_hot,
+                                                            [&](std::uint32_t a) { return q[a]; }));
+                    continue;
+                }
                 const bandits::linucb_scorer view(tg.model, features);
-                const bandits::slate_options so{.k = 1, .epsilon = o.epsilon, .policy = tg.kind};
+                const bandits::slate_options so{.k = 1, .epsilon = o.epsilon, .policy = *tg.kind};
                 const bandits::slate_inputs in{.meta = {}, .forced = {}, .seed = core::mix64(o.seed ^ p, t)};
                 const auto dist = bandits::first_slot_distribution(view, so, in);
                 const auto pick = bandits::fill_slate(view, so, in).front().candidate;
@@ -119,9 +136,21 @@ bandit_replay_report run_bandit_replay(std::span<const events::event> ratings, c
 
     report.decisions = log.size();
     report.logged_reward = log.empty() ? 0.0 : logged_sum / double(log.size());
+    const std::size_t every = std::max<std::size_t>(1, log.size() / 200);
     for (auto& tg : targets) {
         policy_evaluation pe;
         pe.kind = tg.kind;
+        pe.name = tg.kind ? std::string(bandits::to_string(*tg.kind)) : "popularity";
+        double matched = 0.0, matched_reward = 0.0, weighted = 0.0;
+        for (std::size_t i = 0; i < log.size(); ++i) {
+            if (tg.choices[i] == log[i].logged_action) {
+                matched += 1.0;
+                matched_reward += log[i].reward;
+            }
+            weighted += tg.samples[i].reward * tg.samples[i].target_prob / tg.samples[i].propensity;
+            if ((i + 1) % every == 0 || i + 1 == log.size())
+                pe.curve.push_back({i + 1, matched > 0 ? matched_reward / matched : 0.0, weighted / double(i + 1)});
+        }
         recorded_policy replayed{tg.choices};
         pe.replay = bandits::replay(std::span<const bandits::replay_event>(log), replayed);
         pe.ips = bandits::ips(tg.samples);

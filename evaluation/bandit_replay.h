@@ -5,14 +5,17 @@
 // random policy; the reward is 1 when the logged pick is the rated item and
 // the rating is at least `like_rating`, else 0 (an unrated item counts as
 // not liked). Every target policy is scored by replay (learning only from
-// its matches) and by IPS, SNIPS and doubly robust against the same log.
+// its matches) and by IPS, SNIPS and doubly robust against the same log,
+// next to a popularity baseline (the candidate with the most ratings so far).
 // Pure and seeded: no I/O; the same events and options give the same report.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "bandits/linucb_policy.h"
@@ -35,16 +38,27 @@ struct bandit_replay_options {
     double epsilon = 0.05;
     // Items this young carry the feature map's new-release flag. Default: 30.
     double new_release_days = 30.0;
+    // Also evaluate the popularity baseline. Default: true.
+    bool popularity = true;
     // Policies to evaluate. Default: all five kinds.
     std::vector<bandits::policy_kind> policies{bandits::policy_kind::ucb, bandits::policy_kind::thompson,
                                                bandits::policy_kind::greedy, bandits::policy_kind::epsilon_greedy,
                                                bandits::policy_kind::uniform};
 };
 
+// Cumulative estimates after the first `decisions` logged decisions.
+struct reward_curve_point {
+    std::size_t decisions = 0;
+    double replay = 0.0;  // mean reward over the matches so far
+    double ips = 0.0;     // IPS estimate so far
+};
+
 struct policy_evaluation {
-    bandits::policy_kind kind = bandits::policy_kind::ucb;
+    std::string name;                          // to_string(kind), or "popularity"
+    std::optional<bandits::policy_kind> kind;  // empty for the popularity baseline
     bandits::ope_estimate replay;  // mean reward on matched decisions (n = matches)
     bandits::ope_estimate ips, snips, doubly_robust;
+    std::vector<reward_curve_point> curve;  // ~200 points over the stream
 };
 
 struct bandit_replay_report {

@@ -7,7 +7,7 @@ namespace marquee::state {
 
 namespace {
 
-constexpr std::uint8_t user_format = 3, item_format = 2, decision_format = 1;
+constexpr std::uint8_t user_format = 3, item_format = 2, decision_format = 2;
 // Item format 1 (before the catalog topic): no availability, release time,
 // title or genres. Still decoded, as an available item with none of them.
 constexpr std::uint8_t item_format_v1 = 1;
@@ -147,7 +147,9 @@ std::string encode_decision(const engine::pending_decision& d) {
     w.put(decision_format);
     w.put_string(d.user_id);
     w.put(d.served_ms);
+    w.put(std::uint8_t(d.policy));
     w.put(std::uint32_t(d.items.size()));
+    w.put(std::uint32_t(bandits::feature_dim));
     for (const auto& i : d.items) {
         w.put_string(i.item_id);
         w.put_bytes(i.features.data(), sizeof(double) * bandits::feature_dim);
@@ -162,15 +164,26 @@ core::result<engine::pending_decision> decode_decision(std::string_view bytes) {
     engine::pending_decision d;
     std::uint8_t format = 0;
     std::uint32_t n = 0;
-    if (!r.get(format) || format != decision_format || !r.get_string(d.user_id) || !r.get(d.served_ms) ||
-        !r.get(n) || n > 10000)
+    // Format 1 had no policy (everything was served by LinUCB).
+    std::uint8_t policy = std::uint8_t(bandits::policy_kind::ucb);
+    if (!r.get(format) || format < 1 || format > decision_format || !r.get_string(d.user_id) ||
+        !r.get(d.served_ms) || (format >= 2 && !r.get(policy)) ||
+        policy > std::uint8_t(bandits::policy_kind::uniform) || !r.get(n) || n > 10000)
         return corrupt("decision");
+    d.policy = bandits::policy_kind(policy);
+    // Format 1 was written with feature map version 1 (8 features).
+    std::uint32_t dim = 8;
+    if (format >= 2 && (!r.get(dim) || dim > 1024)) return corrupt("decision");
+    d.features_current = dim == bandits::feature_dim;
     d.items.resize(n);
+    std::vector<double> features(dim);
     for (auto& i : d.items) {
         std::uint8_t rewarded = 0;
-        if (!r.get_string(i.item_id) || !r.get_bytes(i.features.data(), sizeof(double) * bandits::feature_dim) ||
+        if (!r.get_string(i.item_id) || !r.get_bytes(features.data(), sizeof(double) * dim) ||
             !r.get(i.propensity) || !r.get(rewarded))
             return corrupt("decision");
+        if (d.features_current) i.features = Eigen::Map<const bandits::feature_vector>(features.data());
+        else i.features.setZero();
         i.rewarded = rewarded != 0;
     }
     if (!r.done()) return corrupt("decision");

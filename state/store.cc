@@ -19,9 +19,11 @@ namespace marquee::state {
 namespace {
 
 // Column families, in handle order. "default" holds metadata.
-enum cf : std::size_t { cf_meta, cf_users, cf_items, cf_bandit, cf_decisions, cf_offsets, cf_covisit, cf_count };
-constexpr const char* cf_names[cf_count] = {"default", "users", "items",
-                                            "bandit", "decisions", "offsets", "covisit"};
+enum cf : std::size_t {
+    cf_meta, cf_users, cf_items, cf_bandit, cf_decisions, cf_offsets, cf_covisit, cf_decision_index, cf_rank, cf_count
+};
+constexpr const char* cf_names[cf_count] = {"default",  "users",   "items",          "bandit", "decisions",
+                                            "offsets", "covisit", "decision_index", "rank"};
 constexpr std::string_view key_cluster_id = "cluster_id";
 constexpr std::string_view key_version = "model_version";
 constexpr std::string_view key_clock = "model_clock_ms";
@@ -79,6 +81,48 @@ core::result<std::vector<online_models::neighbour>> decode_covisit(std::string_v
     return list;
 }
 
+// Decision index keys (values empty), big-endian times so keys sort by time:
+//   't' served_ms decision_id                   by serving time (expiry)
+//   'u' len(user) user served_ms decision_id    by user (rewards without an id)
+void append_be64(std::string& out, std::int64_t v) {
+    const auto u = std::uint64_t(v) ^ (std::uint64_t(1) << 63);  // negative times sort first
+    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(char((u >> shift) & 0xff));
+}
+
+std::int64_t read_be64(const char* p) {
+    std::uint64_t u = 0;
+    for (int i = 0; i < 8; ++i) u = (u << 8) | std::uint8_t(p[i]);
+    return std::int64_t(u ^ (std::uint64_t(1) << 63));
+}
+
+std::string time_key(std::int64_t served_ms, std::string_view id) {
+    std::string k = "t";
+    append_be64(k, served_ms);
+    k += id;
+    return k;
+}
+
+std::string user_prefix(std::string_view user) {
+    std::string k = "u";
+    const auto n = std::uint32_t(user.size());
+    for (int shift = 24; shift >= 0; shift -= 8) k.push_back(char((n >> shift) & 0xff));
+    k += user;
+    return k;
+}
+
+std::string user_key(std::string_view user, std::int64_t served_ms, std::string_view id) {
+    std::string k = user_prefix(user);
+    append_be64(k, served_ms);
+    k += id;
+    return k;
+}
+
+void index_decision(rocksdb::WriteBatch& b, rocksdb::ColumnFamilyHandle* index, std::string_view id,
+                    const engine::pending_decision& d) {
+    b.Put(index, time_key(d.served_ms, id), rocksdb::Slice());
+    b.Put(index, user_key(d.user_id, d.served_ms, id), rocksdb::Slice());
+}
+
 }  // namespace
 
 struct write_set::impl {
@@ -118,9 +162,14 @@ void write_set::put_model_meta(const engine::model& m) {
 
 void write_set::put_decision(std::string_view id, const engine::pending_decision& d) {
     impl_->batch.Put(impl_->h(cf_decisions), slice(id), encode_decision(d));
+    index_decision(impl_->batch, impl_->h(cf_decision_index), id, d);
 }
 
-void write_set::erase_decision(std::string_view id) { impl_->batch.Delete(impl_->h(cf_decisions), slice(id)); }
+void write_set::erase_decision(std::string_view id, const engine::pending_decision& d) {
+    impl_->batch.Delete(impl_->h(cf_decisions), slice(id));
+    impl_->batch.Delete(impl_->h(cf_decision_index), time_key(d.served_ms, id));
+    impl_->batch.Delete(impl_->h(cf_decision_index), user_key(d.user_id, d.served_ms, id));
+}
 
 void write_set::put_offset(const partition_offset& o) {
     impl_->batch.Put(impl_->h(cf_offsets), offset_key(o.topic, o.partition), pod_bytes(o.next_offset));
@@ -200,9 +249,52 @@ core::result<std::optional<engine::pending_decision>> store::get_decision(std::s
 }
 
 core::result<void> store::put_decision(std::string_view id, const engine::pending_decision& d) {
-    auto s = impl_->db->Put(impl_->write_options, impl_->h(cf_decisions), slice(id), encode_decision(d));
+    rocksdb::WriteBatch batch;
+    batch.Put(impl_->h(cf_decisions), slice(id), encode_decision(d));
+    index_decision(batch, impl_->h(cf_decision_index), id, d);
+    auto s = impl_->db->Write(impl_->write_options, &batch);
     if (!s.ok()) return from_status(s);
     return core::success();
+}
+
+core::result<std::vector<store::stored_decision>> store::user_decisions(std::string_view user_id,
+                                                                         std::int64_t from_ms,
+                                                                         std::int64_t to_ms) const {
+    std::vector<stored_decision> out;
+    const std::string prefix = user_prefix(user_id);
+    std::string start = prefix;
+    append_be64(start, from_ms);
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_decision_index)));
+    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        const auto key = it->key();
+        if (key.size() < prefix.size() + 8) return core::error{"corrupt_state", "short decision index key"};
+        if (read_be64(key.data() + prefix.size()) > to_ms) break;
+        const std::string_view id(key.data() + prefix.size() + 8, key.size() - prefix.size() - 8);
+        auto d = get_decision(id);
+        if (!d) return d.error();
+        // A dangling index entry (decision erased by another writer) is skipped.
+        if (d.value()) out.push_back({std::string(id), std::move(*d.value())});
+    }
+    if (!it->status().ok()) return from_status(it->status());
+    return out;
+}
+
+core::result<std::vector<store::stored_decision>> store::decisions_served_before(std::int64_t before_ms,
+                                                                                  std::size_t limit) const {
+    std::vector<stored_decision> out;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_decision_index)));
+    for (it->Seek("t"); it->Valid() && out.size() < limit; it->Next()) {
+        const auto key = it->key();
+        if (key.empty() || key[0] != 't') break;
+        if (key.size() < 9) return core::error{"corrupt_state", "short decision index key"};
+        if (read_be64(key.data() + 1) >= before_ms) break;
+        const std::string_view id(key.data() + 9, key.size() - 9);
+        auto d = get_decision(id);
+        if (!d) return d.error();
+        if (d.value()) out.push_back({std::string(id), std::move(*d.value())});
+    }
+    if (!it->status().ok()) return from_status(it->status());
+    return out;
 }
 
 write_set store::begin() const {
@@ -251,6 +343,14 @@ core::result<void> store::load_model(engine::model& m) const {
     }
     if (!cv->status().ok()) return from_status(cv->status());
 
+    auto version = impl_->get(cf_meta, key_version);
+    auto clock = impl_->get(cf_meta, key_clock);
+    if (!version) return version.error();
+    if (!clock) return clock.error();
+    if (version.value()) m.set_version(pod_value<std::uint64_t>(*version.value()).value_or(0));
+    if (clock.value()) m.advance_clock(pod_value<std::int64_t>(*clock.value()).value_or(0));
+
+    // Last, so that a bandit of another feature map leaves the rest loaded.
     auto bandit = impl_->get(cf_bandit, key_linucb);
     if (!bandit) return bandit.error();
     if (bandit.value()) {
@@ -258,12 +358,6 @@ core::result<void> store::load_model(engine::model& m) const {
         if (!p) return p.error();
         m.bandit() = std::move(p).value();
     }
-    auto version = impl_->get(cf_meta, key_version);
-    auto clock = impl_->get(cf_meta, key_clock);
-    if (!version) return version.error();
-    if (!clock) return clock.error();
-    if (version.value()) m.set_version(pod_value<std::uint64_t>(*version.value()).value_or(0));
-    if (clock.value()) m.advance_clock(pod_value<std::int64_t>(*clock.value()).value_or(0));
     return core::success();
 }
 
@@ -347,6 +441,33 @@ store_stats store::stats() const {
     if (impl_->statistics) s.stall_micros = impl_->statistics->getTickerCount(rocksdb::STALL_MICROS);
     db.GetIntProperty(impl_->h(cf_decisions), rocksdb::DB::Properties::kEstimateNumKeys, &s.pending_decisions);
     return s;
+}
+
+// ---- rank ------------------------------------------------------------------
+
+core::result<std::optional<std::string>> store::get_rank(std::string_view key) const {
+    return impl_->get(cf_rank, key);
+}
+
+core::result<void> store::put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries,
+                                   std::string_view erase_from, std::string_view erase_to) {
+    rocksdb::WriteBatch batch;
+    if (!erase_to.empty()) batch.DeleteRange(impl_->h(cf_rank), slice(erase_from), slice(erase_to));
+    for (const auto& [k, v] : entries) batch.Put(impl_->h(cf_rank), slice(k), slice(v));
+    auto s = impl_->db->Write(impl_->write_options, &batch);
+    if (!s.ok()) return from_status(s);
+    return core::success();
+}
+
+core::result<void> store::scan_rank(
+    std::string_view prefix, const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_rank)));
+    for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next())
+        if (!visit(std::string_view(it->key().data(), it->key().size()),
+                   std::string_view(it->value().data(), it->value().size())))
+            break;
+    if (!it->status().ok()) return from_status(it->status());
+    return core::success();
 }
 
 }  // namespace marquee::state

@@ -6,10 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -64,8 +67,9 @@ public:
     void put_bandit(const engine::model& m);
     // Model version and clock: written with every batch.
     void put_model_meta(const engine::model& m);
+    // A decision and its index entries (by user and by serving time).
     void put_decision(std::string_view id, const engine::pending_decision& d);
-    void erase_decision(std::string_view id);
+    void erase_decision(std::string_view id, const engine::pending_decision& d);
     void put_offset(const partition_offset& offset);
     std::size_t count() const;
 
@@ -86,11 +90,26 @@ public:
     core::result<std::optional<engine::pending_decision>> get_decision(std::string_view id) const;
     // Serving path: records a served decision in its own small write.
     core::result<void> put_decision(std::string_view id, const engine::pending_decision& d);
+    struct stored_decision {
+        std::string id;
+        engine::pending_decision decision;
+    };
+    // The user's pending decisions served in [from_ms, to_ms], oldest first
+    // (for rewards that arrive without a decision id).
+    core::result<std::vector<stored_decision>> user_decisions(std::string_view user_id, std::int64_t from_ms,
+                                                              std::int64_t to_ms) const;
+    // Up to `limit` pending decisions served before `before_ms`, oldest first
+    // (their reward window has closed).
+    core::result<std::vector<stored_decision>> decisions_served_before(std::int64_t before_ms,
+                                                                       std::size_t limit) const;
 
     write_set begin() const;
     core::result<void> commit(write_set& changes);
 
     // Restores items, bandit and version into a freshly constructed model.
+    // Reason "feature_map_changed": the stored bandit was learned with
+    // another feature map; everything else is loaded and the bandit is at
+    // its prior (the caller decides whether that is acceptable).
     core::result<void> load_model(engine::model& m) const;
 
     std::vector<partition_offset> offsets() const;
@@ -107,6 +126,19 @@ public:
 
     // Thread-safe; cheap enough to call at every metrics scrape.
     store_stats stats() const;
+
+    // ---- rank (POST /v1/rank) -------------------------------------------
+    // Column family "rank": the rank model and rank decisions, as opaque
+    // bytes encoded by serve::rank_service. Never the "decisions" family:
+    // the ingest decodes everything there as recommendation decisions.
+    core::result<std::optional<std::string>> get_rank(std::string_view key) const;
+    // Writes every (key, value) pair in one atomic batch, after erasing the
+    // keys in [erase_from, erase_to) when erase_to is not empty.
+    core::result<void> put_rank(std::span<const std::pair<std::string_view, std::string_view>> entries,
+                                std::string_view erase_from = {}, std::string_view erase_to = {});
+    // Calls `visit` for every key starting with `prefix`, in key order, until it returns false.
+    core::result<void> scan_rank(std::string_view prefix,
+                                 const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
 private:
     struct impl;

@@ -58,7 +58,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
     batch_stats stats;
     touched_.clear();
     std::vector<std::string> batch_users;
-    std::map<std::string, engine::pending_decision, std::less<>> decisions;
+    decision_map decisions;
     std::map<std::pair<std::string_view, std::int32_t>, std::int64_t> next_offsets;
 
     for (const auto& m : messages) {
@@ -92,6 +92,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         }
 
         engine::pending_decision* decision = nullptr;
+        bool in_window = false;
         if (!e.decision_id.empty()) {
             auto it = decisions.find(e.decision_id);
             if (it == decisions.end()) {
@@ -100,18 +101,35 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
                 if (stored.value()) it = decisions.emplace(e.decision_id, std::move(*stored.value())).first;
             }
             if (it != decisions.end()) decision = &it->second;
+        } else if (options_.rewards.window.count() > 0 && engine::is_positive_response(e, options_.rewards)) {
+            auto found = window_decision(e, decisions);
+            if (!found) return found.error();
+            decision = found.value();
+            in_window = decision != nullptr;
         }
 
         auto outcome = learner_.apply(e, *u.value(), decision, touched_);
         probe_.event_applied(e.type);
         ++stats.applied;
+        const auto policy = decision ? bandits::to_string(decision->policy) : std::string_view("unknown");
         switch (outcome) {
         case engine::reward_outcome::none:
-            if (!e.decision_id.empty() && !decision) probe_.reward("unknown_decision");
+            if (!e.decision_id.empty() && !decision) {
+                const auto reward = engine::reward_of(e);
+                if (reward && foreign_rewards_) {
+                    auto owned = foreign_rewards_(e, *reward);
+                    if (!owned) return owned.error();
+                    if (owned.value()) break;
+                }
+                probe_.reward(policy, "unknown_decision");
+            }
             break;
-        case engine::reward_outcome::applied: probe_.reward("applied"); break;
-        case engine::reward_outcome::unknown_item: probe_.reward("unknown_item"); break;
-        case engine::reward_outcome::already_rewarded: probe_.reward("duplicate"); break;
+        case engine::reward_outcome::applied:
+            probe_.reward(policy, in_window ? "window" : "applied", engine::reward_of(e).value_or(0.0));
+            break;
+        case engine::reward_outcome::unknown_item: probe_.reward(policy, "unknown_item"); break;
+        case engine::reward_outcome::already_rewarded: probe_.reward(policy, "duplicate"); break;
+        case engine::reward_outcome::stale_features: probe_.reward(policy, "stale_features"); break;
         }
     }
 
@@ -129,7 +147,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
     for (auto row : sorted_rows_) changes.put_item(model_, row);
     if (touched_.bandit) changes.put_bandit(model_);
     for (const auto& [id, d] : decisions) {
-        if (d.all_rewarded()) changes.erase_decision(id);
+        if (d.all_rewarded()) changes.erase_decision(id, d);
         else changes.put_decision(id, d);
     }
     for (const auto& [tp, next] : next_offsets) changes.put_offset({std::string(tp.first), tp.second, next});
@@ -141,6 +159,53 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
     probe_.batch_committed(messages.size(),
                            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return stats;
+}
+
+core::result<engine::pending_decision*> batch_applier::window_decision(const events::event& e,
+                                                                      decision_map& decisions) {
+    auto stored = store_.user_decisions(e.user_id, e.ts_ms - options_.rewards.window.count(), e.ts_ms);
+    if (!stored) return stored.error();
+    for (auto& [id, d] : stored.value()) {
+        // This batch's copy, if it has one, knows the latest rewards.
+        auto it = decisions.find(id);
+        const auto& current = it != decisions.end() ? it->second : d;
+        for (const auto& shown : current.items) {
+            if (shown.item_id != e.item_id || shown.rewarded) continue;
+            if (it == decisions.end()) it = decisions.emplace(id, std::move(d)).first;
+            return &it->second;
+        }
+    }
+    return nullptr;
+}
+
+core::result<std::size_t> batch_applier::close_reward_windows(std::int64_t now_ms, std::size_t limit) {
+    const auto& rewards = options_.rewards;
+    const std::int64_t window = rewards.window.count();
+    const std::int64_t ttl = std::max(rewards.decision_ttl.count(), window);
+    // Closed: served before now - window, and the applied stream is past
+    // the window too, unless the decision outlived its TTL.
+    const std::int64_t cutoff = std::min(now_ms - window, std::max(model_.clock_ms() - window, now_ms - ttl));
+    auto due = store_.decisions_served_before(cutoff, limit);
+    if (!due) return due.error();
+    if (due.value().empty()) return std::size_t(0);
+    auto changes = store_.begin();
+    for (const auto& [id, d] : due.value()) {
+        for (const auto& shown : d.items) {
+            if (shown.rewarded || !d.features_current) continue;
+            model_.bandit().update(shown.features, rewards.default_reward);
+            probe_.reward(bandits::to_string(d.policy), "default", rewards.default_reward);
+        }
+        changes.erase_decision(id, d);
+    }
+    // The bandit changed and the decisions are gone in one write, so a crash
+    // cannot apply a default reward twice.
+    model_.bump_version();
+    changes.put_bandit(model_);
+    changes.put_model_meta(model_);
+    if (auto committed = store_.commit(changes); !committed) return committed.error();
+    unpublished_ = true;
+    publish();
+    return due.value().size();
 }
 
 std::optional<std::chrono::milliseconds> batch_applier::publish_due_in() const {

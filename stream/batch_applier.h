@@ -8,8 +8,10 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,6 +57,7 @@ struct applier_options {
     std::string items_topic = "marquee.items";
     // Users kept decoded in memory between batches. Default: 100000.
     std::size_t user_cache_size = 100'000;
+    engine::reward_options rewards;
 };
 
 struct batch_stats {
@@ -75,6 +78,18 @@ public:
     // caller must stop (a restart resumes from the store).
     core::result<batch_stats> apply(std::span<const raw_message> messages);
 
+    // Applies the default reward to the decisions (up to `limit`) whose
+    // reward window closed by `now_ms` (wall clock; see reward_options) and
+    // forgets them, in one write. Returns how many were closed.
+    core::result<std::size_t> close_reward_windows(std::int64_t now_ms, std::size_t limit = 1000);
+
+    // Rewards for decisions this applier does not hold (POST /v1/rank's,
+    // kept by serve::rank_service) are offered here before being counted as
+    // unknown: `owner` returns true if the decision was its own (it records
+    // and counts the reward itself), or an error, which fails the batch.
+    using foreign_rewards = std::function<core::result<bool>(const events::event& e, double reward)>;
+    void set_foreign_rewards(foreign_rewards owner) { foreign_rewards_ = std::move(owner); }
+
     // Publishes a serving snapshot now if one is due (or `force`).
     void publish(bool force = false);
     // How long until committed-but-unserved state is due for a snapshot;
@@ -82,6 +97,10 @@ public:
     std::optional<std::chrono::milliseconds> publish_due_in() const;
 
 private:
+    using decision_map = std::map<std::string, engine::pending_decision, std::less<>>;
+    // The user's pending decision, served within the reward window before
+    // `e`, that showed e's item and has no reward for it yet.
+    core::result<engine::pending_decision*> window_decision(const events::event& e, decision_map& decisions);
     core::result<engine::user_state*> user(std::string_view id);
     bool apply_catalog(const raw_message& m, batch_stats& stats);
 
@@ -99,6 +118,7 @@ private:
     boost::unordered_flat_map<std::string, engine::user_state, online_models::string_hash, std::equal_to<>> users_;
     std::chrono::steady_clock::time_point last_publish_{};
     bool unpublished_ = false;
+    foreign_rewards foreign_rewards_;
 };
 
 }  // namespace marquee::stream

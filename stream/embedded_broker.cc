@@ -35,6 +35,12 @@ embedded_broker::embedded_broker(int brokers) : impl_(std::make_unique<impl>()) 
 
 embedded_broker::~embedded_broker() = default;
 
+void embedded_broker::set_broker_up(int id, bool up) {
+    auto err = up ? rd_kafka_mock_broker_set_up(impl_->cluster, id) : rd_kafka_mock_broker_set_down(impl_->cluster, id);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw std::runtime_error("embedded broker: broker " + std::to_string(id) + ": " + rd_kafka_err2str(err));
+}
+
 void embedded_broker::create_topic(const std::string& name, int partitions) {
     auto err = rd_kafka_mock_topic_create(impl_->cluster, name.c_str(), partitions, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)

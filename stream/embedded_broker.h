@@ -20,6 +20,9 @@ public:
     const std::string& bootstrap() const { return bootstrap_; }
     // Creates a topic (replication factor 1). Throws on failure.
     void create_topic(const std::string& name, int partitions);
+    // Takes broker `id` (1-based) off the network, or brings it back: the
+    // closest the mock cluster has to a broker restart.
+    void set_broker_up(int id, bool up);
 
 private:
     struct impl;

@@ -12,6 +12,31 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+// Client-level errors (broker down, authentication, ...) arrive as events,
+// not as consume() results; count them, and route librdkafka's logs to
+// spdlog (setting an event callback takes them off stderr).
+class kafka_events final : public RdKafka::EventCb {
+public:
+    explicit kafka_events(ingest_probe& probe) : probe_(probe) {}
+    void event_cb(RdKafka::Event& e) override {
+        switch (e.type()) {
+        case RdKafka::Event::EVENT_ERROR:
+            probe_.consumer_error();
+            spdlog::warn("ingest: kafka: {} ({})", e.str(), RdKafka::err2str(e.err()));
+            break;
+        case RdKafka::Event::EVENT_LOG:
+            if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) spdlog::error("kafka: {}: {}", e.fac(), e.str());
+            else if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) spdlog::warn("kafka: {}: {}", e.fac(), e.str());
+            else spdlog::debug("kafka: {}: {}", e.fac(), e.str());
+            break;
+        default: break;
+        }
+    }
+
+private:
+    ingest_probe& probe_;
+};
+
 struct owned_partitions {
     std::vector<RdKafka::TopicPartition*> list;
     ~owned_partitions() { RdKafka::TopicPartition::destroy(list); }
@@ -25,6 +50,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     state::store& store;
     batch_applier& applier;
     ingest_probe& probe;
+    kafka_events events{probe};  // outlives the consumers that call it
     std::unique_ptr<RdKafka::KafkaConsumer> consumer;
     // The catalog is a table every instance needs whole, so its topic is
     // read outside the group: all partitions, manually assigned, from the
@@ -36,9 +62,11 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
     clock::time_point batch_started;
     std::atomic<std::size_t> assigned{0};
+    std::atomic<std::int64_t> total_lag{-1};  // -1: not known yet
     std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions;  // next offset per owned partition
     clock::time_point last_lag_update{};
     clock::time_point last_checkpoint_log = clock::now();
+    clock::time_point next_window_check{};
     std::size_t committed_since_log = 0;
     core::result<void> fatal = core::success();
 
@@ -134,20 +162,43 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         last_checkpoint_log = now;
     }
 
+    // Decisions whose reward window closed get the default reward. Checked
+    // once a second between batches (the window is minutes long).
+    void close_reward_windows() {
+        const auto now = clock::now();
+        if (now < next_window_check) return;
+        next_window_check = now + std::chrono::seconds(1);
+        const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+        if (auto closed = applier.close_reward_windows(wall_ms); !closed) {
+            fatal = closed.error();
+            spdlog::critical("ingest: closing reward windows failed ({}); stopping", closed.error().message);
+        }
+    }
+
     void update_lag(bool force = false) {
         log_checkpoint();
         const auto now = clock::now();
         if (!force && now - last_lag_update < std::chrono::seconds(1)) return;
         last_lag_update = now;
+        std::int64_t total = 0;
+        bool known = true;
         for (const auto& [tp, next] : positions) {
             std::int64_t low = 0, high = 0;
-            if (consumer->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR || high < 0)
+            if (consumer->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR ||
+                high < 0) {
+                known = false;  // no fetch answered yet for this partition
                 continue;
+            }
             // Not consumed yet and no stored offset: auto.offset.reset
             // (earliest by default) starts at the low watermark.
             const std::int64_t from = next >= 0 ? next : low;
-            probe.lag(tp.first, tp.second, double(std::max<std::int64_t>(0, high - from)));
+            const std::int64_t lag = std::max<std::int64_t>(0, high - from);
+            total += lag;
+            probe.lag(tp.first, tp.second, double(lag));
         }
+        total_lag = known && !positions.empty() ? total : -1;
     }
 
     void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
@@ -163,6 +214,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
                 delete e;
             }
             assigned += partitions.size();
+            total_lag = -1;  // the new partitions' lag is not known yet
             probe.rebalanced("assign");
         } else {
             // Finish what we hold for these partitions before they go, and
@@ -270,12 +322,15 @@ ingest_loop::ingest_loop(const kafka_options& kafka, const ingest_options& optio
     : impl_(std::make_unique<impl>(kafka, options, store, applier, probe)) {
     auto conf = make_conf(kafka, "consumer");
     std::string err;
-    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK)
+    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK ||
+        conf->set("event_cb", static_cast<RdKafka::EventCb*>(&impl_->events), err) != RdKafka::Conf::CONF_OK)
         throw std::invalid_argument(err);
     impl_->consumer.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!impl_->consumer) throw std::invalid_argument("kafka consumer: " + err);
     if (!kafka.items_topic.empty()) {
         auto catalog_conf = make_conf(kafka, "consumer");
+        if (catalog_conf->set("event_cb", static_cast<RdKafka::EventCb*>(&impl_->events), err) != RdKafka::Conf::CONF_OK)
+            throw std::invalid_argument(err);
         impl_->catalog.reset(RdKafka::KafkaConsumer::create(catalog_conf.get(), err));
         if (!impl_->catalog) throw std::invalid_argument("kafka catalog consumer: " + err);
     }
@@ -286,7 +341,9 @@ ingest_loop::~ingest_loop() {
     if (impl_->catalog) impl_->catalog->close();
 }
 
-bool ingest_loop::ready() const { return impl_->assigned.load() > 0; }
+bool ingest_loop::ready() const {
+    return is_ready(impl_->assigned.load(), impl_->total_lag.load(), impl_->options.ready_max_lag);
+}
 
 core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
     auto& i = *impl_;
@@ -300,6 +357,7 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
         // Short, so the stop flag stays responsive; shorter while a snapshot
         // is owed, so a quiet stream's last batch is served within
         // publish_interval rather than after the idle timeout.
+        if (i.batch.empty()) i.close_reward_windows();
         i.applier.publish();
         int wait_ms = 100;
         if (auto due = i.applier.publish_due_in()) wait_ms = int(due->count());

@@ -24,7 +24,16 @@ struct ingest_options {
     int batch_max_messages = 5000;
     // Longest a message waits for its batch to fill. Default: 10 ms.
     std::chrono::milliseconds batch_max_wait{10};
+    // ready() needs the consumer lag (messages, all owned partitions) at
+    // most this. Default: 10000.
+    std::int64_t ready_max_lag = 10'000;
 };
+
+// The readiness rule: partitions assigned, their total lag measured (-1:
+// not yet) and at most `max_lag`.
+constexpr bool is_ready(std::size_t assigned_partitions, std::int64_t measured_lag, std::int64_t max_lag) {
+    return assigned_partitions > 0 && measured_lag >= 0 && measured_lag <= max_lag;
+}
 
 class ingest_loop {
 public:
@@ -38,7 +47,8 @@ public:
     // has left the group.
     core::result<void> run(const std::atomic<bool>& stop);
 
-    // True while partitions are assigned.
+    // True while partitions are assigned and the lag over them, measured at
+    // most a second ago, is within options.ready_max_lag.
     bool ready() const;
 
 private:

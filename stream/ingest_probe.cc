@@ -1,5 +1,7 @@
 #include "stream/ingest_probe.h"
 
+#include "bandits/policy_kind.h"
+
 namespace marquee::stream {
 
 ingest_probe::ingest_probe(prometheus::Registry& registry) {
@@ -26,16 +28,28 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                             .Add({});
     rewards_ = &prometheus::BuildCounter()
                     .Name("marquee_rewards_total")
-                    .Help("Events carrying a decision_id, by the policy that served it and what they did to it")
+                    .Help("Reward outcomes by the policy that served the decision: applied (by decision_id), "
+                          "window (matched in the reward window), default (window closed without one), "
+                          "duplicate, unknown_item, unknown_decision")
                     .Register(registry);
+    reward_value_ = &prometheus::BuildCounter()
+                         .Name("marquee_reward_value_total")
+                         .Help("Sum of the rewards policies learned from (applied + window + default outcomes), by policy")
+                         .Register(registry);
     rebalances_ = &prometheus::BuildCounter()
                        .Name("marquee_consumer_rebalances_total")
                        .Help("Partition assignments and revocations seen by the consumer")
                        .Register(registry);
     // Every label value exists from the start, so dashboards show 0, not "no data".
     for (auto kind : {"assign", "revoke"}) rebalances_->Add({{"kind", kind}});
-    for (auto outcome : {"applied", "duplicate", "unknown_item", "unknown_decision"})
-        rewards_->Add({{"policy", "linucb"}, {"outcome", outcome}});
+    for (auto policy : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
+                        bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform}) {
+        const std::string name(bandits::to_string(policy));
+        for (auto outcome : {"applied", "window", "default", "duplicate", "unknown_item", "stale_features"})
+            rewards_->Add({{"policy", name}, {"outcome", outcome}});
+        reward_value_->Add({{"policy", name}});
+    }
+    rewards_->Add({{"policy", "unknown"}, {"outcome", "unknown_decision"}});
     dead_lettered_ = &prometheus::BuildCounter()
                           .Name("marquee_events_dead_lettered_total")
                           .Help("Invalid events forwarded to the dead-letter topic")
@@ -89,8 +103,9 @@ void ingest_probe::catalog_invalid(std::string_view reason) {
     catalog_invalid_->Add({{"reason", std::string(reason)}}).Increment();
 }
 
-void ingest_probe::reward(std::string_view outcome) {
-    rewards_->Add({{"policy", "linucb"}, {"outcome", std::string(outcome)}}).Increment();
+void ingest_probe::reward(std::string_view policy, std::string_view outcome, double value) {
+    rewards_->Add({{"policy", std::string(policy)}, {"outcome", std::string(outcome)}}).Increment();
+    if (value != 0.0) reward_value_->Add({{"policy", std::string(policy)}}).Increment(value);
 }
 
 void ingest_probe::batch_committed(std::size_t events, double seconds) {

@@ -26,7 +26,9 @@ public:
     void catalog_applied() { catalog_applied_->Increment(); }
     void catalog_invalid(std::string_view reason);
     void duplicate() { duplicates_->Increment(); }
-    void reward(std::string_view outcome);
+    // A reward outcome for a decision served by `policy`; `value` is the
+    // reward the policy learned (0 unless the outcome taught it something).
+    void reward(std::string_view policy, std::string_view outcome, double value = 0.0);
     void batch_committed(std::size_t events, double seconds);
     void rebalanced(std::string_view kind) { rebalances_->Add({{"kind", std::string(kind)}}).Increment(); }
     void assigned_partitions(std::size_t n) { assigned_->Set(double(n)); }
@@ -44,6 +46,7 @@ private:
     prometheus::Family<prometheus::Counter>* catalog_invalid_;
     prometheus::Counter* catalog_applied_;
     prometheus::Family<prometheus::Counter>* rewards_;
+    prometheus::Family<prometheus::Counter>* reward_value_;
     prometheus::Family<prometheus::Counter>* rebalances_;
     prometheus::Counter* dead_lettered_;
     prometheus::Counter* duplicates_;

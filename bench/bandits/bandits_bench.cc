@@ -125,7 +125,7 @@ void update_ts(benchmark::State& state) {
     update<Dim>(state, true);
 }
 
-// The serving path as the engine calls it: production linucb_policy, d = 8.
+// The production linucb_policy (d = feature_dim) through choose_slate.
 void production_choose_slate(benchmark::State& state) {
     linucb_policy p{linucb_options{}};
     const auto xs8 = random_vectors<feature_dim>(2000, feature_dim, 1);
@@ -136,19 +136,21 @@ void production_choose_slate(benchmark::State& state) {
 }
 
 constexpr int dyn = Eigen::Dynamic;
-BENCHMARK(score_linucb<8>)->Name("score/linucb/d:8");
+constexpr int fixed = feature_dim;  // the production feature map, fixed-size Eigen
+const std::string fixed_name = "/d:" + std::to_string(fixed);
+BENCHMARK(score_linucb<fixed>)->Name("score/linucb" + fixed_name);
 BENCHMARK(score_linucb<dyn>)->Name("score/linucb")->ArgName("d")->Arg(32)->Arg(64);
-BENCHMARK(score_ts<8>)->Name("score/ts/d:8");
+BENCHMARK(score_ts<fixed>)->Name("score/ts" + fixed_name);
 BENCHMARK(score_ts<dyn>)->Name("score/ts")->ArgName("d")->Arg(32)->Arg(64);
-BENCHMARK(slate_linucb<8>)->Name("slate/linucb")->ArgNames({"d", "M"})->Args({8, 0});
+BENCHMARK(slate_linucb<fixed>)->Name("slate/linucb")->ArgNames({"d", "M"})->Args({fixed, 0});
 BENCHMARK(slate_linucb<dyn>)->Name("slate/linucb")->ArgNames({"d", "M"})->Args({32, 0})->Args({64, 0});
-BENCHMARK(slate_ts<8>)->Name("slate/ts")->ArgNames({"d", "M"})->Args({8, 32})->Args({8, 128});
+BENCHMARK(slate_ts<fixed>)->Name("slate/ts")->ArgNames({"d", "M"})->Args({fixed, 32})->Args({fixed, 128});
 BENCHMARK(slate_ts<dyn>)->Name("slate/ts")->ArgNames({"d", "M"})->Args({32, 32})->Args({32, 128})->Args({64, 32})->Args({64, 128});
-BENCHMARK(update_linucb<8>)->Name("update/linucb/d:8");
+BENCHMARK(update_linucb<fixed>)->Name("update/linucb" + fixed_name);
 BENCHMARK(update_linucb<dyn>)->Name("update/linucb")->ArgName("d")->Arg(32)->Arg(64);
-BENCHMARK(update_ts<8>)->Name("update/ts/d:8");
+BENCHMARK(update_ts<fixed>)->Name("update/ts" + fixed_name);
 BENCHMARK(update_ts<dyn>)->Name("update/ts")->ArgName("d")->Arg(32)->Arg(64);
-BENCHMARK(production_choose_slate)->Name("slate/production_choose_slate/d:8");
+BENCHMARK(production_choose_slate)->Name("slate/production_choose_slate" + fixed_name);
 
 }  // namespace
 }  // namespace marquee::bandits

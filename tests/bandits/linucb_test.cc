@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
+#include <cstring>
 #include <random>
 
 namespace marquee::bandits {
@@ -94,6 +95,33 @@ TEST(linucb, serialization_round_trips_and_rejects_garbage) {
     std::string corrupt = p.serialize();
     corrupt[0] ^= 0x5a;
     EXPECT_FALSE(linucb_policy::deserialize(corrupt, plain()));
+    // A model of feature map version 1 (8 features) is recognised as such.
+    std::string v1 = p.serialize();
+    const std::uint32_t eight = 8;
+    std::memcpy(v1.data() + 4, &eight, 4);
+    v1.resize(4 + 4 + 8 + sizeof(double) * (64 + 8));
+    auto old = linucb_policy::deserialize(v1, plain());
+    ASSERT_FALSE(old);
+    EXPECT_EQ(old.error().reason, "feature_map_changed");
+}
+
+TEST(features, version_2_adds_genre_match_and_a_cyclic_time_of_day) {
+    const candidate_signals c{.affinity = 9.0, .popularity = 0.5, .age_days = 0.0, .new_release = true,
+                              .genre_match = 0.75};
+    const auto at = [&](double hour) { return make_features(c, {.user_events = 0, .device_tv = true, .hour_of_day = hour}); };
+    const auto x = at(6.0);
+    EXPECT_EQ(feature_map_version, 2);
+    EXPECT_EQ(x[0], 1.0);
+    EXPECT_EQ(x[1], 4.0) << "affinity is clamped";
+    EXPECT_EQ(x[3], 1.0);
+    EXPECT_EQ(x[7], 1.0);
+    EXPECT_EQ(x[8], 0.75);
+    EXPECT_NEAR(x[9], 1.0, 1e-12) << "sin at 06:00";
+    EXPECT_NEAR(x[10], 0.0, 1e-12);
+    // 23:30 and 00:30 are neighbours; 12:30 is far from both.
+    const auto late = at(23.5), early = at(0.5), noon = at(12.5);
+    EXPECT_LT((late.tail<2>() - early.tail<2>()).norm(), 0.3);
+    EXPECT_GT((late.tail<2>() - noon.tail<2>()).norm(), 1.9);
 }
 
 TEST(linucb, the_default_prior_ranks_by_affinity_before_any_reward) {

@@ -205,5 +205,145 @@ TEST(recommender, a_catalog_loaded_before_any_event_is_back_catalogue_until_its_
     for (const auto& r : a.items) EXPECT_TRUE(r.features.allFinite()) << "no first-seen time must not overflow";
 }
 
+// Genres for the world's items: even rows "Comedy", odd "Drama", every
+// third also "Horror"; the new releases are "Documentary".
+void give_genres(world& w) {
+    for (int i = 0; i < 45; ++i) {
+        events::catalog_item c;
+        c.item_id = "m" + std::to_string(i);
+        if (i >= 40) c.genres = {"Documentary"};
+        else c.genres = {i % 2 == 0 ? "Comedy" : "Drama"};
+        if (i < 40 && i % 3 == 0) c.genres.push_back("Horror");
+        w.m.apply_catalog(c);
+    }
+}
+
+TEST(recommender, genres_and_exclusions_restrict_every_source) {
+    world w;
+    give_genres(w);
+    auto s = w.snap();
+    ASSERT_TRUE(s->index->genre_mask_of(std::vector<std::string>{"Horror"}));
+    EXPECT_FALSE(s->index->genre_mask_of(std::vector<std::string>{"Western"})) << "not in the catalog";
+    const std::vector<std::string> genres = {"Drama"};
+    const std::vector<std::string> exclude = {"m1", "m3", "m5"};
+    recommend_request rq{"x", 30, "", 1};
+    rq.genres = genres;
+    rq.exclude = exclude;
+    auto list = recommend(*s, nullptr, rq, recommend_options{});
+    ASSERT_FALSE(list.items.empty());
+    for (const auto& r : list.items) {
+        const int i = std::stoi(r.item_id.substr(1));
+        EXPECT_TRUE(i < 40 && i % 2 == 1) << r.item_id << " is not Drama";
+        EXPECT_TRUE(std::find(exclude.begin(), exclude.end(), r.item_id) == exclude.end()) << r.item_id;
+    }
+}
+
+TEST(recommender, the_request_chooses_the_policy_and_uniform_has_uniform_propensities) {
+    world w;
+    auto s = w.snap();
+    recommend_options o;
+    o.slate.epsilon = 0.0;
+    recommend_request rq{"x", 3, "", 5};
+    EXPECT_EQ(recommend(*s, nullptr, rq, o).policy, bandits::policy_kind::ucb) << "the configured default";
+    rq.policy = bandits::policy_kind::uniform;
+    auto list = recommend(*s, nullptr, rq, o);
+    EXPECT_EQ(list.policy, bandits::policy_kind::uniform);
+    EXPECT_EQ(to_pending(list, "x", 1).policy, bandits::policy_kind::uniform) << "rewards are credited to it";
+    ASSERT_EQ(list.items.size(), 3u);
+    // Slot j picks uniformly among the candidates the slots before it left.
+    const double n = 1.0 / list.items[0].propensity;
+    EXPECT_GT(n, 3.0);
+    for (std::size_t j = 0; j < 3; ++j) EXPECT_NEAR(list.items[j].propensity, 1.0 / (n - double(j)), 1e-12);
+    rq.policy = bandits::policy_kind::thompson;
+    for (const auto& r : recommend(*s, nullptr, rq, o).items) {
+        EXPECT_GT(r.propensity, 0.0);
+        EXPECT_LE(r.propensity, 1.0);
+    }
+}
+
+TEST(recommender, a_genre_cap_keeps_slates_from_collapsing_into_one_genre) {
+    world w;
+    give_genres(w);
+    user_state fan;  // of Comedy (the even items)
+    for (int rep = 0; rep < 5; ++rep)
+        for (int i = 0; i < 16; i += 2)
+            w.l.apply(make_event(events::event_type::like, "me", "m" + std::to_string(i), 100 * day), fan, nullptr, w.t);
+    auto s = w.snap();
+    recommend_options o;
+    o.slate.epsilon = 0.0;
+    auto comedies = [&](const recommendation_list& list) {
+        int n = 0;
+        for (const auto& r : list.items) {
+            const int i = std::stoi(r.item_id.substr(1));
+            n += i < 40 && i % 2 == 0;
+        }
+        return n;
+    };
+    const int uncapped = comedies(recommend(*s, &fan, {"me", 6, "", 1}, o));
+    o.slate.diversity.max_per_genre = 2;
+    auto capped = recommend(*s, &fan, {"me", 6, "", 1}, o);
+    ASSERT_EQ(capped.items.size(), 6u);
+    EXPECT_LE(comedies(capped), 2);
+    EXPECT_GT(uncapped, 2) << "the cap had something to do";
+}
+
+TEST(recommender, the_exposure_floor_inserts_under_exposed_new_releases_until_they_reach_it) {
+    world w;
+    auto s = w.snap();
+    recommend_options o;
+    o.slate.epsilon = 0.0;
+    o.exposure_floor.min_impressions_per_hour = 3;
+    o.exposure_floor.first_slot = 1;
+    exposure_tracker shown;
+    recommend_request rq{"x", 4, "", 1};
+    rq.now_ms = 1'000'000;
+    auto first = recommend(*s, nullptr, rq, o, &shown);
+    ASSERT_EQ(first.items.size(), 4u);
+    EXPECT_TRUE(first.items[1].forced);
+    EXPECT_TRUE(first.items[1].new_release);
+    EXPECT_EQ(first.items[1].propensity, 1.0);
+    EXPECT_GT(shown.impressions_per_hour(*s->index->find(first.items[1].item_id), rq.now_ms), 0.0);
+    // Every new release gets its impressions; then nothing is forced.
+    std::set<std::string> forced;
+    int requests = 0;
+    for (; requests < 200; ++requests) {
+        bool any = false;
+        for (const auto& r : recommend(*s, nullptr, rq, o, &shown).items)
+            if (r.forced) forced.insert(r.item_id), any = true;
+        if (!any) break;
+    }
+    EXPECT_LT(requests, 200) << "the floor is reached";
+    EXPECT_EQ(forced.size(), 5u) << "each of the five new releases was inserted";
+    for (int i = 40; i < 45; ++i)
+        EXPECT_GE(shown.impressions_per_hour(*s->index->find("m" + std::to_string(i)), rq.now_ms), 3.0 * 0.99);
+    // Without the tracker there is no floor.
+    for (const auto& r : recommend(*s, nullptr, rq, o).items) EXPECT_FALSE(r.forced);
+}
+
+TEST(recommender, genre_match_and_time_of_day_reach_the_features) {
+    world w;
+    give_genres(w);
+    user_state u;  // has watched two pure comedies (rows 2 and 4: even, not multiples of 3)
+    for (const char* id : {"m2", "m4"}) w.l.apply(make_event(events::event_type::like, "me", id, 100 * day), u, nullptr, w.t);
+    auto s = w.snap();
+    recommend_request rq{"me", 30, "", 1};
+    rq.now_ms = 18 * 3'600'000;  // 18:00 UTC
+    recommend_options o;
+    o.slate.epsilon = 0.0;
+    auto list = recommend(*s, &u, rq, o);
+    ASSERT_FALSE(list.items.empty());
+    int comedy = 0, drama = 0;
+    for (const auto& r : list.items) {
+        const int i = std::stoi(r.item_id.substr(1));
+        EXPECT_NEAR(r.features[9], -1.0, 1e-12) << "sin(2 pi 18/24)";
+        if (i >= 40) continue;
+        const bool is_comedy = i % 2 == 0;
+        EXPECT_EQ(r.features[8], is_comedy ? 1.0 : 0.0) << r.item_id;
+        ++(is_comedy ? comedy : drama);
+    }
+    EXPECT_GT(comedy, 0);
+    EXPECT_GT(drama, 0);
+}
+
 }  // namespace
 }  // namespace marquee::engine

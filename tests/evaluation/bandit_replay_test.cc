@@ -50,7 +50,7 @@ TEST(bandit_replay, logs_a_uniform_decision_per_rating_once_k_items_exist) {
     EXPECT_EQ(r.events, 6000u);
     EXPECT_GT(r.decisions, 5900u);
     EXPECT_LE(r.decisions, 6000u);
-    EXPECT_EQ(r.policies.size(), 5u);
+    EXPECT_EQ(r.policies.size(), 6u) << "five policy kinds and the popularity baseline";
     // About 1/K of the decisions log the rated item, 70% of which are liked.
     EXPECT_NEAR(r.logged_reward, 0.7 / 5, 0.03);
 }
@@ -74,6 +74,25 @@ TEST(bandit_replay, learned_policies_beat_uniform_and_estimators_agree) {
         EXPECT_NEAR(p.replay.value, p.doubly_robust.value,
                     4 * std::hypot(p.replay.std_error, p.doubly_robust.std_error))
             << to_string(kind);
+    }
+}
+
+TEST(bandit_replay, popularity_is_a_deterministic_baseline_and_curves_end_at_the_estimates) {
+    const policy_evaluation* popularity = nullptr;
+    for (const auto& p : report().policies)
+        if (p.name == "popularity") popularity = &p;
+    ASSERT_NE(popularity, nullptr);
+    EXPECT_FALSE(popularity->kind);
+    // Hits are popular and liked here, so popularity beats uniform logging.
+    EXPECT_GT(popularity->replay.lower, report().logged_reward);
+    // A deterministic policy matches the uniform log about 1/K of the time.
+    EXPECT_NEAR(double(popularity->replay.n), double(report().decisions) / 5, 5 * std::sqrt(report().decisions * 0.16));
+    for (const auto& p : report().policies) {
+        ASSERT_FALSE(p.curve.empty()) << p.name;
+        EXPECT_EQ(p.curve.back().decisions, report().decisions) << p.name;
+        EXPECT_NEAR(p.curve.back().replay, p.replay.value, 1e-12) << p.name;
+        EXPECT_NEAR(p.curve.back().ips, p.ips.value, 1e-9) << p.name;
+        for (std::size_t i = 1; i < p.curve.size(); ++i) EXPECT_GT(p.curve[i].decisions, p.curve[i - 1].decisions);
     }
 }
 

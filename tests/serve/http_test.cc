@@ -1,91 +1,12 @@
 // The HTTP API over a real loopback socket, with a real RocksDB store.
 #include <gtest/gtest.h>
-#include <prometheus/registry.h>
 
-#include <mutex>
 #include <thread>
 
-#include "engine/learner.h"
-#include "serve/api.h"
-#include "serve/http_server.h"
-#include "utils/test_utils.h"
+#include "serve/serve_fixture.h"
 
 namespace marquee::serve {
 namespace {
-
-struct capture_sink : core::message_sink {
-    std::mutex mutex;
-    std::vector<std::pair<std::string, std::string>> messages;
-    core::result<void> send(std::string_view key, std::string_view value) override {
-        std::lock_guard lock(mutex);
-        messages.emplace_back(key, value);
-        return core::success();
-    }
-};
-
-class http_api : public ::testing::Test {
-protected:
-    void SetUp() override {
-        auto s = state::store::open({.path = dir.str()});
-        ASSERT_TRUE(s);
-        store = std::move(s).value();
-        engine::model_options mo;
-        mo.mf.dim = 8;
-        model = std::make_unique<engine::model>(mo);
-        engine::learner l(*model);
-        engine::touched t;
-        engine::user_state fan;
-        events::event e;
-        e.type = events::event_type::like;
-        e.user_id = "fan";
-        for (int i = 0; i < 30; ++i) {
-            e.item_id = "m" + std::to_string(i);
-            e.ts_ms = 1000 + i;
-            l.apply(e, fan, nullptr, t);
-        }
-        // Someone else's taste, 100 days later: m30..m59 are new releases,
-        // m0..m29 are old (and seen by the fan).
-        engine::user_state other;
-        e.user_id = "other";
-        for (int i = 30; i < 60; ++i) {
-            e.item_id = "m" + std::to_string(i);
-            e.ts_ms = 100LL * 86'400'000 + i;
-            l.apply(e, other, nullptr, t);
-        }
-        auto w = store->begin();
-        w.put_user("fan", fan);
-        w.put_user("other", other);
-        ASSERT_TRUE(store->commit(w));
-        snapshots.store(engine::take_snapshot(*model, {}, nullptr));
-
-        api_ = std::make_unique<api>(api_options{}, snapshots, *store, &sink, registry, [] { return true; });
-        http_options ho;
-        ho.port = 0;
-        ho.threads = 2;
-        ho.body_limit = 1024;
-        ho.header_limit = 2048;
-        server = std::make_unique<http_server>(ho, [this](request&& r) { return api_->handle(std::move(r)); });
-        server->start();
-        port = server->port();
-    }
-
-    void expect_json_error(testing::http_reply r, int status, const std::string& code) {
-        EXPECT_EQ(r.status, status) << r.body;
-        EXPECT_EQ(r.headers["Content-Type"], "application/json");
-        EXPECT_NE(r.body.find("\"error\":{\"code\":\"" + code + "\""), std::string::npos) << r.body;
-        EXPECT_NE(r.body.find("\"message\":"), std::string::npos) << r.body;
-    }
-
-    testing::temp_dir dir;
-    std::unique_ptr<state::store> store;
-    std::unique_ptr<engine::model> model;
-    core::snapshot_cell<engine::model_snapshot> snapshots;
-    prometheus::Registry registry;
-    capture_sink sink;
-    std::unique_ptr<api> api_;
-    std::unique_ptr<http_server> server;
-    unsigned short port = 0;
-};
 
 TEST_F(http_api, healthz_and_readyz_answer) {
     auto r = testing::http_get(port, "/healthz");
@@ -133,7 +54,7 @@ TEST_F(http_api, bad_k_is_a_400_with_a_json_error) {
 
 TEST_F(http_api, unknown_routes_and_methods_are_json_errors) {
     expect_json_error(testing::http_get(port, "/nope"), 404, "not_found");
-    expect_json_error(testing::http_get(port, "/v1/users/fan"), 404, "not_found");
+    expect_json_error(testing::http_get(port, "/v1/users/fan/nope"), 404, "not_found");
     auto r = testing::http_request(port, "POST", "/v1/users/fan/recommendations", "{}");
     expect_json_error(r, 405, "method_not_allowed");
     EXPECT_EQ(r.headers["Allow"], "GET, HEAD");
@@ -141,7 +62,7 @@ TEST_F(http_api, unknown_routes_and_methods_are_json_errors) {
 }
 
 TEST_F(http_api, oversized_requests_are_rejected_and_the_server_keeps_serving) {
-    expect_json_error(testing::http_request(port, "POST", "/healthz", std::string(4096, 'x')), 413, "payload_too_large");
+    expect_json_error(testing::http_request(port, "POST", "/healthz", std::string(32 * 1024, 'x')), 413, "payload_too_large");
     auto huge_header = testing::raw_exchange(
         port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(8192, 'a') + "\r\n\r\n");
     EXPECT_EQ(huge_header.rfind("HTTP/1.1 431", 0), 0u) << huge_header.substr(0, 80);

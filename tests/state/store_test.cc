@@ -1,9 +1,13 @@
 #include "state/store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <cstring>
 
 #include "engine/learner.h"
 #include "state/codec.h"
+#include "utils/event_builders.h"
 #include "utils/test_utils.h"
 
 namespace marquee::state {
@@ -92,6 +96,41 @@ TEST(store, model_dimension_mismatch_is_a_clear_error) {
     EXPECT_NE(r.error().message.find("model.dim"), std::string::npos);
 }
 
+TEST(store, a_bandit_of_another_feature_map_is_reported_and_the_rest_still_loads) {
+    testing::temp_dir dir;
+    engine::model m(opts());
+    engine::user_state u;
+    {
+        auto s = open_at(dir.str());
+        fill(*s, m, u);
+    }
+    {
+        // Rewrite the stored bandit as a version-1 (8-feature) model.
+        rocksdb::DB* raw = nullptr;
+        std::vector<rocksdb::ColumnFamilyDescriptor> families;
+        for (const char* name : {"default", "users", "items", "bandit", "decisions", "offsets", "covisit",
+                                 "decision_index", "rank"})
+            families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+        std::vector<rocksdb::ColumnFamilyHandle*> handles;
+        ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.str(), families, &handles, &raw).ok());
+        std::string v1(4 + 4 + 8 + sizeof(double) * (64 + 8), '\0');
+        const std::uint32_t magic = 0x4c55'4301, eight = 8;
+        std::memcpy(v1.data(), &magic, 4);
+        std::memcpy(v1.data() + 4, &eight, 4);
+        ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[3], "linucb", v1).ok());
+        for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+        delete raw;
+    }
+    auto s = open_at(dir.str());
+    engine::model back(opts());
+    auto r = s->load_model(back);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().reason, "feature_map_changed");
+    EXPECT_EQ(back.items().size(), m.items().size()) << "items loaded before the bandit";
+    EXPECT_EQ(back.version(), m.version());
+    EXPECT_EQ(back.bandit().updates(), 0u) << "the bandit is at its prior";
+}
+
 TEST(store, cluster_reset_forgets_offsets_but_keeps_state) {
     testing::temp_dir dir;
     engine::model m(opts());
@@ -131,16 +170,90 @@ TEST(store, decisions_can_be_recorded_updated_and_erased) {
     engine::pending_decision d;
     d.user_id = "u1";
     d.served_ms = 5;
+    d.policy = bandits::policy_kind::thompson;
     d.items.push_back({"m1", bandits::feature_vector::Constant(0.5), 0.25, false});
     ASSERT_TRUE(s->put_decision("d1", d));
     auto got = s->get_decision("d1");
     ASSERT_TRUE(got && got.value());
     EXPECT_EQ(got.value()->items[0].features, d.items[0].features);
     EXPECT_DOUBLE_EQ(got.value()->items[0].propensity, 0.25);
+    EXPECT_EQ(got.value()->policy, bandits::policy_kind::thompson);
     auto w = s->begin();
-    w.erase_decision("d1");
+    w.erase_decision("d1", d);
     ASSERT_TRUE(s->commit(w));
     EXPECT_FALSE(s->get_decision("d1").value());
+    EXPECT_TRUE(s->user_decisions("u1", 0, 100).value().empty()) << "the index entries went with it";
+    EXPECT_TRUE(s->decisions_served_before(100, 10).value().empty());
+}
+
+TEST(store, pending_decisions_are_found_by_user_and_window_and_by_serving_time) {
+    testing::temp_dir dir;
+    auto s = open_at(dir.str());
+    auto decision = [](std::string user, std::int64_t served) {
+        engine::pending_decision d;
+        d.user_id = std::move(user);
+        d.served_ms = served;
+        d.items.push_back({"m1", bandits::feature_vector::Zero(), 1.0, false});
+        return d;
+    };
+    // "u" and "u1" share a prefix: the length-prefixed index keeps them apart.
+    ASSERT_TRUE(s->put_decision("a", decision("u", 1000)));
+    ASSERT_TRUE(s->put_decision("b", decision("u", 2000)));
+    ASSERT_TRUE(s->put_decision("c", decision("u1", 1500)));
+    ASSERT_TRUE(s->put_decision("d", decision("u", 3000)));
+
+    auto ids = [](const std::vector<store::stored_decision>& v) {
+        std::vector<std::string> out;
+        for (const auto& d : v) out.push_back(d.id);
+        return out;
+    };
+    EXPECT_EQ(ids(s->user_decisions("u", 0, 10'000).value()), (std::vector<std::string>{"a", "b", "d"}));
+    EXPECT_EQ(ids(s->user_decisions("u", 1500, 2500).value()), (std::vector<std::string>{"b"}));
+    EXPECT_EQ(ids(s->user_decisions("u1", 0, 10'000).value()), (std::vector<std::string>{"c"}));
+    EXPECT_TRUE(s->user_decisions("nobody", 0, 10'000).value().empty());
+    EXPECT_EQ(ids(s->decisions_served_before(2500, 10).value()), (std::vector<std::string>{"a", "c", "b"}));
+    EXPECT_EQ(ids(s->decisions_served_before(2500, 2).value()), (std::vector<std::string>{"a", "c"}));
+    EXPECT_EQ(s->decisions_served_before(2500, 10).value()[1].decision.user_id, "u1");
+}
+
+TEST(codec, decisions_scored_by_another_feature_map_decode_as_stale) {
+    engine::pending_decision d;
+    d.user_id = "u";
+    d.served_ms = 7;
+    d.items.push_back({"m1", bandits::feature_vector::Constant(0.5), 0.5, false});
+    d.items.push_back({"m2", bandits::feature_vector::Constant(0.25), 0.5, true});
+    auto same = decode_decision(encode_decision(d));
+    ASSERT_TRUE(same);
+    EXPECT_TRUE(same.value().features_current);
+    // Format 1: no policy byte, no feature count, 8 features per item.
+    std::string v1;
+    auto put = [&](const auto& v) { v1.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    v1.push_back(char(1));
+    put(std::uint32_t(1));
+    v1 += "u";
+    put(std::int64_t(7));
+    put(std::uint32_t(1));
+    put(std::uint32_t(2));
+    v1 += "m1";
+    for (int i = 0; i < 8; ++i) put(0.5);
+    put(0.5);
+    v1.push_back(char(0));
+    auto old = decode_decision(v1);
+    ASSERT_TRUE(old) << old.error().message;
+    EXPECT_FALSE(old.value().features_current);
+    EXPECT_EQ(old.value().policy, bandits::policy_kind::ucb);
+    ASSERT_EQ(old.value().items.size(), 1u);
+    EXPECT_EQ(old.value().items[0].item_id, "m1");
+
+    // Its rewards are recognised and do not touch the model.
+    engine::model m(opts());
+    engine::learner l(m);
+    engine::touched t;
+    engine::user_state u;
+    auto click = testing::make_event(events::event_type::click, "u", "m1", 10);
+    click.decision_id = "d";
+    EXPECT_EQ(l.apply(click, u, &old.value(), t), engine::reward_outcome::stale_features);
+    EXPECT_EQ(m.bandit().updates(), 0u);
 }
 
 TEST(codec, corrupt_records_are_errors_not_crashes) {

@@ -85,6 +85,22 @@ double metric_sum(prometheus::Registry& registry, const std::string& name, const
     return total;
 }
 
+double metric_with(prometheus::Registry& registry, const std::string& name,
+                   const std::map<std::string, std::string>& labels) {
+    double total = 0;
+    for (const auto& family : registry.Collect()) {
+        if (family.name != name) continue;
+        for (const auto& m : family.metric) {
+            std::size_t matched = 0;
+            for (const auto& l : m.label)
+                if (auto it = labels.find(l.name); it != labels.end() && it->second == l.value) ++matched;
+            if (matched != labels.size()) continue;
+            total += family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+        }
+    }
+    return total;
+}
+
 std::vector<events::event> synthetic_events(int users, int items, int count, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<int> user(0, users - 1);

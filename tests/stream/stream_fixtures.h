@@ -38,6 +38,10 @@ std::vector<consumed> consume_all(const std::string& bootstrap, const std::strin
 double metric_sum(prometheus::Registry& registry, const std::string& name, const std::string& label = "",
                   const std::string& value = "");
 
+// Sum of the series of a family that carry every one of `labels`.
+double metric_with(prometheus::Registry& registry, const std::string& name,
+                   const std::map<std::string, std::string>& labels);
+
 // Synthetic but MovieLens-shaped events: `users` users, skewed item popularity.
 std::vector<events::event> synthetic_events(int users, int items, int count, std::uint64_t seed);
 

@@ -40,11 +40,11 @@ http_reply http_request(unsigned short port, const std::string& method, const st
     stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "127.0.0.1");
-    for (const auto& [k, v] : headers) req.set(k, v);
     if (!body.empty()) {
         req.body() = body;
         req.set(http::field::content_type, "application/json");
     }
+    for (const auto& [k, v] : headers) req.set(k, v);  // may override the content type
     req.prepare_payload();
     http::write(stream, req);
     beast::flat_buffer buffer;
@@ -56,6 +56,45 @@ http_reply http_request(unsigned short port, const std::string& method, const st
     for (const auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
     beast::error_code ec;
     stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    return out;
+}
+
+struct http_connection::impl {
+    net::io_context ioc;
+    beast::tcp_stream stream{ioc};
+    beast::flat_buffer buffer;
+};
+
+http_connection::http_connection(unsigned short port) : impl_(std::make_unique<impl>()) {
+    impl_->stream.expires_after(std::chrono::seconds(30));
+    impl_->stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+}
+
+http_connection::~http_connection() {
+    beast::error_code ec;
+    impl_->stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+}
+
+http_reply http_connection::request(const std::string& method, const std::string& target, const std::string& body,
+                                    const std::map<std::string, std::string>& headers) {
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.keep_alive(true);
+    if (!body.empty()) {
+        req.body() = body;
+        req.set(http::field::content_type, "application/json");
+    }
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.prepare_payload();
+    impl_->stream.expires_after(std::chrono::seconds(30));
+    http::write(impl_->stream, req);
+    http::response<http::string_body> res;
+    http::read(impl_->stream, impl_->buffer, res);
+    ++requests_;
+    http_reply out;
+    out.status = res.result_int();
+    out.body = res.body();
+    for (const auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
     return out;
 }
 

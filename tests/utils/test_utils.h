@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace marquee::testing {
@@ -35,6 +36,23 @@ struct http_reply {
 http_reply http_get(unsigned short port, const std::string& target);
 http_reply http_request(unsigned short port, const std::string& method, const std::string& target,
                         const std::string& body = "", const std::map<std::string, std::string>& headers = {});
+// A keep-alive HTTP/1.1 connection to 127.0.0.1:port: every request() goes
+// over the same socket (the server must keep it open).
+class http_connection {
+public:
+    explicit http_connection(unsigned short port);
+    ~http_connection();
+    http_reply request(const std::string& method, const std::string& target, const std::string& body = "",
+                       const std::map<std::string, std::string>& headers = {});
+    // Requests so far on this socket.
+    int requests() const { return requests_; }
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+    int requests_ = 0;
+};
+
 // Sends raw bytes and returns everything read until the peer closes or
 // `timeout` passes (for malformed/pipelined requests).
 std::string raw_exchange(unsigned short port, const std::string& bytes,

@@ -1,0 +1,70 @@
+// api_internal: api::impl, shared by the route files (recommend_route.cc,
+// item_route.cc, rank_route.cc, events_route.cc) and the dispatcher (api.cc).
+// Internal to serve/.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "engine/exposure_tracker.h"
+#include "serve/api.h"
+#include "serve/target.h"
+
+namespace marquee::serve {
+
+namespace http = boost::beast::http;
+
+response json_ok(std::string body, unsigned version, http::status status = http::status::ok);
+
+// 415 for a declared Content-Type other than application/json (none is fine).
+std::optional<response> reject_non_json(const request& req);
+// A request body as a JSON object, or the 4xx to answer instead: 415 for a
+// declared non-JSON content type, 400 for an empty, malformed or non-object body.
+std::variant<boost::json::object, response> json_body(const request& req);
+
+struct api::impl {
+    api_options options;
+    core::snapshot_cell<engine::model_snapshot>& snapshots;
+    state::store& store;
+    api_links links;
+    prometheus::Registry& registry;
+    std::function<bool()> ready;
+    std::function<void()> before_scrape;
+    std::unique_ptr<rank_service> own_rank;  // when links.rank is null
+    rank_service* ranker = nullptr;
+    engine::exposure_tracker exposure;
+
+    prometheus::Family<prometheus::Counter>* requests;
+    prometheus::Family<prometheus::Histogram>* latency;
+    prometheus::Family<prometheus::Counter>* served;
+    prometheus::Family<prometheus::Counter>* items;
+    prometheus::Family<prometheus::Counter>* new_release_impressions;
+    prometheus::Counter* decision_log_errors;
+    prometheus::Family<prometheus::Counter>* produced;
+
+    impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, state::store& st, api_links l,
+         prometheus::Registry& r, std::function<bool()> rd);
+
+    prometheus::Histogram& latency_for(std::string_view route);
+    response route(const request& req, const target& t, std::string_view& route_label);
+
+    // recommend_route.cc
+    response recommendations(const request& req, const target& t);
+    response user_summary(const request& req, const target& t);
+    // item_route.cc
+    response similar(const request& req, const target& t);
+    // rank_route.cc
+    response rank(const request& req);
+    response rewards(const request& req);
+    // events_route.cc
+    response post_event(const request& req);
+};
+
+}  // namespace marquee::serve

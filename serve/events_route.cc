@@ -1,0 +1,37 @@
+// POST /v1/events: one event exactly as on Kafka, validated by the ingest's
+// own decoder and produced unchanged to the events topic (key = user id).
+#include <spdlog/spdlog.h>
+
+#include "core/json_writer.h"
+#include "events/event_decoder.h"
+#include "serve/api_internal.h"
+#include "serve/decision_id.h"
+
+namespace marquee::serve {
+
+response api::impl::post_event(const request& req) {
+    if (auto rejected = reject_non_json(req)) return std::move(*rejected);
+    // One decoder per I/O thread: it is not thread-safe and reuses buffers.
+    thread_local events::event_decoder decoder;
+    auto e = decoder.decode(req.body(), wall_clock_ms());
+    if (!e)
+        return json_error(http::status::bad_request, "invalid_event",
+                          std::string(e.error().reason) + ": " + e.error().message, req.version());
+    if (!links.events)
+        return json_error(http::status::service_unavailable, "unavailable", "no events topic to send the event to",
+                          req.version());
+    if (auto r = links.events->send(e.value().user_id, req.body()); !r) {
+        spdlog::warn("http: producing event: {}", r.error().message);
+        return json_error(http::status::service_unavailable, "unavailable",
+                          "the events topic did not accept the event", req.version());
+    }
+    produced->Add({{"kind", "event"}}).Increment();
+    std::string out = "{\"status\":\"accepted\",\"type\":";
+    core::append_json_string(out, events::to_string(e.value().type));
+    out += ",\"user_id\":";
+    core::append_json_string(out, e.value().user_id);
+    out += "}";
+    return json_ok(std::move(out), req.version(), http::status::accepted);
+}
+
+}  // namespace marquee::serve

@@ -1,0 +1,447 @@
+#include "serve/rank_service.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "core/hash.h"
+#include "core/json_writer.h"
+#include "serve/decision_id.h"
+
+namespace marquee::serve {
+
+std::string_view to_string(reward_outcome o) {
+    switch (o) {
+    case reward_outcome::applied: return "applied";
+    case reward_outcome::duplicate: return "duplicate";
+    case reward_outcome::unknown_decision: return "unknown_decision";
+    case reward_outcome::unknown_item: return "unknown_item";
+    }
+    return "unknown";
+}
+
+namespace {
+
+constexpr std::string_view model_key = "model", bits_key = "bits";
+// Rewards since the last checkpoint: "log/" + 20-digit sequence (= the
+// model's update count after applying it), so key order is update order.
+constexpr std::string_view log_prefix = "log/", log_end = "log0";  // '0' follows '/'
+constexpr double day_ms = 86'400'000.0;
+
+std::string decision_key(std::string_view id) { return "d/" + std::string(id); }
+
+// A rank decision as stored: what each shown candidate looked like to the
+// model (sparse x) and its propensity, so a reward can update the model
+// however long after ranking it arrives.
+struct stored_decision {
+    struct item {
+        std::string id;
+        double propensity = 0.0;
+        bool rewarded = false;
+        double reward = 0.0;
+        std::vector<std::pair<std::uint32_t, double>> x;  // non-zeros of the dense x
+    };
+    std::string user_id;
+    std::int64_t ts_ms = 0;
+    std::uint8_t policy = 0;
+    std::vector<item> items;
+};
+
+template <class T>
+void put(std::string& out, T v) {
+    out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+void put_string(std::string& out, std::string_view s) {
+    put(out, std::uint32_t(s.size()));
+    out.append(s);
+}
+template <class T>
+bool take(std::string_view& in, T& v) {
+    if (in.size() < sizeof v) return false;
+    std::memcpy(&v, in.data(), sizeof v);
+    in.remove_prefix(sizeof v);
+    return true;
+}
+bool take_string(std::string_view& in, std::string& s) {
+    std::uint32_t n = 0;
+    if (!take(in, n) || in.size() < n) return false;
+    s.assign(in.data(), n);
+    in.remove_prefix(n);
+    return true;
+}
+
+// Layout v1 (host byte order): u8 1, str user, i64 ts, u8 policy, u32 n, then
+// per item: str id, f64 propensity, u8 rewarded, f64 reward, u32 nnz,
+// nnz x (u32 index, f64 value). str = u32 length + bytes.
+std::string encode(const stored_decision& d) {
+    std::string out;
+    out.push_back(char(1));
+    put_string(out, d.user_id);
+    put(out, d.ts_ms);
+    put(out, d.policy);
+    put(out, std::uint32_t(d.items.size()));
+    for (const auto& i : d.items) {
+        put_string(out, i.id);
+        put(out, i.propensity);
+        put(out, std::uint8_t(i.rewarded));
+        put(out, i.reward);
+        put(out, std::uint32_t(i.x.size()));
+        for (const auto& [index, value] : i.x) {
+            put(out, index);
+            put(out, value);
+        }
+    }
+    return out;
+}
+
+core::result<stored_decision> decode(std::string_view in) {
+    const core::error corrupt{"corrupt_state", "rank decision: truncated or bad version"};
+    stored_decision d;
+    std::uint32_t n = 0;
+    if (in.empty() || in[0] != char(1)) return corrupt;
+    in.remove_prefix(1);
+    if (!take_string(in, d.user_id) || !take(in, d.ts_ms) || !take(in, d.policy) || !take(in, n)) return corrupt;
+    for (std::uint32_t k = 0; k < n; ++k) {
+        stored_decision::item i;
+        std::uint8_t rewarded = 0;
+        std::uint32_t nnz = 0;
+        if (!take_string(in, i.id) || !take(in, i.propensity) || !take(in, rewarded) || !take(in, i.reward) ||
+            !take(in, nnz) || in.size() < std::size_t(nnz) * 12)
+            return corrupt;
+        i.rewarded = rewarded != 0;
+        i.x.resize(nnz);
+        for (auto& [index, value] : i.x) {
+            take(in, index);
+            take(in, value);
+        }
+        d.items.push_back(std::move(i));
+    }
+    if (!in.empty()) return corrupt;
+    return d;
+}
+
+std::string log_key(std::uint64_t seq) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "log/%020llu", (unsigned long long)seq);
+    return buf;
+}
+
+// A log record: f64 reward, u32 nnz, nnz x (u32 index, f64 value).
+std::string encode_log(const bandits::sparse_x& x, double reward) {
+    std::string out;
+    put(out, reward);
+    put(out, std::uint32_t(x.size()));
+    for (const auto& f : x) {
+        put(out, f.index);
+        put(out, f.value);
+    }
+    return out;
+}
+
+bool decode_log(std::string_view in, bandits::sparse_x& x, double& reward) {
+    std::uint32_t nnz = 0;
+    if (!take(in, reward) || !take(in, nnz) || in.size() != std::size_t(nnz) * 12) return false;
+    x.resize(nnz);
+    for (auto& f : x) {
+        take(in, f.index);
+        take(in, f.value);
+    }
+    return true;
+}
+
+std::size_t term_count(const std::vector<bandits::named_feature>& features) {
+    std::size_t n = 0;
+    for (const auto& f : features) {
+        if (const auto* tags = std::get_if<std::vector<std::string>>(&f.value)) n += tags->size();
+        else ++n;
+    }
+    return n;
+}
+
+}  // namespace
+
+struct rank_service::impl {
+    rank_options options;
+    state::store& store;
+    core::snapshot_cell<engine::model_snapshot>* snapshots;
+    core::message_sink* decisions;
+    std::function<std::string()> new_id;
+    mutable std::mutex mutex;
+    bandits::rank_model model;
+    // Scratch, reused under the mutex.
+    std::vector<bandits::hashed_feature> hashed;
+    std::vector<bandits::sparse_x> xs;
+
+    prometheus::Family<prometheus::Counter>* decided;
+    prometheus::Family<prometheus::Counter>* rewards;
+    prometheus::Counter* log_errors;
+
+    impl(rank_options o, state::store& s, core::snapshot_cell<engine::model_snapshot>* snaps,
+         core::message_sink* d, prometheus::Registry& registry, std::function<std::string()> id)
+        : options(o), store(s), snapshots(snaps), decisions(d), new_id(std::move(id)), model(o.model) {
+        if (options.model.bits < 1 || options.model.bits > 12)
+            throw std::invalid_argument("rank.bits must be 1 to 12 (the model is (2^bits + 4)^2 doubles)");
+        if (!new_id) new_id = [] { return new_decision_id(); };
+        // The hashed space the stored model and log were written in.
+        auto bits = store.get_rank(bits_key);
+        if (!bits) throw std::runtime_error("reading the rank model: " + bits.error().message);
+        const std::string mine = std::to_string(options.model.bits);
+        if (bits.value() && *bits.value() != mine)
+            throw std::runtime_error("the stored rank model has bits " + *bits.value() + " but rank.bits is " + mine);
+        if (!bits.value()) {
+            const std::pair<std::string_view, std::string_view> entry{bits_key, mine};
+            if (auto r = store.put_rank(std::span(&entry, 1)); !r)
+                throw std::runtime_error("writing the rank model: " + r.error().message);
+        }
+        auto bytes = store.get_rank(model_key);
+        if (!bytes) throw std::runtime_error("reading the rank model: " + bytes.error().message);
+        if (bytes.value()) {
+            auto m = bandits::rank_model::deserialize(*bytes.value(), options.model);
+            if (!m) throw std::runtime_error("loading the rank model: " + m.error().message);
+            model = std::move(m).value();
+        }
+        // Replay the rewards logged since that checkpoint, in order.
+        bandits::sparse_x x;
+        bool corrupt = false;
+        auto replayed = store.scan_rank(log_prefix, [&](std::string_view key, std::string_view value) {
+            double r = 0;
+            if (!decode_log(value, x, r)) return !(corrupt = true);
+            for (const auto& f : x)
+                if (int(f.index) >= model.dim()) return !(corrupt = true);
+            const auto seq = std::strtoull(std::string(key.substr(log_prefix.size())).c_str(), nullptr, 10);
+            if (seq > model.updates()) model.update(x, r);
+            return true;
+        });
+        if (!replayed) throw std::runtime_error("reading the rank reward log: " + replayed.error().message);
+        if (corrupt) throw std::runtime_error("the rank reward log is corrupt");
+        if (options.checkpoint_every < 1) throw std::invalid_argument("rank.checkpoint_every must be at least 1");
+        decided = &prometheus::BuildCounter()
+                       .Name("marquee_rank_decisions_total")
+                       .Help("POST /v1/rank decisions served, by policy")
+                       .Register(registry);
+        rewards = &prometheus::BuildCounter()
+                       .Name("marquee_rank_rewards_total")
+                       .Help("Rewards for rank decisions, by outcome")
+                       .Register(registry);
+        // Every label value up front, so each series exists from the start.
+        for (auto k : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
+                       bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform})
+            decided->Add({{"policy", std::string(to_string(k))}});
+        for (auto o : {reward_outcome::applied, reward_outcome::duplicate, reward_outcome::unknown_decision,
+                       reward_outcome::unknown_item})
+            rewards->Add({{"outcome", std::string(to_string(o))}});
+        log_errors = &prometheus::BuildCounter()
+                          .Name("marquee_decision_log_errors_total")
+                          .Help("Served decisions that could not be recorded (store or topic)")
+                          .Register(registry)
+                          .Add({});
+    }
+
+    // What the snapshot knows about a catalog item, for this user.
+    bandits::known_signals known_for(const engine::model_snapshot* s, const std::vector<float>* user,
+                                     std::string_view item_id) const {
+        bandits::known_signals k;
+        if (!s || !s->index) return k;
+        auto row = s->index->find(item_id);
+        if (!row || *row >= s->item_count()) return k;
+        k.known = true;
+        k.popularity = *row < s->popularity.size() ? double(s->popularity[*row]) : 0.0;
+        const double age_days = (double(s->clock_ms) - double(s->first_seen_ms[*row])) / day_ms;
+        k.recency = std::exp(-std::max(age_days, 0.0) / 30.0);
+        if (user && int(user->size()) == s->dim && Eigen::Index(*row) < s->embeddings.rows()) {
+            double dot = 0.0;
+            for (int j = 0; j < s->dim; ++j) dot += double((*user)[j]) * double(s->embeddings(*row, j));
+            k.affinity = dot;
+        }
+        return k;
+    }
+
+    void log(std::string_view key, const std::string& json) {
+        if (!decisions) return;
+        if (auto r = decisions->send(key, json); !r) log_errors->Increment();
+    }
+};
+
+rank_service::rank_service(rank_options options, state::store& store,
+                           core::snapshot_cell<engine::model_snapshot>* snapshots, core::message_sink* decisions,
+                           prometheus::Registry& registry, std::function<std::string()> new_id)
+    : impl_(std::make_unique<impl>(options, store, snapshots, decisions, registry, std::move(new_id))) {}
+
+rank_service::~rank_service() = default;
+
+const rank_options& rank_service::options() const { return impl_->options; }
+
+std::uint64_t rank_service::model_version() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->model.updates();
+}
+
+core::result<rank_response> rank_service::rank(const rank_request& request, std::int64_t now_ms) {
+    auto& i = *impl_;
+    const auto& o = i.options;
+    auto invalid = [](std::string message) { return core::error{"invalid_parameter", std::move(message)}; };
+    const int n = int(request.candidates.size());
+    if (n < 1 || n > o.max_candidates)
+        return invalid("candidates must hold 1 to " + std::to_string(o.max_candidates) + " items");
+    if (request.k < 1 || request.k > n)
+        return invalid("k must be an integer from 1 to the number of candidates (" + std::to_string(n) + ")");
+    if (request.epsilon && !(*request.epsilon >= 0.0 && *request.epsilon <= 1.0))
+        return invalid("explore must be a number in [0, 1]");
+    if (term_count(request.context) > std::size_t(o.max_features))
+        return invalid("context has more than " + std::to_string(o.max_features) + " features (tags count one each)");
+    std::unordered_set<std::string_view> ids;
+    for (const auto& c : request.candidates) {
+        if (c.id.empty() || c.id.size() > 256) return invalid("candidate ids must be 1 to 256 bytes");
+        if (!ids.insert(c.id).second) return invalid("candidate id '" + c.id + "' appears twice");
+        if (term_count(c.features) > std::size_t(o.max_features))
+            return invalid("candidate '" + c.id + "' has more than " + std::to_string(o.max_features) + " features");
+    }
+
+    // Outside the lock: the snapshot and the user's row (thread-safe reads).
+    std::shared_ptr<const engine::model_snapshot> snapshot = i.snapshots ? i.snapshots->load() : nullptr;
+    std::optional<engine::user_state> user;
+    if (!request.user_id.empty() && snapshot) {
+        auto u = i.store.get_user(request.user_id);
+        if (u && u.value()) user = std::move(*u.value());
+    }
+    const std::vector<float>* embedding = user && !user->embedding.empty() ? &user->embedding : nullptr;
+
+    bandits::slate_options slate;
+    slate.k = request.k;
+    slate.policy = request.policy.value_or(o.policy);
+    slate.epsilon = request.epsilon.value_or(o.epsilon);
+    slate.thompson_propensity_draws = o.thompson_propensity_draws;
+
+    rank_response out;
+    out.decision_id = i.new_id();
+    out.policy = slate.policy;
+    stored_decision record;
+    record.user_id = request.user_id;
+    record.ts_ms = now_ms;
+    record.policy = std::uint8_t(slate.policy);
+    {
+        std::lock_guard lock(i.mutex);
+        i.xs.resize(std::size_t(n));
+        const auto hashing = o.model.hashing();
+        for (int c = 0; c < n; ++c) {
+            bandits::hash_features(request.context, request.candidates[c].features, hashing, i.hashed);
+            i.model.encode(i.hashed, i.known_for(snapshot.get(), embedding, request.candidates[c].id), i.xs[c]);
+        }
+        auto slots = i.model.choose(std::span<const bandits::sparse_x>(i.xs.data(), std::size_t(n)), slate,
+                                    core::hash64(out.decision_id, o.seed));
+        out.model_version = i.model.updates();
+        for (const auto& s : slots) {
+            const auto& c = request.candidates[s.candidate];
+            out.items.push_back({c.id, s.score, s.propensity, s.explored});
+            stored_decision::item item{c.id, s.propensity, false, 0.0, {}};
+            for (const auto& f : i.xs[s.candidate]) item.x.emplace_back(f.index, f.value);
+            record.items.push_back(std::move(item));
+        }
+    }
+    // Recorded before answering, so a reward can always find it.
+    const std::string key = decision_key(out.decision_id), bytes = encode(record);
+    const std::pair<std::string_view, std::string_view> entry{key, bytes};
+    if (auto r = i.store.put_rank(std::span(&entry, 1)); !r) {
+        i.log_errors->Increment();
+        return core::error{"storage", "recording the rank decision: " + r.error().message};
+    }
+    i.decided->Add({{"policy", std::string(to_string(out.policy))}}).Increment();
+
+    std::string log = "{\"kind\":\"rank\",\"decision_id\":";
+    core::append_json_string(log, out.decision_id);
+    if (!request.user_id.empty()) {
+        log += ",\"user_id\":";
+        core::append_json_string(log, request.user_id);
+    }
+    log += ",\"policy\":";
+    core::append_json_string(log, to_string(out.policy));
+    log += ",\"model_version\":" + std::to_string(out.model_version) + ",\"ts\":" + std::to_string(now_ms) +
+           ",\"items\":[";
+    for (std::size_t k = 0; k < out.items.size(); ++k) {
+        if (k) log += ",";
+        log += "{\"id\":";
+        core::append_json_string(log, out.items[k].id);
+        log += ",\"score\":";
+        core::append_json_number(log, out.items[k].score);
+        log += ",\"propensity\":";
+        core::append_json_number(log, out.items[k].propensity);
+        log += out.items[k].explored ? ",\"explored\":true}" : ",\"explored\":false}";
+    }
+    log += "]}";
+    i.log(request.user_id.empty() ? std::string_view(out.decision_id) : std::string_view(request.user_id), log);
+    return out;
+}
+
+core::result<reward_outcome> rank_service::reward(std::string_view decision_id, std::string_view item_id,
+                                                  double value, std::int64_t now_ms) {
+    auto& i = *impl_;
+    if (!(value >= 0.0 && value <= 1.0)) return core::error{"invalid_parameter", "reward must be a number in [0, 1]"};
+    const std::string key = decision_key(decision_id);
+    reward_outcome outcome = reward_outcome::applied;
+    std::string user_id;
+    {
+        std::lock_guard lock(i.mutex);
+        auto bytes = i.store.get_rank(key);
+        if (!bytes) return bytes.error();
+        if (!bytes.value()) {
+            outcome = reward_outcome::unknown_decision;
+        } else {
+            auto d = decode(*bytes.value());
+            if (!d) return d.error();
+            auto& record = d.value();
+            user_id = record.user_id;
+            stored_decision::item* item = nullptr;
+            for (auto& it : record.items)
+                if (it.id == item_id) item = &it;
+            if (!item) {
+                outcome = reward_outcome::unknown_item;
+            } else if (item->rewarded) {
+                outcome = reward_outcome::duplicate;
+            } else {
+                bandits::sparse_x x;
+                for (const auto& [index, v] : item->x)
+                    if (int(index) < i.model.dim()) x.push_back({index, v});
+                i.model.update(x, value);
+                item->rewarded = true;
+                item->reward = value;
+                const std::uint64_t seq = i.model.updates();
+                const bool checkpoint = seq % std::uint64_t(i.options.checkpoint_every) == 0;
+                const std::string change_key = checkpoint ? std::string(model_key) : log_key(seq);
+                const std::string change = checkpoint ? i.model.serialize() : encode_log(x, value);
+                const std::string decision_bytes = encode(record);
+                const std::pair<std::string_view, std::string_view> entries[] = {{change_key, change},
+                                                                                   {key, decision_bytes}};
+                // A checkpoint makes every logged reward redundant.
+                if (auto r = checkpoint ? i.store.put_rank(entries, log_prefix, log_end) : i.store.put_rank(entries);
+                    !r) {
+                    // Not durable: put the model back, so a retry applies it once.
+                    i.model.revert(x, value);
+                    return r.error();
+                }
+            }
+        }
+    }
+    i.rewards->Add({{"outcome", std::string(to_string(outcome))}}).Increment();
+    if (outcome != reward_outcome::unknown_decision) {
+        std::string log = "{\"kind\":\"rank_reward\",\"decision_id\":";
+        core::append_json_string(log, decision_id);
+        log += ",\"item_id\":";
+        core::append_json_string(log, item_id);
+        log += ",\"reward\":";
+        core::append_json_number(log, value);
+        log += ",\"outcome\":";
+        core::append_json_string(log, to_string(outcome));
+        log += ",\"ts\":" + std::to_string(now_ms) + "}";
+        i.log(user_id.empty() ? decision_id : std::string_view(user_id), log);
+    }
+    return outcome;
+}
+
+}  // namespace marquee::serve

@@ -1,0 +1,212 @@
+// GET /v1/users/{user_id}/recommendations and GET /v1/users/{user_id}.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "core/hash.h"
+#include "core/json_writer.h"
+#include "serve/api_internal.h"
+#include "serve/decision_id.h"
+
+namespace marquee::serve {
+
+namespace {
+
+constexpr std::size_t max_id_bytes = 256;
+// Recent items shown by GET /v1/users/{user_id}.
+constexpr std::size_t summary_recent_n = 20;
+
+// "a,b,,c" -> {a, b, c}.
+std::vector<std::string> split_list(std::string_view raw) {
+    std::vector<std::string> out;
+    while (!raw.empty()) {
+        auto comma = raw.find(',');
+        auto part = raw.substr(0, comma);
+        if (!part.empty()) out.emplace_back(part);
+        if (comma == std::string_view::npos) break;
+        raw.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+bool parse_int(std::string_view raw, int& out) {
+    auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), out);
+    return ec == std::errc() && end == raw.data() + raw.size();
+}
+
+bool parse_double(std::string_view raw, double& out) {
+    auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), out);
+    return ec == std::errc() && end == raw.data() + raw.size() && std::isfinite(out);
+}
+
+std::string policy_names() {
+    std::string out;
+    for (auto k : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
+                   bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform}) {
+        if (!out.empty()) out += ", ";
+        out += to_string(k);
+    }
+    return out;
+}
+
+}  // namespace
+
+response api::impl::recommendations(const request& req, const target& t) {
+    auto bad = [&](std::string message) {
+        return json_error(http::status::bad_request, "invalid_parameter", message, req.version());
+    };
+    const std::string& user_id = t.segments[2];
+    if (user_id.empty() || user_id.size() > max_id_bytes) return bad("user_id must be 1 to 256 bytes");
+    int k = options.default_k;
+    if (auto raw = t.query("k"); raw && (!parse_int(*raw, k) || k < 1 || k > options.max_k))
+        return bad("k must be an integer from 1 to " + std::to_string(options.max_k));
+    std::string device = t.query("device").value_or("");
+    std::optional<bandits::policy_kind> policy;
+    if (auto raw = t.query("policy")) {
+        policy = bandits::parse_policy_kind(*raw);
+        if (!policy) return bad("policy must be one of " + policy_names());
+    }
+    std::optional<double> epsilon;
+    if (auto raw = t.query("explore")) {
+        double e = 0;
+        if (!parse_double(*raw, e) || e < 0.0 || e > 1.0) return bad("explore must be a number in [0, 1]");
+        epsilon = e;
+    }
+    std::vector<std::string> exclude, genres;
+    if (auto raw = t.query("exclude")) {
+        exclude = split_list(*raw);
+        if (exclude.size() > std::size_t(options.max_exclude))
+            return bad("exclude takes at most " + std::to_string(options.max_exclude) + " item ids");
+        for (const auto& id : exclude)
+            if (id.size() > max_id_bytes) return bad("excluded item ids must be at most 256 bytes");
+    }
+    if (auto raw = t.query("genres")) {
+        genres = split_list(*raw);
+        if (genres.size() > std::size_t(options.max_exclude))
+            return bad("genres takes at most " + std::to_string(options.max_exclude) + " names");
+    }
+
+    auto snapshot = snapshots.load();
+    if (!snapshot)
+        return json_error(http::status::service_unavailable, "not_ready", "model not loaded yet", req.version());
+    if (!genres.empty() && (!snapshot->index || !snapshot->index->genre_mask_of(genres))) {
+        std::string known;
+        if (snapshot->index)
+            for (const auto& g : snapshot->index->genre_names) known += (known.empty() ? "" : ", ") + g;
+        return bad("unknown genre in genres; the catalog knows: " + (known.empty() ? std::string("(none)") : known));
+    }
+    auto user = store.get_user(user_id);
+    if (!user) {
+        spdlog::error("http: reading user: {}", user.error().message);
+        return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
+    }
+    const engine::user_state* u = user.value() ? &*user.value() : nullptr;
+
+    const std::string decision_id = new_decision_id();
+    const std::int64_t ts = wall_clock_ms();
+    engine::recommend_request rq;
+    rq.user_id = user_id;
+    rq.k = k;
+    rq.device = device;
+    rq.seed = core::hash64(decision_id, options.exploration_seed);
+    rq.now_ms = ts;
+    rq.policy = policy;
+    rq.epsilon = epsilon;
+    rq.exclude = exclude;
+    rq.genres = genres;
+    auto list = engine::recommend(*snapshot, u, rq, options.recommend, &exposure);
+    const std::string policy_name(to_string(list.policy));
+
+    // Record the decision before answering, so a reward can always find it.
+    if (!list.items.empty()) {
+        if (auto r = store.put_decision(decision_id, engine::to_pending(list, user_id, ts)); !r) {
+            decision_log_errors->Increment();
+            spdlog::warn("http: recording decision: {}", r.error().message);
+        }
+    }
+    std::string items_json;
+    for (const auto& item : list.items) {
+        if (!items_json.empty()) items_json += ",";
+        items_json += "{\"item_id\":";
+        core::append_json_string(items_json, item.item_id);
+        if (!item.title.empty()) {
+            items_json += ",\"title\":";
+            core::append_json_string(items_json, item.title);
+        }
+        items_json += ",\"score\":";
+        core::append_json_number(items_json, item.score);
+        items_json += ",\"propensity\":";
+        core::append_json_number(items_json, item.propensity);
+        items_json += item.explored ? ",\"explored\":true" : ",\"explored\":false";
+        if (item.forced) items_json += ",\"forced\":true";
+        items_json += ",\"reason\":";
+        core::append_json_string(items_json, item.reason);
+        items_json += "}";
+        // The source, not the reason: reasons carry item ids (unbounded labels).
+        this->items
+            ->Add({{"policy", policy_name},
+                   {"reason", std::string(item.source)},
+                   {"explored", item.explored ? "true" : "false"}})
+            .Increment();
+        if (item.new_release)
+            new_release_impressions->Add({{"policy", policy_name}, {"forced", item.forced ? "true" : "false"}})
+                .Increment();
+    }
+    std::string head = "{\"decision_id\":";
+    core::append_json_string(head, decision_id);
+    head += ",\"user_id\":";
+    core::append_json_string(head, user_id);
+    head += ",\"policy\":";
+    core::append_json_string(head, policy_name);
+    head += ",\"model_version\":";
+    core::append_json_number(head, std::int64_t(list.model_version));
+    head += list.cold_start ? ",\"cold_start\":true" : ",\"cold_start\":false";
+
+    if (links.decisions && !list.items.empty()) {
+        std::string log = head + ",\"ts\":" + std::to_string(ts) +
+                          ",\"feature_map_version\":" + std::to_string(bandits::feature_map_version) +
+                          ",\"items\":[" + items_json + "]}";
+        if (auto r = links.decisions->send(user_id, log); !r) decision_log_errors->Increment();
+    }
+    served->Add({{"policy", policy_name}}).Increment();
+    return json_ok(head + ",\"items\":[" + items_json + "]}", req.version());
+}
+
+response api::impl::user_summary(const request& req, const target& t) {
+    const std::string& user_id = t.segments[2];
+    if (user_id.empty() || user_id.size() > max_id_bytes)
+        return json_error(http::status::bad_request, "invalid_parameter", "user_id must be 1 to 256 bytes",
+                          req.version());
+    auto user = store.get_user(user_id);
+    if (!user) {
+        spdlog::error("http: reading user: {}", user.error().message);
+        return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
+    }
+    if (!user.value())
+        return json_error(http::status::not_found, "not_found", "unknown user '" + user_id + "'", req.version());
+    const auto& u = *user.value();
+    std::string body = "{\"user_id\":";
+    core::append_json_string(body, user_id);
+    body += ",\"events\":" + std::to_string(u.events) + ",\"counts\":{";
+    for (std::size_t i = 0; i < events::event_type_count; ++i) {
+        if (i) body += ",";
+        core::append_json_string(body, events::event_type_names[i]);
+        body += ":" + std::to_string(u.counts[i]);
+    }
+    body += "},\"last_ts\":" + std::to_string(u.last_ts_ms) + ",\"recent\":[";
+    const std::size_t n = std::min(u.recent.size(), summary_recent_n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i) body += ",";
+        core::append_json_string(body, u.recent[u.recent.size() - 1 - i]);  // latest first
+    }
+    double norm = 0.0;
+    for (float v : u.embedding) norm += double(v) * double(v);
+    body += "],\"recent_total\":" + std::to_string(u.recent.size()) + ",\"embedding_norm\":";
+    core::append_json_number(body, std::sqrt(norm));
+    body += u.embedding.empty() ? ",\"cold_start\":true}" : ",\"cold_start\":false}";
+    return json_ok(std::move(body), req.version());
+}
+
+}  // namespace marquee::serve

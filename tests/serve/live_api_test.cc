@@ -1,0 +1,157 @@
+// The API inside a running engine (engine_host: librdkafka's mock cluster,
+// RocksDB on disk, HTTP on loopback): what POST /v1/events and POST
+// /v1/rewards produce comes back through the ingest, and every route keeps
+// answering while the ingest applies a stream.
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <thread>
+
+#include "app/engine_host.h"
+#include "serve/api.h"
+#include "stream/embedded_broker.h"
+#include "stream/stream_fixtures.h"
+#include "utils/test_utils.h"
+
+namespace marquee {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string field(const std::string& body, const std::string& name) {
+    auto at = body.find("\"" + name + "\":\"");
+    if (at == std::string::npos) return {};
+    at += name.size() + 4;
+    return body.substr(at, body.find('"', at) - at);
+}
+
+class live_api : public ::testing::Test {
+protected:
+    void SetUp() override {
+        spdlog::set_level(spdlog::level::warn);
+        for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq", "marquee.items"})
+            broker.create_topic(t, 2);
+    }
+    stream::embedded_broker broker;
+    testing::temp_dir dir;
+};
+
+TEST_F(live_api, a_posted_event_is_consumed_applied_and_visible_in_the_user_summary) {
+    app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+    ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+    const int port = host.http_port();
+    EXPECT_EQ(testing::http_get(port, "/v1/users/alice").status, 404);
+    for (const char* item : {"m1", "m2"}) {
+        auto r = testing::http_request(port, "POST", "/v1/events",
+                                       std::string(R"({"type":"like","user_id":"alice","item_id":")") + item +
+                                           R"(","ts":1700000000000})");
+        ASSERT_EQ(r.status, 202) << r.body;
+    }
+    testing::http_reply summary;
+    ASSERT_TRUE(testing::wait_until([&] {
+        summary = testing::http_get(port, "/v1/users/alice");
+        return summary.status == 200 && summary.body.find("\"like\":2") != std::string::npos;
+    }, 30s)) << summary.body;
+    EXPECT_NE(summary.body.find("\"events\":2"), std::string::npos) << summary.body;
+    EXPECT_NE(summary.body.find("\"recent\":[\"m2\",\"m1\"]"), std::string::npos) << summary.body;
+    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_http_events_produced_total", "kind", "event"), 2);
+}
+
+TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_stream_once) {
+    testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(20, 80, 1500, 3));
+    app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+    const int port = host.http_port();
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= 1500; }, 30s));
+    testing::http_reply rec;
+    ASSERT_TRUE(testing::wait_until([&] {
+        rec = testing::http_get(port, "/v1/users/u1/recommendations?k=3");
+        return rec.status == 200 && rec.body.find("\"items\":[]") == std::string::npos;
+    }, 30s)) << rec.body;
+    const std::string body = R"({"decision_id":")" + field(rec.body, "decision_id") + R"(","item_id":")" +
+                             field(rec.body, "item_id") + R"(","reward":1})";
+    auto r = testing::http_request(port, "POST", "/v1/rewards", body);
+    ASSERT_EQ(r.status, 202) << r.body;
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return testing::metric_sum(host.registry(), "marquee_rewards_total", "outcome", "applied") == 1; }, 30s));
+    // A client retry carries the same event_id: the ingest skips it.
+    ASSERT_EQ(testing::http_request(port, "POST", "/v1/rewards", body).status, 202);
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return testing::metric_sum(host.registry(), "marquee_events_duplicate_total") >= 1; }, 30s));
+    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_rewards_total", "outcome", "applied"), 1);
+}
+
+TEST_F(live_api, every_route_answers_while_the_ingest_applies_a_stream) {
+    app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+    const int port = host.http_port();
+    ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+    constexpr int total = 20000;
+    std::thread producer([&] {
+        testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(200, 400, total, 9));
+    });
+    std::atomic<int> answered{0}, unexpected{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 2; ++c)
+        clients.emplace_back([&, c] {
+            testing::http_connection conn(port);
+            const std::string rank =
+                R"({"user_id":"u)" + std::to_string(c) +
+                R"(","context":{"hour":"21"},"k":2,"candidates":[{"id":"m1","features":{"g":"a"}},)"
+                R"({"id":"m2","features":{"g":"b"}},{"id":"zz","features":{"g":"c"}}]})";
+            for (int i = 0; i < 60; ++i) {
+                const std::string user = "u" + std::to_string((c * 60 + i) % 200);
+                auto check = [&](const testing::http_reply& r, std::initializer_list<int> ok) {
+                    ++answered;
+                    if (std::find(ok.begin(), ok.end(), r.status) == ok.end()) {
+                        ++unexpected;
+                        ADD_FAILURE() << r.status << " " << r.body;
+                    }
+                };
+                check(conn.request("GET", "/v1/users/" + user + "/recommendations?k=5&policy=thompson"), {200});
+                check(conn.request("GET", "/v1/users/" + user), {200, 404});
+                check(conn.request("GET", "/v1/items/m" + std::to_string(i) + "/similar?k=5"), {200, 404});
+                auto ranked = conn.request("POST", "/v1/rank", rank);
+                check(ranked, {200});
+                check(conn.request("POST", "/v1/rewards",
+                                   R"({"decision_id":")" + field(ranked.body, "decision_id") + R"(","item_id":")" +
+                                       field(ranked.body, "id") + R"(","reward":1})"),
+                      {200});
+            }
+        });
+    for (auto& t : clients) t.join();
+    producer.join();
+    EXPECT_EQ(answered.load(), 2 * 60 * 5);
+    EXPECT_EQ(unexpected.load(), 0);
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= total; }, 60s));
+    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_rank_rewards_total", "outcome", "applied"), 120);
+}
+
+TEST_F(live_api, rank_state_survives_an_engine_restart) {
+    std::string decision, item;
+    {
+        app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+        auto r = testing::http_request(host.http_port(), "POST", "/v1/rank",
+                                       R"({"k":2,"candidates":[{"id":"a","features":{"g":"x"}},{"id":"b"}]})");
+        ASSERT_EQ(r.status, 200) << r.body;
+        decision = field(r.body, "decision_id");
+        item = field(r.body, "id");
+        ASSERT_EQ(testing::http_request(host.http_port(), "POST", "/v1/rewards",
+                                        R"({"decision_id":")" + decision + R"(","item_id":")" + item +
+                                            R"(","reward":1})")
+                      .status,
+                  200);
+    }
+    app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+    auto again = testing::http_request(host.http_port(), "POST", "/v1/rewards",
+                                       R"({"decision_id":")" + decision + R"(","item_id":")" + item +
+                                           R"(","reward":1})");
+    EXPECT_EQ(again.status, 200);
+    EXPECT_NE(again.body.find("\"outcome\":\"duplicate\""), std::string::npos) << again.body;
+    auto r = testing::http_request(host.http_port(), "POST", "/v1/rank", R"({"candidates":[{"id":"a"}]})");
+    EXPECT_NE(r.body.find("\"model_version\":1"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace marquee

@@ -1,0 +1,117 @@
+// A running API over a real loopback socket and a real RocksDB store: 60
+// items (m0..m29 "Drama", liked by "fan"; m30..m58 "Comedy", liked by
+// "other" 100 days later; m59 unavailable), sinks that capture what the api
+// sends to the decisions and events topics.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/learner.h"
+#include "serve/api.h"
+#include "serve/http_server.h"
+#include "utils/test_utils.h"
+
+namespace marquee::serve {
+
+struct capture_sink : core::message_sink {
+    std::mutex mutex;
+    std::vector<std::pair<std::string, std::string>> messages;
+    core::result<void> send(std::string_view key, std::string_view value) override {
+        std::lock_guard lock(mutex);
+        messages.emplace_back(key, value);
+        return core::success();
+    }
+    std::vector<std::pair<std::string, std::string>> all() {
+        std::lock_guard lock(mutex);
+        return messages;
+    }
+};
+
+class http_api : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto s = state::store::open({.path = dir.str()});
+        ASSERT_TRUE(s);
+        store = std::move(s).value();
+        engine::model_options mo;
+        mo.mf.dim = 8;
+        model = std::make_unique<engine::model>(mo);
+        engine::learner l(*model);
+        engine::touched t;
+        engine::user_state fan;
+        events::event e;
+        e.type = events::event_type::like;
+        e.user_id = "fan";
+        for (int i = 0; i < 30; ++i) {
+            e.item_id = "m" + std::to_string(i);
+            e.ts_ms = 1000 + i;
+            l.apply(e, fan, nullptr, t);
+        }
+        // Someone else's taste, 100 days later: m30..m59 are new releases,
+        // m0..m29 are old (and seen by the fan).
+        engine::user_state other;
+        e.user_id = "other";
+        for (int i = 30; i < 60; ++i) {
+            e.item_id = "m" + std::to_string(i);
+            e.ts_ms = 100LL * 86'400'000 + i;
+            l.apply(e, other, nullptr, t);
+        }
+        for (int i = 0; i < 60; ++i) {
+            events::catalog_item c;
+            c.item_id = "m" + std::to_string(i);
+            c.title = "Movie " + std::to_string(i);
+            c.genres = {i < 30 ? "Drama" : "Comedy"};
+            c.available = i != 59;
+            model->apply_catalog(c);
+        }
+        auto w = store->begin();
+        w.put_user("fan", fan);
+        w.put_user("other", other);
+        ASSERT_TRUE(store->commit(w));
+        snapshots.store(engine::take_snapshot(*model, {}, nullptr));
+
+        api_ = std::make_unique<api>(api_options{}, snapshots, *store, api_links{&sink, &events_sink, nullptr},
+                                     registry, [] { return true; });
+        http_options ho;
+        ho.port = 0;
+        ho.threads = 2;
+        ho.body_limit = 16 * 1024;
+        ho.header_limit = 2048;
+        server = std::make_unique<http_server>(ho, [this](request&& r) { return api_->handle(std::move(r)); });
+        server->start();
+        port = server->port();
+    }
+
+    void expect_json_error(testing::http_reply r, int status, const std::string& code) {
+        EXPECT_EQ(r.status, status) << r.body;
+        EXPECT_EQ(r.headers["Content-Type"], "application/json");
+        EXPECT_NE(r.body.find("\"error\":{\"code\":\"" + code + "\""), std::string::npos) << r.body;
+        EXPECT_NE(r.body.find("\"message\":"), std::string::npos) << r.body;
+    }
+
+    testing::temp_dir dir;
+    std::unique_ptr<state::store> store;
+    std::unique_ptr<engine::model> model;
+    core::snapshot_cell<engine::model_snapshot> snapshots;
+    prometheus::Registry registry;
+    capture_sink sink;
+    capture_sink events_sink;
+    std::unique_ptr<api> api_;
+    std::unique_ptr<http_server> server;
+    unsigned short port = 0;
+};
+
+// The string value of "field" in a flat JSON text (first occurrence).
+inline std::string json_field(const std::string& body, const std::string& field) {
+    auto at = body.find("\"" + field + "\":\"");
+    if (at == std::string::npos) return {};
+    at += field.size() + 4;
+    return body.substr(at, body.find('"', at) - at);
+}
+
+}  // namespace marquee::serve

@@ -1,0 +1,78 @@
+// When a decision's reward window closes: batch_applier over a real RocksDB,
+// no Kafka (the applier is the Kafka-free half of ingest).
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include "engine/recommender.h"
+#include "state/store.h"
+#include "stream/batch_applier.h"
+#include "utils/test_utils.h"
+
+namespace marquee::stream {
+namespace {
+
+struct rig {
+    testing::temp_dir dir;
+    std::unique_ptr<state::store> store = state::store::open({.path = dir.str()}).value();
+    engine::model model{[] {
+        engine::model_options o;
+        o.mf.dim = 8;
+        return o;
+    }()};
+    core::snapshot_cell<engine::model_snapshot> snapshots;
+    prometheus::Registry registry;
+    ingest_probe probe{registry};
+    batch_applier applier{*store, model, snapshots, nullptr, probe, [] {
+                              applier_options o;
+                              o.rewards.window = std::chrono::milliseconds(1000);
+                              o.rewards.decision_ttl = std::chrono::milliseconds(5000);
+                              return o;
+                          }()};
+    std::int64_t offset = 0;
+
+    // One watch event at `ts`: moves the model's event clock.
+    void apply_event_at(std::int64_t ts) {
+        const std::string json = R"({"type":"watch","user_id":"x","item_id":"m1","ts":)" + std::to_string(ts) + "}";
+        const raw_message m{.topic = "marquee.events", .partition = 0, .offset = offset++, .key = "x", .payload = json};
+        ASSERT_TRUE(applier.apply(std::span(&m, 1)));
+    }
+    void serve(const std::string& id, std::int64_t served_ms) {
+        engine::pending_decision d;
+        d.user_id = "viewer";
+        d.served_ms = served_ms;
+        d.items.push_back({"m7", bandits::feature_vector::Constant(0.1), 0.5, false});
+        ASSERT_TRUE(store->put_decision(id, d));
+    }
+    std::size_t close(std::int64_t now) { return applier.close_reward_windows(now).value(); }
+    bool pending(const std::string& id) { return store->get_decision(id).value().has_value(); }
+};
+
+TEST(reward_window, waits_for_a_lagging_stream_until_the_ttl) {
+    rig r;
+    r.serve("d1", 100'000);
+    r.apply_event_at(100'000);  // the stream has only reached the serving time
+    EXPECT_EQ(r.close(101'500), 0u) << "wall clock past the window, but the stream is not";
+    EXPECT_TRUE(r.pending("d1"));
+    r.apply_event_at(101'200);  // the stream passes the window
+    EXPECT_EQ(r.close(101'500), 1u);
+    EXPECT_FALSE(r.pending("d1"));
+    EXPECT_EQ(r.model.bandit().updates(), 1u) << "the default reward for the one shown item";
+
+    // A stream that stops: the TTL (5 s) closes the window anyway.
+    r.serve("d2", 200'000);
+    EXPECT_EQ(r.close(204'000), 0u);
+    EXPECT_EQ(r.close(205'500), 1u);
+    EXPECT_EQ(r.model.bandit().updates(), 2u);
+    EXPECT_EQ(r.close(300'000), 0u) << "nothing left";
+}
+
+TEST(reward_window, a_decision_inside_its_window_stays_open_whatever_the_stream) {
+    rig r;
+    r.serve("d", 100'000);
+    r.apply_event_at(500'000);  // the stream is far ahead
+    EXPECT_EQ(r.close(100'900), 0u) << "the wall clock has not passed the window";
+    EXPECT_EQ(r.close(101'100), 1u);
+}
+
+}  // namespace
+}  // namespace marquee::stream
