@@ -14,7 +14,8 @@
 //       Produce->visible: for a user, read the list (twice: it must be stable,
 //       so run the engine with bandit.epsilon=0), produce a `like` for the
 //       list's first item, then poll the user's recommendations until the
-//       item ids differ. Prints p50/p90/p99/max of produce->changed.
+//       item ids differ and the liked item is gone from them (it is in the
+//       user's history then). Prints p50/p90/p99/max of produce->changed.
 //   serve_bench replay --brokers B [--movielens DIR] [--repeat 1] [--topic marquee.events]
 //                      [--catalog 1 (movies.csv to --topic, default marquee.items)]
 //       Produces the MovieLens ratings (keyed by user) as fast as the
@@ -359,7 +360,12 @@ fresh_result fresh(const std::string& brokers, const std::string& topic, std::ui
         while (std::chrono::duration<double>(clock_type::now() - t0).count() < timeout_s) {
             auto [s, b] = client.get(target);
             producer->poll(0);
-            if (s == 200 && item_ids(b) != before) {
+            // Changed, and by this event: the liked item is in the user's
+            // history now, which is never recommended again. (Scores can also
+            // move with the clock, e.g. time-of-day features.)
+            if (s != 200) continue;
+            const auto now_ids = item_ids(b);
+            if (now_ids != before && std::find(now_ids.begin(), now_ids.end(), e.item_id) == now_ids.end()) {
                 changed = true;
                 break;
             }
