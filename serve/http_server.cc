@@ -97,6 +97,10 @@ struct http_server::impl {
                 spdlog::warn("http: accept: {}", ec.message());
                 continue;
             }
+            // Responses are written whole; Nagle would only hold one back
+            // behind the client's delayed ACK (up to 40 ms on Linux).
+            beast::error_code nodelay_ec;
+            socket.set_option(tcp::no_delay(true), nodelay_ec);
             auto executor = socket.get_executor();
             net::co_spawn(executor, session(beast::tcp_stream(std::move(socket))), [](std::exception_ptr e) {
                 if (!e) return;
