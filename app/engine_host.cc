@@ -75,6 +75,10 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
                                   i.cfg.kafka.dlq_topic})
             if (!topic.empty()) i.broker->create_topic(topic, i.cfg.kafka.embedded_partitions);
         i.cfg.kafka.brokers = i.broker->bootstrap();
+        // The mock broker holds an empty fetch for the whole fetch.wait.max.ms
+        // (librdkafka default 500 ms) instead of answering when data arrives,
+        // which would put half a second between an event and serving.
+        i.cfg.kafka.properties.try_emplace("fetch.wait.max.ms", "5");
         spdlog::info("embedded Kafka broker listening at {}", i.cfg.kafka.brokers);
     }
 
