@@ -150,9 +150,13 @@ std::string encode_decision(const engine::pending_decision& d) {
     w.put(std::uint8_t(d.policy));
     w.put(std::uint32_t(d.items.size()));
     w.put(std::uint32_t(bandits::feature_dim));
+    // Features as float32: pending decisions are the serving path's only
+    // write and the store's fastest-growing data; the bandit's update does
+    // not need the last digits of a feature.
     for (const auto& i : d.items) {
         w.put_string(i.item_id);
-        w.put_bytes(i.features.data(), sizeof(double) * bandits::feature_dim);
+        const Eigen::Matrix<float, bandits::feature_dim, 1> x = i.features.cast<float>();
+        w.put_bytes(x.data(), sizeof(float) * bandits::feature_dim);
         w.put(i.propensity);
         w.put(std::uint8_t(i.rewarded));
     }
@@ -176,14 +180,19 @@ core::result<engine::pending_decision> decode_decision(std::string_view bytes) {
     if (format >= 2 && (!r.get(dim) || dim > 1024)) return corrupt("decision");
     d.features_current = dim == bandits::feature_dim;
     d.items.resize(n);
-    std::vector<double> features(dim);
+    // Format 1 stored float64 features, format 2 float32.
+    const std::size_t width = format >= 2 ? sizeof(float) : sizeof(double);
+    std::vector<char> features(dim * width);
     for (auto& i : d.items) {
         std::uint8_t rewarded = 0;
-        if (!r.get_string(i.item_id) || !r.get_bytes(features.data(), sizeof(double) * dim) ||
-            !r.get(i.propensity) || !r.get(rewarded))
+        if (!r.get_string(i.item_id) || !r.get_bytes(features.data(), features.size()) || !r.get(i.propensity) ||
+            !r.get(rewarded))
             return corrupt("decision");
-        if (d.features_current) i.features = Eigen::Map<const bandits::feature_vector>(features.data());
-        else i.features.setZero();
+        i.features.setZero();
+        if (d.features_current && width == sizeof(float))
+            i.features = Eigen::Map<const Eigen::Matrix<float, bandits::feature_dim, 1>>(
+                             reinterpret_cast<const float*>(features.data()))
+                             .cast<double>();
         i.rewarded = rewarded != 0;
     }
     if (!r.done()) return corrupt("decision");

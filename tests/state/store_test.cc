@@ -222,9 +222,12 @@ TEST(codec, decisions_scored_by_another_feature_map_decode_as_stale) {
     d.served_ms = 7;
     d.items.push_back({"m1", bandits::feature_vector::Constant(0.5), 0.5, false});
     d.items.push_back({"m2", bandits::feature_vector::Constant(0.25), 0.5, true});
+    d.items[1].features[3] = 0.1;  // not a float: kept to float precision
     auto same = decode_decision(encode_decision(d));
     ASSERT_TRUE(same);
     EXPECT_TRUE(same.value().features_current);
+    EXPECT_NEAR(same.value().items[1].features[3], 0.1, 1e-8);
+    EXPECT_EQ(same.value().items[0].features, d.items[0].features);
     // Format 1: no policy byte, no feature count, 8 features per item.
     std::string v1;
     auto put = [&](const auto& v) { v1.append(reinterpret_cast<const char*>(&v), sizeof v); };
