@@ -78,7 +78,7 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
         // The mock broker holds an empty fetch for the whole fetch.wait.max.ms
         // (librdkafka default 500 ms) instead of answering when data arrives,
         // which would put half a second between an event and serving.
-        i.cfg.kafka.properties.try_emplace("fetch.wait.max.ms", "5");
+        i.cfg.kafka.consumer_defaults["fetch.wait.max.ms"] = "5";
         spdlog::info("embedded Kafka broker listening at {}", i.cfg.kafka.brokers);
     }
 

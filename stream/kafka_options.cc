@@ -30,6 +30,7 @@ std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std
         set(*conf, "auto.offset.reset", "earliest");
         set(*conf, "partition.assignment.strategy", "cooperative-sticky");
         set(*conf, "enable.partition.eof", "false");
+        for (const auto& [key, value] : options.consumer_defaults) set(*conf, key, value);
     } else {
         set(*conf, "linger.ms", "5");
         // Kafka's default broker limit (max.message.bytes), so a dead-letter

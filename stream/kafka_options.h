@@ -33,6 +33,10 @@ struct kafka_options {
     int embedded_partitions = 4;
     // librdkafka properties, applied last, verbatim.
     std::map<std::string, std::string> properties;
+    // Consumer-only defaults the engine chooses (e.g. for the embedded
+    // broker); applied to consumers before `properties`, so a user's
+    // setting wins and producers never see (and warn about) them.
+    std::map<std::string, std::string> consumer_defaults;
 };
 
 // Builds a librdkafka configuration: bootstrap servers, Marquee's defaults
