@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 namespace marquee::bandits {
 
@@ -28,6 +29,12 @@ struct request_signals {
     bool device_tv = false;       // context.device == "tv"
     double hour_of_day = 0.0;     // request time, UTC hours in [0, 24)
 };
+
+// request_signals::hour_of_day of a Unix time in ms (UTC).
+constexpr double hour_of_day(std::int64_t unix_ms) {
+    constexpr std::int64_t day_ms = 86'400'000;
+    return double(((unix_ms % day_ms) + day_ms) % day_ms) / 3'600'000.0;
+}
 
 // Layout (version 2):
 // 0 bias | 1 affinity: user . item embedding, clamped to [-4,4] | 2 popularity

@@ -3,6 +3,7 @@
 // logging policy over the production LinUCB model for unbiased replay data.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -28,9 +29,12 @@ constexpr std::string_view to_string(policy_kind k) {
     return "unknown";
 }
 
+// Every kind, in declaration order (for metric labels and name lists).
+inline constexpr std::array<policy_kind, 5> all_policy_kinds = {
+    policy_kind::ucb, policy_kind::thompson, policy_kind::greedy, policy_kind::epsilon_greedy, policy_kind::uniform};
+
 constexpr std::optional<policy_kind> parse_policy_kind(std::string_view name) {
-    for (auto k : {policy_kind::ucb, policy_kind::thompson, policy_kind::greedy, policy_kind::epsilon_greedy,
-                   policy_kind::uniform})
+    for (auto k : all_policy_kinds)
         if (to_string(k) == name) return k;
     return std::nullopt;
 }

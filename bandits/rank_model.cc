@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "bandits/linear_ts.h"
+#include "core/byte_io.h"
 
 namespace marquee::bandits {
 
@@ -15,19 +15,6 @@ constexpr char format_version = 1;
 int dim_for(const rank_model_options& o) { return (1 << std::clamp(o.bits, 1, 20)) + known_dim; }
 
 ridge_options ridge_for(const rank_model_options& o) { return {.lambda = o.lambda, .track_cholesky = true}; }
-
-template <class T>
-void put(std::string& out, T v) {
-    out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-template <class T>
-bool take(std::string_view& in, T& v) {
-    if (in.size() < sizeof v) return false;
-    std::memcpy(&v, in.data(), sizeof v);
-    in.remove_prefix(sizeof v);
-    return true;
-}
 
 }  // namespace
 
@@ -131,38 +118,38 @@ std::vector<slot> rank_model::choose(std::span<const sparse_x> candidates, const
 // then A's upper triangle row by row (dim (dim + 1) / 2 doubles), host order.
 std::string rank_model::serialize() const {
     const int d = dim();
-    std::string out;
-    out.reserve(17 + std::size_t(d) * 8 + std::size_t(d) * (d + 1) / 2 * 8);
-    out.push_back(format_version);
-    put(out, std::int32_t(options_.bits));
-    put(out, std::int32_t(d));
-    put(out, std::uint64_t(model_.updates()));
-    out.append(reinterpret_cast<const char*>(model_.b().data()), std::size_t(d) * sizeof(double));
+    core::byte_writer w;
+    w.reserve(17 + std::size_t(d) * 8 + std::size_t(d) * (d + 1) / 2 * 8);
+    w.put(format_version);
+    w.put(std::int32_t(options_.bits));
+    w.put(std::int32_t(d));
+    w.put(std::uint64_t(model_.updates()));
+    w.put_bytes(model_.b().data(), std::size_t(d) * sizeof(double));
     for (int r = 0; r < d; ++r)
-        for (int c = r; c < d; ++c) put(out, a_(r, c));
-    return out;
+        for (int c = r; c < d; ++c) w.put(a_(r, c));
+    return w.take();
 }
 
 core::result<rank_model> rank_model::deserialize(std::string_view bytes, rank_model_options options) {
-    if (bytes.empty() || bytes[0] != format_version) return core::error{"corrupt_state", "rank model: bad version"};
-    bytes.remove_prefix(1);
+    core::byte_reader in(bytes);
+    char version = 0;
+    if (!in.get(version) || version != format_version) return core::error{"corrupt_state", "rank model: bad version"};
     std::int32_t bits = 0, d = 0;
     std::uint64_t updates = 0;
-    if (!take(bytes, bits) || !take(bytes, d) || !take(bytes, updates))
+    if (!in.get(bits) || !in.get(d) || !in.get(updates))
         return core::error{"corrupt_state", "rank model: short header"};
     if (bits != options.bits || d != dim_for(options))
         return core::error{"config", "stored rank model has bits " + std::to_string(bits) + " but rank.bits is " +
                                          std::to_string(options.bits)};
-    if (bytes.size() != std::size_t(d) * 8 + std::size_t(d) * (d + 1) / 2 * 8)
+    if (in.remaining() != std::size_t(d) * 8 + std::size_t(d) * (d + 1) / 2 * 8)
         return core::error{"corrupt_state", "rank model: bad length"};
     vector b(d);
-    std::memcpy(b.data(), bytes.data(), std::size_t(d) * 8);
-    bytes.remove_prefix(std::size_t(d) * 8);
+    in.get_bytes(b.data(), std::size_t(d) * 8);
     ridge_model<Eigen::Dynamic>::matrix a(d, d);
     for (int r = 0; r < d; ++r)
         for (int c = r; c < d; ++c) {
-            double v;
-            take(bytes, v);
+            double v = 0;
+            in.get(v);
             a(r, c) = a(c, r) = v;
         }
     ridge_model<Eigen::Dynamic> model(ridge_for(options), a, b, updates);

@@ -16,11 +16,6 @@ struct candidate {
     std::uint32_t because;  // co-visitation: the history item behind it
 };
 
-double hour_of_day(std::int64_t unix_ms) {
-    constexpr std::int64_t day_ms = 86'400'000;
-    return double(((unix_ms % day_ms) + day_ms) % day_ms) / 3'600'000.0;
-}
-
 bool has_embedding(const user_state* user) {
     if (!user || user->embedding.empty()) return false;
     for (float v : user->embedding)
@@ -103,7 +98,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     bandits::request_signals req;
     req.user_events = user ? double(user->events) : 0.0;
     req.device_tv = request.device == "tv";
-    req.hour_of_day = hour_of_day(request.now_ms);
+    req.hour_of_day = bandits::hour_of_day(request.now_ms);
     // Genres of the user's latest history, for each candidate's genre match.
     std::array<bandits::genre_mask, 20> taste{};
     std::size_t tasted = 0;

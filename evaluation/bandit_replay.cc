@@ -84,8 +84,8 @@ bandit_replay_report run_bandit_replay(std::span<const events::event> ratings, c
                 rows[c] = r;
             }
             for (std::size_t c = k - 1; c > 0; --c) std::swap(rows[c], rows[std::size_t(rng.below(c + 1))]);
-            const double hour = double(((e.ts_ms % 86'400'000) + 86'400'000) % 86'400'000) / 3'600'000.0;
-            bandits::request_signals req{.user_events = user_n, .device_tv = false, .hour_of_day = hour};
+            bandits::request_signals req{
+                .user_events = user_n, .device_tv = false, .hour_of_day = bandits::hour_of_day(e.ts_ms)};
             for (std::size_t c = 0; c < k; ++c) {
                 const auto& s = items[rows[c]];
                 bandits::candidate_signals cs;

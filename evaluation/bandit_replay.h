@@ -41,9 +41,7 @@ struct bandit_replay_options {
     // Also evaluate the popularity baseline. Default: true.
     bool popularity = true;
     // Policies to evaluate. Default: all five kinds.
-    std::vector<bandits::policy_kind> policies{bandits::policy_kind::ucb, bandits::policy_kind::thompson,
-                                               bandits::policy_kind::greedy, bandits::policy_kind::epsilon_greedy,
-                                               bandits::policy_kind::uniform};
+    std::vector<bandits::policy_kind> policies{bandits::all_policy_kinds.begin(), bandits::all_policy_kinds.end()};
 };
 
 // Cumulative estimates after the first `decisions` logged decisions.

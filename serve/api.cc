@@ -79,8 +79,7 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
                   .Name("marquee_recommendations_served_total")
                   .Help("Recommendation lists served, by policy")
                   .Register(registry);
-    for (auto k : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
-                   bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform})
+    for (auto k : bandits::all_policy_kinds)
         served->Add({{"policy", std::string(to_string(k))}});
     items = &prometheus::BuildCounter()
                  .Name("marquee_recommended_items_total")
@@ -90,8 +89,7 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
                                    .Name("marquee_new_release_impressions_total")
                                    .Help("New releases shown, by policy and whether the exposure floor forced them in")
                                    .Register(registry);
-    for (auto k : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
-                   bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform})
+    for (auto k : bandits::all_policy_kinds)
         for (auto forced : {"true", "false"})
             new_release_impressions->Add({{"policy", std::string(to_string(k))}, {"forced", forced}});
     decision_log_errors = &prometheus::BuildCounter()

@@ -11,13 +11,11 @@
 #include <thread>
 
 #include "core/rng.h"
+#include "core/wall_clock.h"
 
 namespace marquee::serve {
 
-inline std::int64_t wall_clock_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using core::wall_clock_ms;
 
 // 128 random bits as 32 hex digits, from a per-thread generator.
 inline std::string new_decision_id() {

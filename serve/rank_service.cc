@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/byte_io.h"
 #include "core/hash.h"
 #include "core/json_writer.h"
 #include "serve/decision_id.h"
@@ -43,16 +44,11 @@ std::string decision_key(std::string_view id) { return "d/" + std::string(id); }
 constexpr std::string_view time_prefix = "t/";
 std::string time_key(std::int64_t ts_ms, std::string_view id) {
     std::string k(time_prefix);
-    const auto u = std::uint64_t(ts_ms) ^ (std::uint64_t(1) << 63);
-    for (int shift = 56; shift >= 0; shift -= 8) k.push_back(char((u >> shift) & 0xff));
+    core::append_ordered(k, ts_ms);
     k += id;
     return k;
 }
-std::int64_t time_of(std::string_view key) {
-    std::uint64_t u = 0;
-    for (std::size_t b = 0; b < 8; ++b) u = (u << 8) | std::uint8_t(key[time_prefix.size() + b]);
-    return std::int64_t(u ^ (std::uint64_t(1) << 63));
-}
+std::int64_t time_of(std::string_view key) { return core::read_ordered(key.data() + time_prefix.size()); }
 
 // A rank decision as stored: what each shown candidate looked like to the
 // model (sparse x) and its propensity, so a reward can update the model
@@ -71,76 +67,54 @@ struct stored_decision {
     std::vector<item> items;
 };
 
-template <class T>
-void put(std::string& out, T v) {
-    out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-void put_string(std::string& out, std::string_view s) {
-    put(out, std::uint32_t(s.size()));
-    out.append(s);
-}
-template <class T>
-bool take(std::string_view& in, T& v) {
-    if (in.size() < sizeof v) return false;
-    std::memcpy(&v, in.data(), sizeof v);
-    in.remove_prefix(sizeof v);
-    return true;
-}
-bool take_string(std::string_view& in, std::string& s) {
-    std::uint32_t n = 0;
-    if (!take(in, n) || in.size() < n) return false;
-    s.assign(in.data(), n);
-    in.remove_prefix(n);
-    return true;
-}
-
 // Layout v1 (host byte order): u8 1, str user, i64 ts, u8 policy, u32 n, then
 // per item: str id, f64 propensity, u8 rewarded, f64 reward, u32 nnz,
 // nnz x (u32 index, f64 value). str = u32 length + bytes.
 std::string encode(const stored_decision& d) {
-    std::string out;
-    out.push_back(char(1));
-    put_string(out, d.user_id);
-    put(out, d.ts_ms);
-    put(out, d.policy);
-    put(out, std::uint32_t(d.items.size()));
+    core::byte_writer w;
+    w.put(std::uint8_t(1));
+    w.put_string(d.user_id);
+    w.put(d.ts_ms);
+    w.put(d.policy);
+    w.put(std::uint32_t(d.items.size()));
     for (const auto& i : d.items) {
-        put_string(out, i.id);
-        put(out, i.propensity);
-        put(out, std::uint8_t(i.rewarded));
-        put(out, i.reward);
-        put(out, std::uint32_t(i.x.size()));
+        w.put_string(i.id);
+        w.put(i.propensity);
+        w.put(std::uint8_t(i.rewarded));
+        w.put(i.reward);
+        w.put(std::uint32_t(i.x.size()));
         for (const auto& [index, value] : i.x) {
-            put(out, index);
-            put(out, value);
+            w.put(index);
+            w.put(value);
         }
     }
-    return out;
+    return w.take();
 }
 
-core::result<stored_decision> decode(std::string_view in) {
+core::result<stored_decision> decode(std::string_view bytes) {
     const core::error corrupt{"corrupt_state", "rank decision: truncated or bad version"};
+    core::byte_reader in(bytes);
     stored_decision d;
+    std::uint8_t version = 0;
     std::uint32_t n = 0;
-    if (in.empty() || in[0] != char(1)) return corrupt;
-    in.remove_prefix(1);
-    if (!take_string(in, d.user_id) || !take(in, d.ts_ms) || !take(in, d.policy) || !take(in, n)) return corrupt;
+    if (!in.get(version) || version != 1) return corrupt;
+    if (!in.get_string(d.user_id) || !in.get(d.ts_ms) || !in.get(d.policy) || !in.get(n)) return corrupt;
     for (std::uint32_t k = 0; k < n; ++k) {
         stored_decision::item i;
         std::uint8_t rewarded = 0;
         std::uint32_t nnz = 0;
-        if (!take_string(in, i.id) || !take(in, i.propensity) || !take(in, rewarded) || !take(in, i.reward) ||
-            !take(in, nnz) || in.size() < std::size_t(nnz) * 12)
+        if (!in.get_string(i.id) || !in.get(i.propensity) || !in.get(rewarded) || !in.get(i.reward) ||
+            !in.get(nnz) || in.remaining() < std::size_t(nnz) * 12)
             return corrupt;
         i.rewarded = rewarded != 0;
         i.x.resize(nnz);
         for (auto& [index, value] : i.x) {
-            take(in, index);
-            take(in, value);
+            in.get(index);
+            in.get(value);
         }
         d.items.push_back(std::move(i));
     }
-    if (!in.empty()) return corrupt;
+    if (!in.done()) return corrupt;
     return d;
 }
 
@@ -152,23 +126,24 @@ std::string log_key(std::uint64_t seq) {
 
 // A log record: f64 reward, u32 nnz, nnz x (u32 index, f64 value).
 std::string encode_log(const bandits::sparse_x& x, double reward) {
-    std::string out;
-    put(out, reward);
-    put(out, std::uint32_t(x.size()));
+    core::byte_writer w;
+    w.put(reward);
+    w.put(std::uint32_t(x.size()));
     for (const auto& f : x) {
-        put(out, f.index);
-        put(out, f.value);
+        w.put(f.index);
+        w.put(f.value);
     }
-    return out;
+    return w.take();
 }
 
-bool decode_log(std::string_view in, bandits::sparse_x& x, double& reward) {
+bool decode_log(std::string_view bytes, bandits::sparse_x& x, double& reward) {
+    core::byte_reader in(bytes);
     std::uint32_t nnz = 0;
-    if (!take(in, reward) || !take(in, nnz) || in.size() != std::size_t(nnz) * 12) return false;
+    if (!in.get(reward) || !in.get(nnz) || in.remaining() != std::size_t(nnz) * 12) return false;
     x.resize(nnz);
     for (auto& f : x) {
-        take(in, f.index);
-        take(in, f.value);
+        in.get(f.index);
+        in.get(f.value);
     }
     return true;
 }
@@ -248,8 +223,7 @@ struct rank_service::impl {
                        .Help("Rewards for rank decisions, by outcome")
                        .Register(registry);
         // Every label value up front, so each series exists from the start.
-        for (auto k : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
-                       bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform})
+        for (auto k : bandits::all_policy_kinds)
             decided->Add({{"policy", std::string(to_string(k))}});
         for (auto o : {reward_outcome::applied, reward_outcome::duplicate, reward_outcome::unknown_decision,
                        reward_outcome::unknown_item})
@@ -302,9 +276,7 @@ rank_service::rank_service(rank_options options, state::store& store,
             std::unique_lock lock(m);
             cv.wait_for(lock, stop, impl_->options.close_every, [] { return false; });
             if (stop.stop_requested()) break;
-            const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+            const auto now = core::wall_clock_ms();
             if (auto closed = close_windows(now); !closed)
                 spdlog::warn("rank: closing reward windows: {}", closed.error().message);
         }

@@ -43,8 +43,7 @@ bool parse_double(std::string_view raw, double& out) {
 
 std::string policy_names() {
     std::string out;
-    for (auto k : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
-                   bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform}) {
+    for (auto k : bandits::all_policy_kinds) {
         if (!out.empty()) out += ", ";
         out += to_string(k);
     }

@@ -1,7 +1,6 @@
 #include "state/codec.h"
 
-#include <cstring>
-#include <type_traits>
+#include "core/byte_io.h"
 
 namespace marquee::state {
 
@@ -12,49 +11,8 @@ constexpr std::uint8_t user_format = 3, item_format = 2, decision_format = 2;
 // title or genres. Still decoded, as an available item with none of them.
 constexpr std::uint8_t item_format_v1 = 1;
 
-class writer {
-public:
-    template <class T>
-    void put(const T& v) {
-        static_assert(std::is_trivially_copyable_v<T>);
-        out_.append(reinterpret_cast<const char*>(&v), sizeof v);
-    }
-    void put_bytes(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
-    void put_string(std::string_view s) {
-        put(std::uint32_t(s.size()));
-        out_.append(s);
-    }
-    std::string take() { return std::move(out_); }
-
-private:
-    std::string out_;
-};
-
-class reader {
-public:
-    explicit reader(std::string_view in) : in_(in) {}
-    template <class T>
-    bool get(T& v) {
-        return get_bytes(&v, sizeof v);
-    }
-    bool get_bytes(void* p, std::size_t n) {
-        if (in_.size() < n) return false;
-        std::memcpy(p, in_.data(), n);
-        in_.remove_prefix(n);
-        return true;
-    }
-    bool get_string(std::string& s) {
-        std::uint32_t n = 0;
-        if (!get(n) || in_.size() < n) return false;
-        s.assign(in_.substr(0, n));
-        in_.remove_prefix(n);
-        return true;
-    }
-    bool done() const { return in_.empty(); }
-
-private:
-    std::string_view in_;
-};
+using writer = core::byte_writer;
+using reader = core::byte_reader;
 
 core::error corrupt(const char* what) { return core::error{"corrupt_state", std::string("corrupt ") + what + " record"}; }
 

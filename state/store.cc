@@ -12,6 +12,7 @@
 #include <cstring>
 #include <span>
 
+#include "core/byte_io.h"
 #include "state/codec.h"
 
 namespace marquee::state {
@@ -84,20 +85,9 @@ core::result<std::vector<online_models::neighbour>> decode_covisit(std::string_v
 // Decision index keys (values empty), big-endian times so keys sort by time:
 //   't' served_ms decision_id                   by serving time (expiry)
 //   'u' len(user) user served_ms decision_id    by user (rewards without an id)
-void append_be64(std::string& out, std::int64_t v) {
-    const auto u = std::uint64_t(v) ^ (std::uint64_t(1) << 63);  // negative times sort first
-    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(char((u >> shift) & 0xff));
-}
-
-std::int64_t read_be64(const char* p) {
-    std::uint64_t u = 0;
-    for (int i = 0; i < 8; ++i) u = (u << 8) | std::uint8_t(p[i]);
-    return std::int64_t(u ^ (std::uint64_t(1) << 63));
-}
-
 std::string time_key(std::int64_t served_ms, std::string_view id) {
     std::string k = "t";
-    append_be64(k, served_ms);
+    core::append_ordered(k, served_ms);
     k += id;
     return k;
 }
@@ -112,7 +102,7 @@ std::string user_prefix(std::string_view user) {
 
 std::string user_key(std::string_view user, std::int64_t served_ms, std::string_view id) {
     std::string k = user_prefix(user);
-    append_be64(k, served_ms);
+    core::append_ordered(k, served_ms);
     k += id;
     return k;
 }
@@ -263,12 +253,12 @@ core::result<std::vector<store::stored_decision>> store::user_decisions(std::str
     std::vector<stored_decision> out;
     const std::string prefix = user_prefix(user_id);
     std::string start = prefix;
-    append_be64(start, from_ms);
+    core::append_ordered(start, from_ms);
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_decision_index)));
     for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
         const auto key = it->key();
         if (key.size() < prefix.size() + 8) return core::error{"corrupt_state", "short decision index key"};
-        if (read_be64(key.data() + prefix.size()) > to_ms) break;
+        if (core::read_ordered(key.data() + prefix.size()) > to_ms) break;
         const std::string_view id(key.data() + prefix.size() + 8, key.size() - prefix.size() - 8);
         auto d = get_decision(id);
         if (!d) return d.error();
@@ -287,7 +277,7 @@ core::result<std::vector<store::stored_decision>> store::decisions_served_before
         const auto key = it->key();
         if (key.empty() || key[0] != 't') break;
         if (key.size() < 9) return core::error{"corrupt_state", "short decision index key"};
-        if (read_be64(key.data() + 1) >= before_ms) break;
+        if (core::read_ordered(key.data() + 1) >= before_ms) break;
         const std::string_view id(key.data() + 9, key.size() - 9);
         auto d = get_decision(id);
         if (!d) return d.error();

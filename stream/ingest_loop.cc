@@ -6,6 +6,8 @@
 #include <map>
 #include <vector>
 
+#include "core/wall_clock.h"
+
 namespace marquee::stream {
 
 namespace {
@@ -168,10 +170,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         const auto now = clock::now();
         if (now < next_window_check) return;
         next_window_check = now + std::chrono::seconds(1);
-        const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
-        if (auto closed = applier.close_reward_windows(wall_ms); !closed) {
+        if (auto closed = applier.close_reward_windows(core::wall_clock_ms()); !closed) {
             fatal = closed.error();
             spdlog::critical("ingest: closing reward windows failed ({}); stopping", closed.error().message);
         }

@@ -42,8 +42,7 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                        .Register(registry);
     // Every label value exists from the start, so dashboards show 0, not "no data".
     for (auto kind : {"assign", "revoke"}) rebalances_->Add({{"kind", kind}});
-    for (auto policy : {bandits::policy_kind::ucb, bandits::policy_kind::thompson, bandits::policy_kind::greedy,
-                        bandits::policy_kind::epsilon_greedy, bandits::policy_kind::uniform}) {
+    for (auto policy : bandits::all_policy_kinds) {
         const std::string name(bandits::to_string(policy));
         for (auto outcome : {"applied", "window", "default", "duplicate", "unknown_item", "stale_features"})
             rewards_->Add({{"policy", name}, {"outcome", outcome}});

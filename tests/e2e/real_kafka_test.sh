@@ -34,8 +34,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- marquee log ---" >&2; tail -40 "$WORK/marquee.out" "$WORK/marquee.log" >&2 || true; exit 1; }
 # Signals end the test through the EXIT trap too, so no broker or engine outlives it.
 trap 'exit 143' TERM INT
-command -v kcat >/dev/null || fail "kcat is not installed (scripts/setup.sh installs it)"
-command -v curl >/dev/null || fail "curl is not installed (scripts/setup.sh installs it)"
+command -v kcat >/dev/null || fail "kcat is not installed (scripts/dev.sh installs it)"
+command -v curl >/dev/null || fail "curl is not installed (scripts/dev.sh installs it)"
 
 set +e
 BOOTSTRAP="$("$BROKER" start "$WORK/kafka" "$PORT" | tail -1)"

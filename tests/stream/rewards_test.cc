@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "app/engine_host.h"
+#include "core/wall_clock.h"
 #include "state/store.h"
 #include "stream/embedded_broker.h"
 #include "stream/stream_fixtures.h"
@@ -18,10 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using core::wall_clock_ms;
 
 std::string field(const std::string& body, const std::string& name, std::size_t from = 0) {
     const std::string key = "\"" + name + "\":\"";
@@ -84,7 +82,7 @@ TEST_F(rewards, a_pending_decision_survives_a_restart_and_gets_window_and_defaul
         like.type = events::event_type::like;
         like.user_id = "viewer";
         like.item_id = shown[1];
-        like.ts_ms = wall_ms();
+        like.ts_ms = wall_clock_ms();
         testing::produce_events(broker.bootstrap(), "marquee.events", {like});
         ASSERT_TRUE(testing::wait_until([&] { return outcome(host, "linucb", "window") == 1; }, 30s));
         EXPECT_EQ(outcome(host, "linucb", "default"), 0) << "the window is still open";
@@ -114,14 +112,14 @@ TEST_F(rewards, a_pending_decision_survives_a_restart_and_gets_window_and_defaul
         late.user_id = "viewer";
         late.item_id = shown[0];
         late.decision_id = decision_id;
-        late.ts_ms = wall_ms();
+        late.ts_ms = wall_clock_ms();
         testing::produce_events(broker.bootstrap(), "marquee.events", {late});
         ASSERT_TRUE(testing::wait_until([&] { return outcome(host, "unknown", "unknown_decision") == 1; }, 30s));
     }
     auto s = state::store::open({.path = dir.str()});
     ASSERT_TRUE(s);
     EXPECT_FALSE(s.value()->get_decision(decision_id).value()) << "closed decisions are forgotten";
-    EXPECT_TRUE(s.value()->decisions_served_before(wall_ms() + 1, 10).value().empty());
+    EXPECT_TRUE(s.value()->decisions_served_before(wall_clock_ms() + 1, 10).value().empty());
     engine::model m(settings().model);
     ASSERT_TRUE(s.value()->load_model(m));
     EXPECT_EQ(m.bandit().updates(), 3u) << "one window reward + two default rewards";
@@ -141,7 +139,7 @@ TEST_F(rewards, the_policy_that_served_a_decision_is_credited_with_its_reward) {
     click.user_id = "ts-user";
     click.item_id = item_ids(r.body)[0];
     click.decision_id = field(r.body, "decision_id");
-    click.ts_ms = wall_ms();
+    click.ts_ms = wall_clock_ms();
     testing::produce_events(broker.bootstrap(), "marquee.events", {click});
     ASSERT_TRUE(testing::wait_until([&] { return outcome(host, "thompson", "applied") == 1; }, 30s));
     EXPECT_EQ(outcome(host, "linucb", "applied"), 0);
@@ -164,7 +162,7 @@ TEST_F(rewards, a_click_on_the_stream_rewards_a_rank_decision) {
     click.user_id = "someone";
     click.item_id = chosen;
     click.decision_id = decision_id;
-    click.ts_ms = wall_ms();
+    click.ts_ms = wall_clock_ms();
     testing::produce_events(broker.bootstrap(), "marquee.events", {click, click});
     ASSERT_TRUE(testing::wait_until([&] {
         return testing::metric_sum(host.registry(), "marquee_rank_rewards_total", "outcome", "applied") == 1 &&
