@@ -2,8 +2,14 @@
 
 #include <algorithm>
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <cmath>
+#include <limits>
+#include <optional>
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
 #endif
 
 namespace marquee::engine {
@@ -40,17 +46,13 @@ std::uint32_t next_above(const float* scores, std::uint32_t r, std::uint32_t siz
     return size;
 }
 
-}  // namespace
-
-std::vector<scored_row> top_n(std::span<const float> scores, std::size_t n, exclusion_mask excluded) {
+// The general selection: append rows that can still make the top n; when
+// the buffer is full, nth_element keeps the best n and raises the bar to
+// the worst of them. Rows come in increasing order, so a later row only
+// enters with a strictly higher score than the bar (a tie loses on the
+// row), and most rows fail that one float comparison.
+std::vector<scored_row> top_n_buffered(std::span<const float> scores, std::size_t n, exclusion_mask excluded) {
     std::vector<scored_row> kept;
-    if (n == 0) return kept;
-    // Buffered selection: append rows that can still make the top n; when
-    // the buffer is full, nth_element keeps the best n and raises the bar to
-    // the worst of them. Rows come in increasing order, so a later row only
-    // enters with a strictly higher score than the bar (a tie loses on the
-    // row), and most rows fail that one float comparison: O(N) with a
-    // sequential scan instead of a heap update per improving row.
     const std::size_t cap = std::max<std::size_t>(4 * n, 64);
     kept.reserve(cap);
     const auto size = static_cast<std::uint32_t>(scores.size());
@@ -59,8 +61,7 @@ std::vector<scored_row> top_n(std::span<const float> scores, std::size_t n, excl
     for (std::uint32_t r = 0; r < size; ++r) {
         if (have_bar && (r = next_above(scores.data(), r, size, bar)) == size) break;
         const float score = scores[r];
-        if (have_bar && !(score > bar)) continue;  // NaN
-        if (excluded_row(excluded, r)) continue;
+        if (std::isnan(score) || excluded_row(excluded, r)) continue;
         kept.push_back({r, score, r});
         if (kept.size() == cap) {
             std::nth_element(kept.begin(), kept.begin() + std::ptrdiff_t(n - 1), kept.end(), better);
@@ -77,12 +78,119 @@ std::vector<scored_row> top_n(std::span<const float> scores, std::size_t n, excl
     return kept;
 }
 
+// Selection by a sampled bar, for n small against the catalog: the score
+// ranked ~3n/stride among every stride-th eligible row is a bar that about
+// 3n rows reach, so one vectorised pass keeps ~3n rows and only those are
+// ordered. Every row at or above the bar is kept, so when at least n
+// are, the top n are among them; otherwise (an unlucky sample) nullopt.
+std::optional<std::vector<scored_row>> top_n_sampled(std::span<const float> scores, std::size_t n,
+                                                     exclusion_mask excluded) {
+    constexpr std::size_t stride = 16;
+    const auto size = static_cast<std::uint32_t>(scores.size());
+    if (size < 32 * n) return std::nullopt;
+    // The best `keep` sampled scores in a min-heap: most samples fail the
+    // comparison with its top, so this is one pass, not a sort.
+    const std::size_t keep = (3 * n + stride - 1) / stride;
+    thread_local std::vector<float> best;
+    best.clear();
+    for (std::uint32_t r = 0; r < size; r += stride) {
+        const float x = scores[r];
+        if (std::isnan(x) || excluded_row(excluded, r)) continue;
+        if (best.size() < keep) {
+            best.push_back(x);
+            std::push_heap(best.begin(), best.end(), std::greater<>());
+        } else if (x > best.front()) {
+            std::pop_heap(best.begin(), best.end(), std::greater<>());
+            best.back() = x;
+            std::push_heap(best.begin(), best.end(), std::greater<>());
+        }
+    }
+    if (best.size() < keep) return std::nullopt;
+    const float bar = best.front();
+
+    std::vector<scored_row> kept;
+    kept.reserve(4 * n);
+    // next_above finds scores > bar; step back over the bar itself with a
+    // strict bar just below it, so ties with the bar are kept too.
+    const float below = std::nextafter(bar, -std::numeric_limits<float>::infinity());
+    for (std::uint32_t r = 0; (r = next_above(scores.data(), r, size, below)) < size; ++r)
+        if (!std::isnan(scores[r]) && !excluded_row(excluded, r)) kept.push_back({r, scores[r], r});
+    if (kept.size() < n) return std::nullopt;
+    std::nth_element(kept.begin(), kept.begin() + std::ptrdiff_t(n - 1), kept.end(), better);
+    kept.resize(n);
+    std::sort(kept.begin(), kept.end(), better);
+    return kept;
+}
+
+#if defined(__x86_64__)
+// scores = items * user for dim a multiple of 8, eight rows at a time:
+// eight FMA accumulators, then one transposing horizontal add gives the
+// eight dot products in one register. Compiled for AVX2/FMA and chosen at
+// run time, since Debian builds for baseline x86-64.
+__attribute__((target("avx2,fma"))) void dot_rows_avx2(const float* m, std::size_t rows, std::size_t dim,
+                                                        const float* u, float* out) {
+    std::size_t r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        // Named accumulators, not an array: GCC keeps these in registers.
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        const float* row = m + r * dim;
+        for (std::size_t c = 0; c < dim; c += 8) {
+            const __m256 uc = _mm256_loadu_ps(u + c);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + c), uc, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + dim + c), uc, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 2 * dim + c), uc, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 3 * dim + c), uc, a3);
+            a4 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 4 * dim + c), uc, a4);
+            a5 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 5 * dim + c), uc, a5);
+            a6 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 6 * dim + c), uc, a6);
+            a7 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 7 * dim + c), uc, a7);
+        }
+        const __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+        const __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
+        _mm256_storeu_ps(out + r, _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20),
+                                                _mm256_permute2f128_ps(h0, h1, 0x31)));
+    }
+    for (; r < rows; ++r) {
+        __m256 acc = _mm256_setzero_ps();
+        for (std::size_t c = 0; c < dim; c += 8)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(m + r * dim + c), _mm256_loadu_ps(u + c), acc);
+        const __m128 q = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        const __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
+        out[r] = _mm_cvtss_f32(_mm_add_ss(p, _mm_shuffle_ps(p, p, 1)));
+    }
+}
+
+bool have_avx2_fma() {
+    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return yes;
+}
+#endif
+
+}  // namespace
+
+std::vector<scored_row> top_n(std::span<const float> scores, std::size_t n, exclusion_mask excluded) {
+    if (n == 0) return {};
+    if (auto sampled = top_n_sampled(scores, n, excluded)) return std::move(*sampled);
+    return top_n_buffered(scores, n, excluded);
+}
+
+void dot_rows(Eigen::Map<const online_models::row_matrix> items, std::span<const float> user, float* out) {
+    const auto rows = std::size_t(items.rows()), dim = std::size_t(items.cols());
+#if defined(__x86_64__)
+    if (dim % 8 == 0 && have_avx2_fma()) {
+        dot_rows_avx2(items.data(), rows, dim, user.data(), out);
+        return;
+    }
+#endif
+    Eigen::Map<Eigen::VectorXf>(out, Eigen::Index(rows)).noalias() =
+        items * Eigen::Map<const Eigen::VectorXf>(user.data(), Eigen::Index(user.size()));
+}
+
 std::vector<scored_row> top_n_by_dot(Eigen::Map<const online_models::row_matrix> items,
                                      std::span<const float> user, std::size_t n, exclusion_mask excluded,
                                      Eigen::VectorXf& scores) {
-    Eigen::Map<const Eigen::VectorXf> u(user.data(), Eigen::Index(user.size()));
     scores.resize(items.rows());
-    scores.noalias() = items * u;
+    dot_rows(items, user, scores.data());
     return top_n(std::span<const float>(scores.data(), std::size_t(scores.size())), n, excluded);
 }
 

@@ -29,8 +29,14 @@ struct scored_row {
 using exclusion_mask = std::span<const std::uint8_t>;
 
 // The n highest `scores` among non-excluded rows, best first; ties go to the
-// lower row, so the result equals a full stable sort's prefix.
+// lower row, so the result equals a full stable sort's prefix. NaN scores
+// are never returned.
 std::vector<scored_row> top_n(std::span<const float> scores, std::size_t n, exclusion_mask excluded);
+
+// scores = items * user, `out` holding items.rows() floats. AVX2/FMA when
+// the CPU has it and dim is a multiple of 8 (scores may then differ from a
+// plain loop's in the last bits: another summation order).
+void dot_rows(Eigen::Map<const online_models::row_matrix> items, std::span<const float> user, float* out);
 
 // Embedding retrieval: scores = items * user (written to `scores`, reused by
 // the caller as affinities), then top_n. `items` is rows x dim, row-major.

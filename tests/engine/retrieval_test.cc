@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "core/rng.h"
@@ -28,6 +30,62 @@ TEST(retrieval, top_n_equals_the_prefix_of_a_full_sort_ties_included) {
         for (std::size_t i = 0; i < got.size(); ++i) {
             EXPECT_EQ(got[i].row, reference[i]) << "n=" << n << " i=" << i;
             EXPECT_EQ(got[i].score, scores[reference[i]]);
+        }
+    }
+}
+
+// Large catalogs take a sampled bar; this checks it against a full sort
+// when the best rows are excluded (the user's own history scores highest,
+// so the sample's bar can be too high and the exact path must take over),
+// with heavy ties, and with NaN scores (never returned).
+TEST(retrieval, top_n_over_a_large_catalog_equals_a_full_sort_whatever_is_excluded) {
+    core::splitmix64 rng(12);
+    const std::size_t size = 20000;
+    for (int trial = 0; trial < 40; ++trial) {
+        std::vector<float> scores(size);
+        const int distinct = trial % 2 ? 30 : 1 << 20;
+        for (auto& s : scores) s = float(rng.below(std::uint64_t(distinct)));
+        // Every 16th row far ahead: a sample that lands on them sets a bar
+        // too few rows reach, which the exact path must take over from.
+        if (trial % 4 == 3)
+            for (std::size_t r = 0; r < size; r += 16) scores[r] = float(distinct + r);
+        std::vector<std::uint8_t> excluded(size, 0);
+        // Exclude the best `hide` rows, up to everything but a few.
+        std::vector<std::uint32_t> by_score(size);
+        std::iota(by_score.begin(), by_score.end(), 0u);
+        std::stable_sort(by_score.begin(), by_score.end(), [&](auto a, auto b) { return scores[a] > scores[b]; });
+        const std::size_t hide = trial % 4 == 3 ? 0 : std::size_t(trial) * 500;
+        for (std::size_t i = 0; i < hide && i < size; ++i) excluded[by_score[i]] = 1;
+        for (int i = 0; i < 5; ++i) scores[rng.below(size)] = std::numeric_limits<float>::quiet_NaN();
+
+        std::vector<std::uint32_t> reference;
+        for (auto r : by_score)
+            if (!excluded[r] && !std::isnan(scores[r])) reference.push_back(r);
+        std::stable_sort(reference.begin(), reference.end(), [&](auto a, auto b) { return scores[a] > scores[b]; });
+        for (std::size_t n : {std::size_t(1), std::size_t(100), std::size_t(500)}) {
+            auto got = top_n(scores, n, excluded);
+            ASSERT_EQ(got.size(), std::min(n, reference.size())) << "trial " << trial << " n=" << n;
+            for (std::size_t i = 0; i < got.size(); ++i)
+                ASSERT_EQ(got[i].row, reference[i]) << "trial " << trial << " n=" << n << " i=" << i;
+        }
+    }
+}
+
+TEST(retrieval, dot_rows_matches_double_precision_dot_products_for_any_shape) {
+    core::splitmix64 rng(6);
+    for (int dim : {8, 12, 32, 64}) {
+        for (std::uint32_t items : {1u, 7u, 8u, 9u, 1003u}) {
+            online_models::row_matrix m(items, dim);
+            for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = float(rng.uniform() * 2 - 1);
+            std::vector<float> user(std::size_t(dim), 0.0f);
+            for (auto& v : user) v = float(rng.uniform() * 2 - 1);
+            std::vector<float> out(items, -99.0f);
+            dot_rows(Eigen::Map<const online_models::row_matrix>(m.data(), m.rows(), m.cols()), user, out.data());
+            for (std::uint32_t r = 0; r < items; ++r) {
+                double exact = 0;
+                for (int d = 0; d < dim; ++d) exact += double(m(r, d)) * user[std::size_t(d)];
+                ASSERT_NEAR(out[r], exact, 1e-5) << "dim " << dim << " items " << items << " row " << r;
+            }
         }
     }
 }
