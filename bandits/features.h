@@ -42,15 +42,30 @@ constexpr double hour_of_day(std::int64_t unix_ms) {
 // 6 affinity x activity | 7 device is tv | 8 genre match
 // 9, 10 time of day as sin, cos of 2 pi hour / 24 (so 23:00 is near 00:00)
 // Version 1 was features 0-7.
-inline feature_vector make_features(const candidate_signals& c, const request_signals& r) {
-    const double affinity = std::clamp(c.affinity, -4.0, 4.0);
-    const double activity = std::log1p(std::max(r.user_events, 0.0)) / 10.0;
+// The request's part of the features: computed once per request, not per
+// candidate (a log and a sine/cosine each).
+struct request_features {
+    double activity = 0.0;
+    double device_tv = 0.0;
+    double hour_sin = 0.0, hour_cos = 1.0;
+};
+
+inline request_features make_request_features(const request_signals& r) {
     const double day_angle = r.hour_of_day * (2.0 * 3.14159265358979323846 / 24.0);
+    return {std::log1p(std::max(r.user_events, 0.0)) / 10.0, r.device_tv ? 1.0 : 0.0, std::sin(day_angle),
+            std::cos(day_angle)};
+}
+
+inline feature_vector make_features(const candidate_signals& c, const request_features& r) {
+    const double affinity = std::clamp(c.affinity, -4.0, 4.0);
     feature_vector x;
-    x << 1.0, affinity, c.popularity, c.new_release ? 1.0 : 0.0,
-        std::exp(-std::max(c.age_days, 0.0) / 30.0), activity, affinity * activity,
-        r.device_tv ? 1.0 : 0.0, std::clamp(c.genre_match, 0.0, 1.0), std::sin(day_angle), std::cos(day_angle);
+    x << 1.0, affinity, c.popularity, c.new_release ? 1.0 : 0.0, std::exp(-std::max(c.age_days, 0.0) / 30.0),
+        r.activity, affinity * r.activity, r.device_tv, std::clamp(c.genre_match, 0.0, 1.0), r.hour_sin, r.hour_cos;
     return x;
+}
+
+inline feature_vector make_features(const candidate_signals& c, const request_signals& r) {
+    return make_features(c, make_request_features(r));
 }
 
 }  // namespace marquee::bandits

@@ -2,6 +2,7 @@
 // Appends to a caller-owned std::string so buffers can be reused.
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -37,9 +38,10 @@ inline void append_json_number(std::string& out, double v) {
         out += "null";
         return;
     }
+    // As printf's "%.6g", without the locale and format parsing.
     char buf[32];
-    int n = std::snprintf(buf, sizeof buf, "%.6g", v);
-    out.append(buf, static_cast<std::size_t>(n));
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 6);
+    out.append(buf, r.ptr);
 }
 
 inline void append_json_number(std::string& out, std::int64_t v) { out += std::to_string(v); }

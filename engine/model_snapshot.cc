@@ -67,14 +67,14 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
 
     s->popularity.resize(n);
     s->first_seen_ms.resize(n);
-    s->available.resize(n);
+    s->unavailable.resize(n);
     const double half_life = m.options().half_life_ms();
     float max_pop = 0.0f;
     for (std::uint32_t r = 0; r < n; ++r) {
         const auto& st = m.stats(r);
         s->popularity[r] = static_cast<float>(st.popularity.at(s->clock_ms, half_life));
         s->first_seen_ms[r] = st.released_ms();
-        s->available[r] = st.available ? 1 : 0;
+        s->unavailable[r] = st.available ? 0 : 1;
         max_pop = std::max(max_pop, s->popularity[r]);
     }
     if (max_pop > 0.0f)
@@ -86,7 +86,7 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
         std::vector<std::uint32_t> rows;
         rows.reserve(n);
         for (std::uint32_t r = 0; r < n; ++r)
-            if (s->available[r]) rows.push_back(r);
+            if (!s->unavailable[r]) rows.push_back(r);
         want = std::min(want, rows.size());
         std::partial_sort(rows.begin(), rows.begin() + std::ptrdiff_t(want), rows.end(), better);
         rows.resize(want);

@@ -57,7 +57,7 @@ struct model_snapshot {
     online_models::row_matrix embeddings;   // index->ids.size() x dim
     std::vector<float> popularity;          // decayed at clock_ms, scaled to [0, 1]
     std::vector<std::int64_t> first_seen_ms;  // release time when known, else first event (item_stats::released_ms)
-    std::vector<std::uint8_t> available;      // 0: never recommended (catalog says unavailable)
+    std::vector<std::uint8_t> unavailable;    // 1: never recommended (catalog says unavailable)
     std::vector<std::uint32_t> popular;       // rows, most popular first
     std::vector<std::uint32_t> new_releases;  // rows, newest first
     // Co-visitation neighbours of row r, best first:

@@ -36,11 +36,19 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     const std::size_t n = s.item_count();
     if (n == 0 || request.k <= 0) return out;
 
+    // The user's history as rows, oldest first (unknown ids dropped).
+    thread_local std::vector<std::uint32_t> history;
+    history.clear();
+    if (user)
+        for (const auto& id : user->recent)
+            if (auto row = s.index->find(id)) history.push_back(*row);
+
     // Scratch mask: rows already a candidate or never to be returned
     // (unavailable, seen, excluded, outside the requested genres), which
     // keeps every source below from returning them.
-    std::vector<std::uint8_t> taken(n, 0);
-    for (std::size_t r = 0; r < std::min(n, s.available.size()); ++r) taken[r] = s.available[r] ? 0 : 1;
+    thread_local std::vector<std::uint8_t> taken;
+    taken.assign(s.unavailable.begin(), s.unavailable.end());
+    taken.resize(n, 0);
     if (!request.genres.empty()) {
         const auto wanted = s.index->genre_mask_of(request.genres).value_or(0);
         for (std::size_t r = 0; r < n; ++r)
@@ -48,9 +56,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     }
     for (const auto& id : request.exclude)
         if (auto row = s.index->find(id)) taken[*row] = 1;
-    if (user)
-        for (const auto& id : user->recent)
-            if (auto row = s.index->find(id)) taken[*row] = 1;
+    for (auto row : history) taken[row] = 1;
 
     std::vector<candidate> candidates;
     candidates.reserve(std::size_t(options.retrieval_n + options.covisit_n + options.popular_n +
@@ -68,11 +74,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
                                           taken, affinity))
             add(c.row, "embedding");
     }
-    if (user && options.covisit_n > 0) {
-        std::vector<std::uint32_t> history;
-        history.reserve(user->recent.size());
-        for (const auto& id : user->recent)
-            if (auto row = s.index->find(id)) history.push_back(*row);
+    if (!history.empty() && options.covisit_n > 0) {
         covisit_query q;
         q.history = history;
         q.history_n = options.covisit_history_n;
@@ -102,10 +104,9 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     // Genres of the user's latest history, for each candidate's genre match.
     std::array<bandits::genre_mask, 20> taste{};
     std::size_t tasted = 0;
-    if (user)
-        for (auto it = user->recent.rbegin(); it != user->recent.rend() && tasted < taste.size(); ++it)
-            if (auto row = s.index->find(*it); row && *row < s.index->genres.size() && s.index->genres[*row])
-                taste[tasted++] = s.index->genres[*row];
+    for (auto it = history.rbegin(); it != history.rend() && tasted < taste.size(); ++it)
+        if (*it < s.index->genres.size() && s.index->genres[*it]) taste[tasted++] = s.index->genres[*it];
+    const auto request_features = bandits::make_request_features(req);
     std::vector<bandits::feature_vector> features(candidates.size());
     std::vector<bandits::candidate_meta> meta(candidates.size());
     std::vector<bandits::new_release_exposure> fresh;
@@ -123,7 +124,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
             for (std::size_t h = 0; h < tasted; ++h) shared += (taste[h] & genres) != 0;
             c.genre_match = double(shared) / double(tasted);
         }
-        features[i] = bandits::make_features(c, req);
+        features[i] = bandits::make_features(c, request_features);
         meta[i] = {genres, c.new_release, c.age_days};
         if (c.new_release && exposure)
             fresh.push_back({std::uint32_t(i), exposure->impressions_per_hour(row, request.now_ms)});

@@ -1,7 +1,6 @@
 #include "engine/retrieval.h"
 
 #include <algorithm>
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -200,8 +199,13 @@ std::vector<scored_row> top_n_covisited(const neighbour_lookup& lookup, const co
         float score = 0.0f;
         float best_part = -1.0f;
         std::uint32_t because = 0;
+        bool seen = false;
     };
-    boost::unordered_flat_map<std::uint32_t, acc> scores;
+    // Dense scratch by row, reset after use: a few hundred neighbours hit a
+    // catalog-sized array faster than they build a hash map.
+    thread_local std::vector<acc> scores;
+    thread_local std::vector<std::uint32_t> touched;
+    touched.clear();
     const std::size_t take = std::min(q.history.size(), std::size_t(std::max(q.history_n, 0)));
     float recency = 1.0f;
     for (std::size_t k = 0; k < take; ++k, recency *= q.recency_decay) {
@@ -214,7 +218,12 @@ std::vector<scored_row> top_n_covisited(const neighbour_lookup& lookup, const co
             const auto& nb = list[j];
             if (excluded_row(excluded, nb.row)) continue;
             const float part = recency * nb.count / norm;
+            if (nb.row >= scores.size()) scores.resize(std::size_t(nb.row) + 1);
             auto& a = scores[nb.row];
+            if (!a.seen) {
+                a.seen = true;
+                touched.push_back(nb.row);
+            }
             a.score += part;
             if (part > a.best_part) {
                 a.best_part = part;
@@ -223,8 +232,11 @@ std::vector<scored_row> top_n_covisited(const neighbour_lookup& lookup, const co
         }
     }
     std::vector<scored_row> all;
-    all.reserve(scores.size());
-    for (const auto& [row, a] : scores) all.push_back({row, a.score, a.because});
+    all.reserve(touched.size());
+    for (auto row : touched) {
+        all.push_back({row, scores[row].score, scores[row].because});
+        scores[row] = acc{};
+    }
     const std::size_t want = std::min(n, all.size());
     std::partial_sort(all.begin(), all.begin() + std::ptrdiff_t(want), all.end(), better);
     all.resize(want);

@@ -37,7 +37,7 @@ response api::impl::similar(const request& req, const target& t) {
     std::vector<std::uint8_t> taken(n, 0);
     taken[row] = 1;
     auto eligible = [&](std::uint32_t r) {
-        return r < n && !taken[r] && (r >= s.available.size() || s.available[r] != 0);
+        return r < n && !taken[r] && (r >= s.unavailable.size() || s.unavailable[r] == 0);
     };
     for (const auto& nb : s.neighbours(row)) {
         if (picks.size() == std::size_t(k)) break;

@@ -9,7 +9,7 @@
 //   retrieval_dot_only   its dot products alone (engine::dot_rows)
 //   recommend            engine::recommend as serving calls it (defaults)
 // and the ratio retrieval_reference / retrieval from the same run.
-//   recommend_bench [--movielens DIR] [--rounds 20]
+//   recommend_bench [--movielens DIR] [--rounds 20] [--only STAGE]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,6 +43,7 @@ stats summarize(std::vector<double> v) {
 
 template <class F>
 stats time_calls(std::size_t calls, F&& f) {
+    if (calls == 0) return {};
     std::vector<double> us;
     us.reserve(calls);
     for (std::size_t i = 0; i < calls; ++i) {
@@ -63,9 +64,11 @@ int fail(const std::string& message) {
 int main(int argc, char** argv) {
     std::string dir = MARQUEE_SOURCE_DIR "/data/ml-latest-small";
     int rounds = 20;
+    std::string only;  // one stage (for perf record); empty: all
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--movielens")) dir = argv[i + 1];
         else if (!std::strcmp(argv[i], "--rounds")) rounds = std::max(1, std::atoi(argv[i + 1]));
+        else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
         else return fail(std::string("unknown option ") + argv[i]);
     }
     std::ifstream ratings_in(dir + "/ratings.csv"), movies_in(dir + "/movies.csv");
@@ -92,12 +95,13 @@ int main(int argc, char** argv) {
     const auto& s = *snapshot;
     const std::int64_t now_ms = m.clock_ms();
     const std::size_t calls = user_ids.size() * std::size_t(rounds);
+    auto calls_of = [&](const char* stage) { return only.empty() || only == stage ? calls : 0; };
     std::vector<std::uint8_t> excluded(s.item_count(), 0);
     const Eigen::Map<const online_models::row_matrix> items(s.embeddings.data(), s.embeddings.rows(), s.dim);
     std::size_t sink = 0;
 
     const auto n = std::size_t(options.retrieval_n);
-    const auto reference = time_calls(calls, [&](std::size_t i) {
+    const auto reference = time_calls(calls_of("retrieval_reference"), [&](std::size_t i) {
         const auto& u = users[user_ids[i % user_ids.size()]];
         const Eigen::VectorXf scores = items * Eigen::Map<const Eigen::VectorXf>(u.embedding.data(), s.dim);
         std::vector<engine::scored_row> all;
@@ -108,15 +112,15 @@ int main(int argc, char** argv) {
         sink += all.size();
     });
     Eigen::VectorXf scores(s.item_count());
-    const auto dot = time_calls(calls, [&](std::size_t i) {
+    const auto dot = time_calls(calls_of("retrieval_dot_only"), [&](std::size_t i) {
         engine::dot_rows(items, users[user_ids[i % user_ids.size()]].embedding, scores.data());
         sink += scores[0] > 0;
     });
-    const auto scan = time_calls(calls, [&](std::size_t i) {
+    const auto scan = time_calls(calls_of("retrieval"), [&](std::size_t i) {
         const auto& u = users[user_ids[i % user_ids.size()]];
         sink += engine::top_n_by_dot(items, u.embedding, n, excluded, scores).size();
     });
-    const auto full = time_calls(calls, [&](std::size_t i) {
+    const auto full = time_calls(calls_of("recommend"), [&](std::size_t i) {
         const auto& id = user_ids[i % user_ids.size()];
         engine::recommend_request rq;
         rq.user_id = id;
@@ -131,6 +135,6 @@ int main(int argc, char** argv) {
     row("retrieval", scan);
     row("retrieval_dot_only", dot);
     row("recommend", full);
-    std::printf("retrieval_speedup=%.2f\n", reference.p50 / scan.p50);
+    if (only.empty()) std::printf("retrieval_speedup=%.2f\n", reference.p50 / scan.p50);
     return sink == 0 ? 1 : 0;
 }

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
+#include <vector>
+
+#include "bandits/slate.h"
 #include <cstring>
 #include <random>
 
@@ -81,6 +84,28 @@ TEST(linucb, learns_which_feature_pays) {
     EXPECT_GT(p.expected_reward(good), 0.9);
     EXPECT_LT(p.expected_reward(bad), 0.1);
     EXPECT_GT(p.score(good), p.score(bad));
+}
+
+// Serving scores all candidates in one matrix product; it must give what
+// the policy gives one candidate at a time.
+TEST(linucb, the_slate_scorer_gives_each_candidates_mean_and_bonus) {
+    linucb_policy p(plain(0.7));
+    std::mt19937_64 rng(9);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    auto random_x = [&] {
+        feature_vector x;
+        for (int i = 0; i < feature_dim; ++i) x[i] = u(rng);
+        return x;
+    };
+    for (int i = 0; i < 300; ++i) p.update(random_x(), u(rng) > 0 ? 1.0 : 0.0);
+    std::vector<feature_vector> xs;
+    for (int i = 0; i < 37; ++i) xs.push_back(random_x());
+    std::vector<double> mean(xs.size()), bonus(xs.size());
+    linucb_scorer(p, xs).score(mean, bonus);
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+        EXPECT_NEAR(mean[i], p.expected_reward(xs[i]), 1e-12);
+        EXPECT_NEAR(bonus[i], p.bonus(xs[i]), 1e-12);
+    }
 }
 
 TEST(linucb, serialization_round_trips_and_rejects_garbage) {

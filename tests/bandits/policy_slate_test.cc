@@ -169,7 +169,7 @@ TEST(fill_slate, new_release_weight_boosts_fresh_items_only) {
 }
 
 TEST(meta_from_features, reads_the_flag_and_recovers_age) {
-    const auto x = make_features({.affinity = 0, .popularity = 0, .age_days = 12.0, .new_release = true}, {});
+    const auto x = make_features({.affinity = 0, .popularity = 0, .age_days = 12.0, .new_release = true}, request_signals{});
     const auto m = meta_from_features(x, 0b101);
     EXPECT_TRUE(m.new_release);
     EXPECT_NEAR(m.age_days, 12.0, 1e-9);
