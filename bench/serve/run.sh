@@ -17,6 +17,8 @@
 #   INGEST_WINDOW [5]     seconds the applied-events counter is sampled over
 #   REAL_KAFKA [1]        0 skips the real-broker freshness row
 #   KAFKA_PORT [29592]
+#   ENGINE_SET []         extra --set key=value settings for the measured engines,
+#                         space-separated (e.g. "ingest.nice=10")
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -94,8 +96,10 @@ wait_ready() {
 start_engine() {
   local name="$1"; shift
   cp -a "$WORK/warm" "$WORK/$name"
+  local extra=() kv
+  for kv in ${ENGINE_SET:-}; do extra+=(--set "$kv"); done
   "$MARQUEE" run --data-dir "$WORK/$name" --port 0 --set "http.threads=$HTTP_THREADS" --set log.level=warn \
-    "$@" >"$WORK/$name.log" 2>&1 &
+    "${extra[@]}" "$@" >"$WORK/$name.log" 2>&1 &
   ENGINE_PID=$!
   PIDS+=("$ENGINE_PID")
   ENGINE_PORT="$(wait_line "$WORK/$name.log" '^HTTP: http://' "$ENGINE_PID" | sed -E 's|^HTTP: http://[^:]+:([0-9]+).*|\1|')"
