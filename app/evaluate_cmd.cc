@@ -200,13 +200,9 @@ struct prequential_flags {
 
 // The first `limit` ratings (0: all) of a MovieLens ratings.csv, in time order.
 std::vector<events::event> load_ratings(const std::string& path, std::size_t limit) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    auto stream = events::read_movielens_ratings(in);
-    if (!stream) throw std::runtime_error(path + ": " + stream.error().message);
-    auto all = std::move(stream).value();
-    if (limit > 0 && all.size() > limit) all.resize(limit);
-    return all;
+    auto stream = events::load_movielens_ratings(path, limit);
+    if (!stream) throw std::runtime_error(stream.error().message);
+    return std::move(stream).value();
 }
 
 int run_prequential_cmd(const prequential_flags& f) {

@@ -12,7 +12,6 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "app/config.h"
@@ -133,16 +132,11 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
             spdlog::info("demo: {} already holds state (model version {}); not replaying MovieLens again "
                          "(use --fresh to start over)", host.settings().state.path, host.loaded_version());
         } else {
-            std::ifstream movies_in(movielens + "/movies.csv");
-            if (!movies_in) throw std::runtime_error("demo: cannot open " + movielens + "/movies.csv");
-            auto movies = events::read_movielens_movies(movies_in);
+            auto movies = events::load_movielens_movies(movielens + "/movies.csv");
             if (!movies) throw std::runtime_error("demo: " + movies.error().message);
-            std::ifstream in(movielens + "/ratings.csv");
-            if (!in) throw std::runtime_error("demo: cannot open " + movielens + "/ratings.csv");
-            auto events = events::read_movielens_ratings(in);
+            auto events = events::load_movielens_ratings(movielens + "/ratings.csv", limit);
             if (!events) throw std::runtime_error("demo: " + events.error().message);
             auto all = std::move(events).value();
-            if (limit > 0 && all.size() > limit) all.resize(limit);
             replayer = std::thread([&host, all = std::move(all), catalog = std::move(movies).value()] {
                 // The catalog first, so the items exist (with titles) before
                 // their ratings arrive; the two topics are consumed
@@ -213,13 +207,9 @@ int main(int argc, char** argv) {
         }
         if (replay_cmd->parsed()) {
             auto cfg = build_config(flags);
-            std::ifstream in(movielens + "/ratings.csv");
-            if (!in) throw std::runtime_error("cannot open " + movielens + "/ratings.csv");
-            auto events = events::read_movielens_ratings(in);
+            auto events = events::load_movielens_ratings(movielens + "/ratings.csv", limit);
             if (!events) throw std::runtime_error(events.error().message);
-            auto all = std::move(events).value();
-            if (limit > 0 && all.size() > limit) all.resize(limit);
-            std::printf("applied %zu events to %s\n", app::direct_replay(cfg, all), cfg.state.path.c_str());
+            std::printf("applied %zu events to %s\n", app::direct_replay(cfg, events.value()), cfg.state.path.c_str());
             return 0;
         }
         if (checksum_cmd->parsed()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <string>
 
 namespace marquee::events {
@@ -97,6 +98,29 @@ core::result<std::vector<catalog_item>> read_movielens_movies(std::istream& in) 
         out.push_back(std::move(item));
     }
     return out;
+}
+
+namespace {
+
+template <class Read>
+auto load_file(const std::string& path, Read read) -> decltype(read(std::declval<std::istream&>())) {
+    std::ifstream in(path);
+    if (!in) return core::error{"io", "cannot open " + path};
+    auto r = read(in);
+    if (!r) return core::error{r.error().reason, path + ": " + r.error().message};
+    return r;
+}
+
+}  // namespace
+
+core::result<std::vector<event>> load_movielens_ratings(const std::string& path, std::size_t limit) {
+    auto r = load_file(path, [](std::istream& in) { return read_movielens_ratings(in); });
+    if (r && limit > 0 && r.value().size() > limit) r.value().resize(limit);
+    return r;
+}
+
+core::result<std::vector<catalog_item>> load_movielens_movies(const std::string& path) {
+    return load_file(path, [](std::istream& in) { return read_movielens_movies(in); });
 }
 
 }  // namespace marquee::events

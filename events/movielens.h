@@ -3,6 +3,7 @@
 #pragma once
 
 #include <istream>
+#include <string>
 #include <vector>
 
 #include "core/result.h"
@@ -20,5 +21,10 @@ core::result<std::vector<event>> read_movielens_ratings(std::istream& in);
 // listed)" = none. No release time: MovieLens has only the year in the
 // title, and inventing a date from it would be a guess.
 core::result<std::vector<catalog_item>> read_movielens_movies(std::istream& in);
+
+// The same from files (ratings.csv, movies.csv); errors name the file.
+// `limit` keeps the first ratings in time order (0: all).
+core::result<std::vector<event>> load_movielens_ratings(const std::string& path, std::size_t limit = 0);
+core::result<std::vector<catalog_item>> load_movielens_movies(const std::string& path);
 
 }  // namespace marquee::events

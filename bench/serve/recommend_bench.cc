@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -71,10 +70,10 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
         else return fail(std::string("unknown option ") + argv[i]);
     }
-    std::ifstream ratings_in(dir + "/ratings.csv"), movies_in(dir + "/movies.csv");
-    auto ratings = events::read_movielens_ratings(ratings_in);
-    auto movies = events::read_movielens_movies(movies_in);
-    if (!ratings || !movies) return fail("cannot read MovieLens from " + dir);
+    auto ratings = events::load_movielens_ratings(dir + "/ratings.csv");
+    if (!ratings) return fail(ratings.error().message);
+    auto movies = events::load_movielens_movies(dir + "/movies.csv");
+    if (!movies) return fail(movies.error().message);
 
     app::config cfg;
     cfg.api.recommend.slate.new_release.max_age_days = cfg.model.new_release_days;

@@ -40,7 +40,6 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <random>
@@ -401,19 +400,13 @@ void print(const fresh_result& r) {
 // ---------------------------------------------------------------- replay
 
 std::vector<events::event> load_ratings(const std::string& dir, std::size_t limit) {
-    std::ifstream in(dir + "/ratings.csv");
-    if (!in) throw std::runtime_error("cannot open " + dir + "/ratings.csv");
-    auto events = events::read_movielens_ratings(in);
+    auto events = events::load_movielens_ratings(dir + "/ratings.csv", limit);
     if (!events) throw std::runtime_error(events.error().message);
-    auto all = std::move(events).value();
-    if (limit > 0 && all.size() > limit) all.resize(limit);
-    return all;
+    return std::move(events).value();
 }
 
 std::vector<events::catalog_item> load_movies(const std::string& dir) {
-    std::ifstream in(dir + "/movies.csv");
-    if (!in) throw std::runtime_error("cannot open " + dir + "/movies.csv");
-    auto movies = events::read_movielens_movies(in);
+    auto movies = events::load_movielens_movies(dir + "/movies.csv");
     if (!movies) throw std::runtime_error(movies.error().message);
     return std::move(movies).value();
 }

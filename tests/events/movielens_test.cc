@@ -31,5 +31,26 @@ TEST(movielens, rejects_bad_files) {
     EXPECT_FALSE(read_movielens_ratings(short_row));
 }
 
+TEST(movielens, loads_files_keeping_the_first_ratings_and_names_the_file_on_errors) {
+    const std::string dir = MARQUEE_SOURCE_DIR "/data/ml-latest-small";
+    auto all = load_movielens_ratings(dir + "/ratings.csv");
+    ASSERT_TRUE(all) << all.error().message;
+    auto first = load_movielens_ratings(dir + "/ratings.csv", 100);
+    ASSERT_TRUE(first) << first.error().message;
+    ASSERT_EQ(first.value().size(), 100u);
+    ASSERT_GT(all.value().size(), 100u);
+    for (std::size_t i = 0; i < 100; ++i) EXPECT_EQ(first.value()[i].item_id, all.value()[i].item_id);
+    auto movies = load_movielens_movies(dir + "/movies.csv");
+    ASSERT_TRUE(movies) << movies.error().message;
+    EXPECT_GT(movies.value().size(), 9000u);
+
+    auto missing = load_movielens_ratings(dir + "/nope.csv");
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().message.find("nope.csv"), std::string::npos) << missing.error().message;
+    auto wrong = load_movielens_movies(dir + "/ratings.csv");  // a file, but not movies
+    ASSERT_FALSE(wrong);
+    EXPECT_NE(wrong.error().message.find("ratings.csv"), std::string::npos) << wrong.error().message;
+}
+
 }  // namespace
 }  // namespace marquee::events
