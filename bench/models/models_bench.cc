@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/percentile.h"
 #include "core/rng.h"
 #include "engine/learner.h"
 #include "engine/model_snapshot.h"
@@ -79,12 +80,6 @@ void update(benchmark::State& state) {
 }
 BENCHMARK(update)->Arg(16)->Arg(32)->Arg(64)->Unit(benchmark::kNanosecond);
 
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, std::size_t(p * double(v.size())))];
-}
-
 void retrieval(benchmark::State& state) {
     const auto items = std::size_t(state.range(0));
     world w(32, items, 200);
@@ -109,8 +104,9 @@ void retrieval(benchmark::State& state) {
         benchmark::DoNotOptimize(co.data());
         micros.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - start).count());
     }
-    state.counters["p50_us"] = percentile(micros, 0.50);
-    state.counters["p99_us"] = percentile(micros, 0.99);
+    std::sort(micros.begin(), micros.end());
+    state.counters["p50_us"] = bench::percentile(micros, 50);
+    state.counters["p99_us"] = bench::percentile(micros, 99);
 }
 BENCHMARK(retrieval)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMicrosecond);
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "app/config.h"
+#include "bench/percentile.h"
 #include "core/hash.h"
 #include "engine/learner.h"
 #include "engine/model_snapshot.h"
@@ -36,8 +37,7 @@ struct stats {
 
 stats summarize(std::vector<double> v) {
     std::sort(v.begin(), v.end());
-    auto at = [&](double q) { return v[std::min(v.size() - 1, std::size_t(q * double(v.size())))]; };
-    return {at(0.5), at(0.99)};
+    return {bench::percentile(v, 50), bench::percentile(v, 99)};
 }
 
 template <class F>

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "app/engine_host.h"
+#include "bench/percentile.h"
 #include "bench/serve/fixed_handler.h"
 #include "events/catalog_decoder.h"
 #include "events/event.h"
@@ -81,13 +82,6 @@ struct args {
         return it == kv.end() ? def : std::stod(it->second);
     }
 };
-
-// Nearest-rank percentile of sorted values.
-double percentile(const std::vector<double>& sorted, double p) {
-    if (sorted.empty()) return NAN;
-    std::size_t rank = std::size_t(std::ceil(p / 100.0 * double(sorted.size())));
-    return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
 
 std::string user_path(const std::string& tmpl, int user) {
     std::string path = tmpl;
@@ -148,10 +142,10 @@ public:
         r.unanswered = counted_due_ - latencies_.size() - errors_;
         std::sort(latencies_.begin(), latencies_.end());
         r.achieved_rate = double(r.ok) / o_.seconds;
-        r.p50 = percentile(latencies_, 50);
-        r.p90 = percentile(latencies_, 90);
-        r.p99 = percentile(latencies_, 99);
-        r.p999 = percentile(latencies_, 99.9);
+        r.p50 = bench::percentile(latencies_, 50);
+        r.p90 = bench::percentile(latencies_, 90);
+        r.p99 = bench::percentile(latencies_, 99);
+        r.p999 = bench::percentile(latencies_, 99.9);
         r.max = latencies_.empty() ? NAN : latencies_.back();
         // Unanswered requests count as errors: they would otherwise vanish
         // from the percentiles exactly when the server falls behind.
@@ -384,9 +378,9 @@ fresh_result fresh(const std::string& brokers, const std::string& topic, std::ui
     }
     producer->flush(5000);
     std::sort(ms.begin(), ms.end());
-    r.p50 = percentile(ms, 50);
-    r.p90 = percentile(ms, 90);
-    r.p99 = percentile(ms, 99);
+    r.p50 = bench::percentile(ms, 50);
+    r.p90 = bench::percentile(ms, 90);
+    r.p99 = bench::percentile(ms, 99);
     r.max = ms.empty() ? NAN : ms.back();
     return r;
 }
