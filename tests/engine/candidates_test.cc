@@ -101,7 +101,9 @@ TEST(candidates, a_new_user_gets_popular_and_new_then_their_embedding_moves) {
     for (int i = 20; i < 24; ++i) {
         l.apply(like("new", "m" + std::to_string(i), 200 + i), fresh, nullptr, t);
         ASSERT_EQ(fresh.embedding.size(), 8u);
-        if (!trail.empty()) EXPECT_NE(fresh.embedding, trail.back()) << "event " << i;
+        if (!trail.empty()) {
+            EXPECT_NE(fresh.embedding, trail.back()) << "event " << i;
+        }
         trail.push_back(fresh.embedding);
     }
     float norm = 0;
