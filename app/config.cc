@@ -149,7 +149,7 @@ const std::vector<entry>& entries() {
                 auto k = bandits::parse_policy_kind(v);
                 if (!k)
                     throw std::invalid_argument("bandit.policy: '" + std::string(v) +
-                                                "' is not one of linucb, thompson, greedy, epsilon_greedy, uniform");
+                                                "' is not one of " + bandits::policy_kind_names());
                 c.api.recommend.slate.policy = *k;
             },
             [](const config& c) { return std::string(bandits::to_string(c.api.recommend.slate.policy)); },

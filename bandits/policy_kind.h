@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace marquee::bandits {
@@ -32,6 +33,16 @@ constexpr std::string_view to_string(policy_kind k) {
 // Every kind, in declaration order (for metric labels and name lists).
 inline constexpr std::array<policy_kind, 5> all_policy_kinds = {
     policy_kind::ucb, policy_kind::thompson, policy_kind::greedy, policy_kind::epsilon_greedy, policy_kind::uniform};
+
+// "linucb, thompson, greedy, epsilon_greedy, uniform": for error messages.
+inline std::string policy_kind_names() {
+    std::string out;
+    for (auto k : all_policy_kinds) {
+        if (!out.empty()) out += ", ";
+        out += to_string(k);
+    }
+    return out;
+}
 
 constexpr std::optional<policy_kind> parse_policy_kind(std::string_view name) {
     for (auto k : all_policy_kinds)

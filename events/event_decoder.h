@@ -13,11 +13,15 @@
 
 namespace marquee::events {
 
+// Longest id (user, item, decision, event) accepted by default: by the
+// decoder and by the HTTP API, whose ids end up in the same state.
+inline constexpr std::size_t default_max_id_bytes = 256;
+
 struct decoder_options {
     // Payloads above this size are rejected unread. Default: 64 KiB.
     std::size_t max_event_bytes = 64 * 1024;
     // Longest accepted user/item/decision/event id. Default: 256.
-    std::size_t max_id_bytes = 256;
+    std::size_t max_id_bytes = default_max_id_bytes;
 };
 
 // Every reason an event can be rejected for (stable metric label values).

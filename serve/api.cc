@@ -4,6 +4,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <array>
+#include <charconv>
 #include <chrono>
 
 #include "serve/api_internal.h"
@@ -46,6 +47,17 @@ std::optional<response> reject_non_json(const request& req) {
                               "the body must be JSON (Content-Type: application/json)", req.version());
     }
     return std::nullopt;
+}
+
+std::variant<int, response> api::impl::query_k(const request& req, const target& t) const {
+    int k = options.default_k;
+    if (auto raw = t.query("k")) {
+        auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), k);
+        if (ec != std::errc() || end != raw->data() + raw->size() || k < 1 || k > options.max_k)
+            return json_error(http::status::bad_request, "invalid_parameter",
+                              "k must be an integer from 1 to " + std::to_string(options.max_k), req.version());
+    }
+    return k;
 }
 
 std::variant<boost::json::object, response> json_body(const request& req) {

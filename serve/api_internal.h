@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "engine/exposure_tracker.h"
+#include "events/event_decoder.h"
 #include "serve/api.h"
 #include "serve/target.h"
 
@@ -22,6 +23,10 @@ namespace marquee::serve {
 namespace http = boost::beast::http;
 
 response json_ok(std::string body, unsigned version, http::status status = http::status::ok);
+
+// Longest id a route accepts (user, item, candidate, decision, feature name):
+// the event decoder's, since the ids end up in the same state.
+inline constexpr std::size_t max_id_bytes = events::default_max_id_bytes;
 
 // 415 for a declared Content-Type other than application/json (none is fine).
 std::optional<response> reject_non_json(const request& req);
@@ -53,6 +58,9 @@ struct api::impl {
          prometheus::Registry& r, std::function<bool()> rd);
 
     prometheus::Histogram& latency_for(std::string_view route);
+    // ?k= (options.default_k when absent), or the 400 to answer when it is
+    // not an integer from 1 to options.max_k.
+    std::variant<int, response> query_k(const request& req, const target& t) const;
     response route(const request& req, const target& t, std::string_view& route_label);
 
     // recommend_route.cc

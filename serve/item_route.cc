@@ -1,7 +1,6 @@
 // GET /v1/items/{item_id}/similar: co-visitation neighbours from the
 // snapshot, topped up with embedding nearest neighbours (cosine).
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include "core/json_writer.h"
@@ -11,13 +10,9 @@ namespace marquee::serve {
 
 response api::impl::similar(const request& req, const target& t) {
     const std::string& item_id = t.segments[2];
-    int k = options.default_k;
-    if (auto raw = t.query("k")) {
-        auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), k);
-        if (ec != std::errc() || end != raw->data() + raw->size() || k < 1 || k > options.max_k)
-            return json_error(http::status::bad_request, "invalid_parameter",
-                              "k must be an integer from 1 to " + std::to_string(options.max_k), req.version());
-    }
+    const auto parsed_k = query_k(req, t);
+    if (auto* r = std::get_if<response>(&parsed_k)) return std::move(*r);
+    const int k = std::get<int>(parsed_k);
     auto snapshot = snapshots.load();
     if (!snapshot || !snapshot->index)
         return json_error(http::status::service_unavailable, "not_ready", "model not loaded yet", req.version());

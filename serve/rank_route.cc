@@ -18,14 +18,12 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t max_id_bytes = 256;
-
 // {name: number | string | [strings]} -> named features; "" or an error message.
 std::string read_features(const json::value& v, std::string_view where, std::vector<bandits::named_feature>& out) {
     if (!v.is_object()) return std::string(where) + " must be an object of named features";
     for (const auto& [name, value] : v.as_object()) {
         if (name.empty() || name.size() > max_id_bytes)
-            return std::string(where) + ": feature names must be 1 to 256 bytes";
+            return std::string(where) + ": feature names must be 1 to " + std::to_string(max_id_bytes) + " bytes";
         bandits::named_feature f{std::string(name), 0.0};
         if (value.is_number()) {
             f.value = value.to_number<double>();
@@ -48,12 +46,12 @@ std::string read_features(const json::value& v, std::string_view where, std::vec
     return {};
 }
 
-// A string field of at most 256 bytes; "" or an error message.
+// A string field of 1 to max_id_bytes bytes; "" or an error message.
 std::string read_id(const json::object& body, std::string_view field, bool required, std::string& out) {
     auto it = body.find(field);
     if (it == body.end()) return required ? "missing required field '" + std::string(field) + "'" : "";
     if (!it->value().is_string() || it->value().as_string().empty() || it->value().as_string().size() > max_id_bytes)
-        return "'" + std::string(field) + "' must be a string of 1 to 256 bytes";
+        return "'" + std::string(field) + "' must be a string of 1 to " + std::to_string(max_id_bytes) + " bytes";
     out = std::string(it->value().as_string());
     return {};
 }
@@ -96,7 +94,7 @@ response api::impl::rank(const request& req) {
     }
     if (auto it = body.find("policy"); it != body.end()) {
         if (it->value().is_string()) rq.policy = bandits::parse_policy_kind(it->value().as_string());
-        if (!rq.policy) return bad("'policy' must be one of linucb, thompson, greedy, epsilon_greedy, uniform");
+        if (!rq.policy) return bad("'policy' must be one of " + bandits::policy_kind_names());
     }
     if (auto it = body.find("explore"); it != body.end()) {
         if (!it->value().is_number()) return bad("'explore' must be a number in [0, 1]");

@@ -16,6 +16,7 @@
 #include "core/byte_io.h"
 #include "core/hash.h"
 #include "core/json_writer.h"
+#include "events/event_decoder.h"
 #include "serve/decision_id.h"
 
 namespace marquee::serve {
@@ -311,7 +312,8 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         return invalid("context has more than " + std::to_string(o.max_features) + " features (tags count one each)");
     std::unordered_set<std::string_view> ids;
     for (const auto& c : request.candidates) {
-        if (c.id.empty() || c.id.size() > 256) return invalid("candidate ids must be 1 to 256 bytes");
+        if (c.id.empty() || c.id.size() > events::default_max_id_bytes)
+            return invalid("candidate ids must be 1 to " + std::to_string(events::default_max_id_bytes) + " bytes");
         if (!ids.insert(c.id).second) return invalid("candidate id '" + c.id + "' appears twice");
         if (term_count(c.features) > std::size_t(o.max_features))
             return invalid("candidate '" + c.id + "' has more than " + std::to_string(o.max_features) + " features");

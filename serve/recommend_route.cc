@@ -14,7 +14,6 @@ namespace marquee::serve {
 
 namespace {
 
-constexpr std::size_t max_id_bytes = 256;
 // Recent items shown by GET /v1/users/{user_id}.
 constexpr std::size_t summary_recent_n = 20;
 
@@ -31,23 +30,16 @@ std::vector<std::string> split_list(std::string_view raw) {
     return out;
 }
 
-bool parse_int(std::string_view raw, int& out) {
-    auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), out);
-    return ec == std::errc() && end == raw.data() + raw.size();
-}
-
 bool parse_double(std::string_view raw, double& out) {
     auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), out);
     return ec == std::errc() && end == raw.data() + raw.size() && std::isfinite(out);
 }
 
-std::string policy_names() {
-    std::string out;
-    for (auto k : bandits::all_policy_kinds) {
-        if (!out.empty()) out += ", ";
-        out += to_string(k);
-    }
-    return out;
+// The 400 for a user id outside 1 to max_id_bytes bytes, if it is one.
+std::optional<response> reject_user_id(const request& req, const std::string& user_id) {
+    if (!user_id.empty() && user_id.size() <= max_id_bytes) return std::nullopt;
+    return json_error(http::status::bad_request, "invalid_parameter",
+                      "user_id must be 1 to " + std::to_string(max_id_bytes) + " bytes", req.version());
 }
 
 }  // namespace
@@ -57,15 +49,15 @@ response api::impl::recommendations(const request& req, const target& t) {
         return json_error(http::status::bad_request, "invalid_parameter", message, req.version());
     };
     const std::string& user_id = t.segments[2];
-    if (user_id.empty() || user_id.size() > max_id_bytes) return bad("user_id must be 1 to 256 bytes");
-    int k = options.default_k;
-    if (auto raw = t.query("k"); raw && (!parse_int(*raw, k) || k < 1 || k > options.max_k))
-        return bad("k must be an integer from 1 to " + std::to_string(options.max_k));
+    if (auto rejected = reject_user_id(req, user_id)) return std::move(*rejected);
+    const auto parsed_k = query_k(req, t);
+    if (auto* r = std::get_if<response>(&parsed_k)) return std::move(*r);
+    const int k = std::get<int>(parsed_k);
     std::string device = t.query("device").value_or("");
     std::optional<bandits::policy_kind> policy;
     if (auto raw = t.query("policy")) {
         policy = bandits::parse_policy_kind(*raw);
-        if (!policy) return bad("policy must be one of " + policy_names());
+        if (!policy) return bad("policy must be one of " + bandits::policy_kind_names());
     }
     std::optional<double> epsilon;
     if (auto raw = t.query("explore")) {
@@ -79,7 +71,8 @@ response api::impl::recommendations(const request& req, const target& t) {
         if (exclude.size() > std::size_t(options.max_exclude))
             return bad("exclude takes at most " + std::to_string(options.max_exclude) + " item ids");
         for (const auto& id : exclude)
-            if (id.size() > max_id_bytes) return bad("excluded item ids must be at most 256 bytes");
+            if (id.size() > max_id_bytes)
+                return bad("excluded item ids must be at most " + std::to_string(max_id_bytes) + " bytes");
     }
     if (auto raw = t.query("genres")) {
         genres = split_list(*raw);
@@ -175,9 +168,7 @@ response api::impl::recommendations(const request& req, const target& t) {
 
 response api::impl::user_summary(const request& req, const target& t) {
     const std::string& user_id = t.segments[2];
-    if (user_id.empty() || user_id.size() > max_id_bytes)
-        return json_error(http::status::bad_request, "invalid_parameter", "user_id must be 1 to 256 bytes",
-                          req.version());
+    if (auto rejected = reject_user_id(req, user_id)) return std::move(*rejected);
     auto user = store.get_user(user_id);
     if (!user) {
         spdlog::error("http: reading user: {}", user.error().message);
