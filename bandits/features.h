@@ -42,6 +42,10 @@ constexpr double hour_of_day(std::int64_t unix_ms) {
 // 6 affinity x activity | 7 device is tv | 8 genre match
 // 9, 10 time of day as sin, cos of 2 pi hour / 24 (so 23:00 is near 00:00)
 // Version 1 was features 0-7.
+// Feature 4, also the rank model's known recency: 1 at release, fading
+// over months.
+inline double recency(double age_days) { return std::exp(-std::max(age_days, 0.0) / 30.0); }
+
 // The request's part of the features: computed once per request, not per
 // candidate (a log and a sine/cosine each).
 struct request_features {
@@ -59,7 +63,7 @@ inline request_features make_request_features(const request_signals& r) {
 inline feature_vector make_features(const candidate_signals& c, const request_features& r) {
     const double affinity = std::clamp(c.affinity, -4.0, 4.0);
     feature_vector x;
-    x << 1.0, affinity, c.popularity, c.new_release ? 1.0 : 0.0, std::exp(-std::max(c.age_days, 0.0) / 30.0),
+    x << 1.0, affinity, c.popularity, c.new_release ? 1.0 : 0.0, recency(c.age_days),
         r.activity, affinity * r.activity, r.device_tv, std::clamp(c.genre_match, 0.0, 1.0), r.hour_sin, r.hour_cos;
     return x;
 }

@@ -67,6 +67,11 @@ struct model_snapshot {
     bandits::linucb_policy bandit;
 
     std::size_t item_count() const { return first_seen_ms.size(); }
+    // Days from row's release (or first appearance) to clock_ms; computed in
+    // double, so not_seen_yet does not overflow.
+    double age_days(std::uint32_t row) const {
+        return (double(clock_ms) - double(first_seen_ms[row])) / 86'400'000.0;
+    }
     std::span<const online_models::neighbour> neighbours(std::uint32_t row) const {
         if (std::size_t(row) + 1 >= covisit_offsets.size()) return {};
         return std::span<const online_models::neighbour>(covisit).subspan(

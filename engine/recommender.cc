@@ -110,13 +110,12 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     std::vector<bandits::feature_vector> features(candidates.size());
     std::vector<bandits::candidate_meta> meta(candidates.size());
     std::vector<bandits::new_release_exposure> fresh;
-    const double day_ms = 86400e3;
     for (std::size_t i = 0; i < candidates.size(); ++i) {
         const auto row = candidates[i].row;
         bandits::candidate_signals c;
         c.affinity = warm ? double(affinity[row]) : 0.0;
         c.popularity = s.popularity[row];
-        c.age_days = (double(s.clock_ms) - double(s.first_seen_ms[row])) / day_ms;  // no overflow for not_seen_yet
+        c.age_days = s.age_days(row);
         c.new_release = c.age_days <= s.new_release_days;
         const bandits::genre_mask genres = row < s.index->genres.size() ? s.index->genres[row] : 0;
         if (tasted > 0 && genres != 0) {

@@ -4,7 +4,6 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
-#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +12,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "bandits/features.h"
 #include "core/byte_io.h"
 #include "core/hash.h"
 #include "core/json_writer.h"
@@ -37,7 +37,6 @@ constexpr std::string_view model_key = "model", bits_key = "bits";
 // Rewards since the last checkpoint: "log/" + 20-digit sequence (= the
 // model's update count after applying it), so key order is update order.
 constexpr std::string_view log_prefix = "log/", log_end = "log0";  // '0' follows '/'
-constexpr double day_ms = 86'400'000.0;
 
 std::string decision_key(std::string_view id) { return "d/" + std::string(id); }
 
@@ -246,8 +245,7 @@ struct rank_service::impl {
         if (!row || *row >= s->item_count()) return k;
         k.known = true;
         k.popularity = *row < s->popularity.size() ? double(s->popularity[*row]) : 0.0;
-        const double age_days = (double(s->clock_ms) - double(s->first_seen_ms[*row])) / day_ms;
-        k.recency = std::exp(-std::max(age_days, 0.0) / 30.0);
+        k.recency = bandits::recency(s->age_days(*row));
         if (user && int(user->size()) == s->dim && Eigen::Index(*row) < s->embeddings.rows()) {
             double dot = 0.0;
             for (int j = 0; j < s->dim; ++j) dot += double((*user)[j]) * double(s->embeddings(*row, j));
