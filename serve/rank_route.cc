@@ -112,18 +112,9 @@ response api::impl::rank(const request& req) {
     core::append_json_string(out, r.decision_id);
     out += ",\"model_version\":" + std::to_string(r.model_version) + ",\"policy\":";
     core::append_json_string(out, to_string(r.policy));
-    out += ",\"items\":[";
-    for (std::size_t i = 0; i < r.items.size(); ++i) {
-        if (i) out += ",";
-        out += "{\"id\":";
-        core::append_json_string(out, r.items[i].id);
-        out += ",\"score\":";
-        core::append_json_number(out, r.items[i].score);
-        out += ",\"propensity\":";
-        core::append_json_number(out, r.items[i].propensity);
-        out += r.items[i].explored ? ",\"explored\":true}" : ",\"explored\":false}";
-    }
-    out += "]}";
+    out += ",\"items\":";
+    append_ranked_items_json(out, r.items);
+    out += "}";
     return json_ok(std::move(out), req.version());
 }
 

@@ -59,7 +59,7 @@ struct stored_decision {
         double propensity = 0.0;
         bool rewarded = false;
         double reward = 0.0;
-        std::vector<std::pair<std::uint32_t, double>> x;  // non-zeros of the dense x
+        bandits::sparse_x x;
     };
     std::string user_id;
     std::int64_t ts_ms = 0;
@@ -83,9 +83,9 @@ std::string encode(const stored_decision& d) {
         w.put(std::uint8_t(i.rewarded));
         w.put(i.reward);
         w.put(std::uint32_t(i.x.size()));
-        for (const auto& [index, value] : i.x) {
-            w.put(index);
-            w.put(value);
+        for (const auto& f : i.x) {
+            w.put(f.index);
+            w.put(f.value);
         }
     }
     return w.take();
@@ -108,9 +108,9 @@ core::result<stored_decision> decode(std::string_view bytes) {
             return corrupt;
         i.rewarded = rewarded != 0;
         i.x.resize(nnz);
-        for (auto& [index, value] : i.x) {
-            in.get(index);
-            in.get(value);
+        for (auto& f : i.x) {
+            in.get(f.index);
+            in.get(f.value);
         }
         d.items.push_back(std::move(i));
     }
@@ -148,6 +148,15 @@ bool decode_log(std::string_view bytes, bandits::sparse_x& x, double& reward) {
     return true;
 }
 
+// A stored x's terms inside the model's `dim` (all of them unless the
+// record is damaged: start-up refuses a model of other bits).
+bandits::sparse_x within(const bandits::sparse_x& x, int dim) {
+    bandits::sparse_x out;
+    for (const auto& f : x)
+        if (int(f.index) < dim) out.push_back(f);
+    return out;
+}
+
 std::size_t term_count(const std::vector<bandits::named_feature>& features) {
     std::size_t n = 0;
     for (const auto& f : features) {
@@ -158,6 +167,21 @@ std::size_t term_count(const std::vector<bandits::named_feature>& features) {
 }
 
 }  // namespace
+
+void append_ranked_items_json(std::string& out, std::span<const ranked_item> items) {
+    out += "[";
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        if (k) out += ",";
+        out += "{\"id\":";
+        core::append_json_string(out, items[k].id);
+        out += ",\"score\":";
+        core::append_json_number(out, items[k].score);
+        out += ",\"propensity\":";
+        core::append_json_number(out, items[k].propensity);
+        out += items[k].explored ? ",\"explored\":true}" : ",\"explored\":false}";
+    }
+    out += "]";
+}
 
 struct rank_service::impl {
     rank_options options;
@@ -353,9 +377,7 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         for (const auto& s : slots) {
             const auto& c = request.candidates[s.candidate];
             out.items.push_back({c.id, s.score, s.propensity, s.explored});
-            stored_decision::item item{c.id, s.propensity, false, 0.0, {}};
-            for (const auto& f : i.xs[s.candidate]) item.x.emplace_back(f.index, f.value);
-            record.items.push_back(std::move(item));
+            record.items.push_back({c.id, s.propensity, false, 0.0, i.xs[s.candidate]});
         }
     }
     // Recorded before answering, so a reward can always find it.
@@ -377,18 +399,9 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
     log += ",\"policy\":";
     core::append_json_string(log, to_string(out.policy));
     log += ",\"model_version\":" + std::to_string(out.model_version) + ",\"ts\":" + std::to_string(now_ms) +
-           ",\"items\":[";
-    for (std::size_t k = 0; k < out.items.size(); ++k) {
-        if (k) log += ",";
-        log += "{\"id\":";
-        core::append_json_string(log, out.items[k].id);
-        log += ",\"score\":";
-        core::append_json_number(log, out.items[k].score);
-        log += ",\"propensity\":";
-        core::append_json_number(log, out.items[k].propensity);
-        log += out.items[k].explored ? ",\"explored\":true}" : ",\"explored\":false}";
-    }
-    log += "]}";
+           ",\"items\":";
+    append_ranked_items_json(log, out.items);
+    log += "}";
     i.log(request.user_id.empty() ? std::string_view(out.decision_id) : std::string_view(request.user_id), log);
     return out;
 }
@@ -419,9 +432,7 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
         if (!d) return d.error();
         for (const auto& item : d.value().items) {
             if (item.rewarded) continue;
-            bandits::sparse_x x;
-            for (const auto& [index, v] : item.x)
-                if (int(index) < i.model.dim()) x.push_back({index, v});
+            auto x = within(item.x, i.model.dim());
             i.model.update(x, i.options.default_reward);
             applied.emplace_back(std::move(x), i.options.default_reward);
             ++defaulted;
@@ -471,9 +482,7 @@ core::result<reward_outcome> rank_service::reward(std::string_view decision_id, 
             } else if (item->rewarded) {
                 outcome = reward_outcome::duplicate;
             } else {
-                bandits::sparse_x x;
-                for (const auto& [index, v] : item->x)
-                    if (int(index) < i.model.dim()) x.push_back({index, v});
+                const auto x = within(item->x, i.model.dim());
                 i.model.update(x, value);
                 item->rewarded = true;
                 item->reward = value;

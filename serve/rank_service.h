@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +90,10 @@ struct ranked_item {
     double propensity = 0.0;
     bool explored = false;
 };
+
+// `[{"id", "score", "propensity", "explored"}, ...]`: the items of the
+// POST /v1/rank answer and of its decision log record.
+void append_ranked_items_json(std::string& out, std::span<const ranked_item> items);
 
 struct rank_response {
     std::string decision_id;
