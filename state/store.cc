@@ -107,12 +107,6 @@ std::string user_key(std::string_view user, std::int64_t served_ms, std::string_
     return k;
 }
 
-void index_decision(rocksdb::WriteBatch& b, rocksdb::ColumnFamilyHandle* index, std::string_view id,
-                    const engine::pending_decision& d) {
-    b.Put(index, time_key(d.served_ms, id), rocksdb::Slice());
-    b.Put(index, user_key(d.user_id, d.served_ms, id), rocksdb::Slice());
-}
-
 }  // namespace
 
 struct write_set::impl {
@@ -152,7 +146,8 @@ void write_set::put_model_meta(const engine::model& m) {
 
 void write_set::put_decision(std::string_view id, const engine::pending_decision& d) {
     impl_->batch.Put(impl_->h(cf_decisions), slice(id), encode_decision(d));
-    index_decision(impl_->batch, impl_->h(cf_decision_index), id, d);
+    impl_->batch.Put(impl_->h(cf_decision_index), time_key(d.served_ms, id), rocksdb::Slice());
+    impl_->batch.Put(impl_->h(cf_decision_index), user_key(d.user_id, d.served_ms, id), rocksdb::Slice());
 }
 
 void write_set::erase_decision(std::string_view id, const engine::pending_decision& d) {
@@ -239,12 +234,9 @@ core::result<std::optional<engine::pending_decision>> store::get_decision(std::s
 }
 
 core::result<void> store::put_decision(std::string_view id, const engine::pending_decision& d) {
-    rocksdb::WriteBatch batch;
-    batch.Put(impl_->h(cf_decisions), slice(id), encode_decision(d));
-    index_decision(batch, impl_->h(cf_decision_index), id, d);
-    auto s = impl_->db->Write(impl_->write_options, &batch);
-    if (!s.ok()) return from_status(s);
-    return core::success();
+    auto changes = begin();
+    changes.put_decision(id, d);
+    return commit(changes);
 }
 
 core::result<std::vector<store::stored_decision>> store::user_decisions(std::string_view user_id,
