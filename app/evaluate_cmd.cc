@@ -96,11 +96,27 @@ int run_program(const std::vector<std::string>& args) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+// A file to write, or the start-up error naming it.
+std::ofstream open_output(const std::string& path) {
+    std::ofstream out(path);
+    if (!out) throw std::runtime_error("cannot write " + path);
+    return out;
+}
+
+// gnuplot settings shared by every plot: a PNG beside <prefix>.tsv.
+void write_plot_header(std::ostream& gp, const std::string& prefix, int height, std::string_view xlabel) {
+    gp << "set terminal pngcairo size 1100," << height << " noenhanced\n"
+       << "set output '" << prefix << ".png'\n"
+       << "set datafile separator '\\t'\n"
+       << "set key outside right top\n"
+       << "set grid\n"
+       << "set xlabel '" << xlabel << "'\n";
+}
+
 void write_curve_files(const evaluation::prequential_report& r, const std::string& prefix, int k) {
     using evaluation::method_count;
     using evaluation::method_names;
-    std::ofstream csv(prefix + ".csv");
-    if (!csv) throw std::runtime_error("cannot write " + prefix + ".csv");
+    auto csv = open_output(prefix + ".csv");
     csv << "events,method,window_cases,hr_window,ndcg_window,cases,hr,ndcg\n";
     for (const auto& p : r.curve)
         for (std::size_t m = 0; m < method_count; ++m)
@@ -109,8 +125,7 @@ void write_curve_files(const evaluation::prequential_report& r, const std::strin
                 << ',' << p.cumulative[m].ndcg() << '\n';
 
     // Wide TSV for gnuplot: events, then HR and NDCG per method (windowed).
-    std::ofstream tsv(prefix + ".tsv");
-    if (!tsv) throw std::runtime_error("cannot write " + prefix + ".tsv");
+    auto tsv = open_output(prefix + ".tsv");
     tsv << "events";
     for (auto name : method_names) tsv << '\t' << name << "_hr\t" << name << "_ndcg";
     tsv << '\n';
@@ -119,15 +134,9 @@ void write_curve_files(const evaluation::prequential_report& r, const std::strin
         for (std::size_t m = 0; m < method_count; ++m) tsv << '\t' << p.window[m].hit_rate() << '\t' << p.window[m].ndcg();
         tsv << '\n';
     }
-    std::ofstream gp(prefix + ".gp");
-    if (!gp) throw std::runtime_error("cannot write " + prefix + ".gp");
-    gp << "set terminal pngcairo size 1100,800 noenhanced\n"
-       << "set output '" << prefix << ".png'\n"
-       << "set datafile separator '\\t'\n"
-       << "set key outside right top\n"
-       << "set grid\n"
-       << "set xlabel 'events applied'\n"
-       << "set multiplot layout 2,1 title 'Prequential (test-then-train), per window of events'\n";
+    auto gp = open_output(prefix + ".gp");
+    write_plot_header(gp, prefix, 800, "events applied");
+    gp << "set multiplot layout 2,1 title 'Prequential (test-then-train), per window of events'\n";
     for (int metric = 0; metric < 2; ++metric) {
         gp << "set ylabel '" << (metric == 0 ? "HR@" : "NDCG@") << k << "'\n";
         gp << "plot ";
@@ -153,13 +162,11 @@ void draw_plot(const std::string& prefix) {
 
 // Cumulative replay and IPS estimates per policy over the logged decisions.
 void write_bandit_curves(const evaluation::bandit_replay_report& r, const std::string& prefix, bool replay) {
-    std::ofstream csv(prefix + ".csv");
-    if (!csv) throw std::runtime_error("cannot write " + prefix + ".csv");
+    auto csv = open_output(prefix + ".csv");
     csv << "decisions,policy,replay_mean_reward,ips_estimate\n";
     for (const auto& p : r.policies)
         for (const auto& c : p.curve) csv << c.decisions << ',' << p.name << ',' << c.replay << ',' << c.ips << '\n';
-    std::ofstream tsv(prefix + ".tsv");
-    if (!tsv) throw std::runtime_error("cannot write " + prefix + ".tsv");
+    auto tsv = open_output(prefix + ".tsv");
     tsv << "decisions";
     for (const auto& p : r.policies) tsv << '\t' << p.name;
     tsv << '\n';
@@ -169,15 +176,9 @@ void write_bandit_curves(const evaluation::bandit_replay_report& r, const std::s
         for (const auto& p : r.policies) tsv << '\t' << (replay ? p.curve[i].replay : p.curve[i].ips);
         tsv << '\n';
     }
-    std::ofstream gp(prefix + ".gp");
-    if (!gp) throw std::runtime_error("cannot write " + prefix + ".gp");
-    gp << "set terminal pngcairo size 1100,600 noenhanced\n"
-       << "set output '" << prefix << ".png'\n"
-       << "set datafile separator '\\t'\n"
-       << "set key outside right top\n"
-       << "set grid\n"
-       << "set xlabel 'logged decisions'\n"
-       << "set ylabel '" << (replay ? "replay mean reward so far" : "IPS estimate so far") << "'\n"
+    auto gp = open_output(prefix + ".gp");
+    write_plot_header(gp, prefix, 600, "logged decisions");
+    gp << "set ylabel '" << (replay ? "replay mean reward so far" : "IPS estimate so far") << "'\n"
        << "set title '" << (replay ? "Replay (Li et al. 2011)" : "Inverse propensity scoring")
        << ": cumulative reward per policy'\n"
        << "plot ";
