@@ -1,16 +1,14 @@
 #include "events/catalog_decoder.h"
 
-#include <simdjson.h>
-
 #include "core/json_writer.h"
+#include "events/json_input.h"
 
 namespace marquee::events {
 
 namespace {
 
-namespace od = simdjson::ondemand;
-
-core::error fail(std::string_view reason, std::string message) { return core::error{reason, std::move(message)}; }
+using detail::fail;
+namespace od = detail::od;
 
 std::string_view type_reason(simdjson::error_code err) {
     return err == simdjson::INCORRECT_TYPE || err == simdjson::NUMBER_ERROR ? "wrong_type" : "malformed_json";
@@ -49,34 +47,23 @@ catalog_decoder::~catalog_decoder() = default;
 core::result<catalog_item> catalog_decoder::decode(std::string_view key, std::string_view payload) {
     if (key.size() > options_.max_id_bytes)
         return fail("invalid_value", "key is longer than " + std::to_string(options_.max_id_bytes) + " bytes");
-    if (payload.empty()) {
+    auto tombstone = [&]() -> core::result<catalog_item> {
         if (key.empty()) return fail("empty", "tombstone without a key names no item");
-        catalog_item tombstone;
-        tombstone.item_id.assign(key);
-        tombstone.available = false;
-        return tombstone;
-    }
-    if (payload.size() > options_.max_event_bytes)
-        return fail("too_large", "payload of " + std::to_string(payload.size()) + " bytes exceeds the limit of " +
-                                     std::to_string(options_.max_event_bytes));
-
-    auto& buf = impl_->buffer;
-    if (buf.size() < payload.size() + simdjson::SIMDJSON_PADDING) buf.resize(payload.size() + simdjson::SIMDJSON_PADDING);
-    std::copy(payload.begin(), payload.end(), buf.begin());
-    simdjson::padded_string_view view(buf.data(), payload.size(), buf.size());
+        catalog_item gone;
+        gone.item_id.assign(key);
+        gone.available = false;
+        return gone;
+    };
+    if (payload.empty()) return tombstone();
+    if (auto r = detail::within_size_limit(payload, options_.max_event_bytes); !r) return r.error();
 
     od::document doc;
-    if (impl_->parser.iterate(view).get(doc)) return fail("malformed_json", "not valid JSON");
+    if (impl_->parser.iterate(detail::padded(impl_->buffer, payload)).get(doc))
+        return fail("malformed_json", "not valid JSON");
     // A JSON null value is a tombstone too (some producers cannot send an
     // empty value).
     bool is_null = false;
-    if (!doc.is_null().get(is_null) && is_null) {
-        if (key.empty()) return fail("empty", "tombstone without a key names no item");
-        catalog_item tombstone;
-        tombstone.item_id.assign(key);
-        tombstone.available = false;
-        return tombstone;
-    }
+    if (!doc.is_null().get(is_null) && is_null) return tombstone();
     od::object obj;
     if (auto err = doc.get_object().get(obj)) return fail(type_reason(err), "catalog item must be a JSON object");
 
@@ -90,12 +77,7 @@ core::result<catalog_item> catalog_decoder::decode(std::string_view key, std::st
         od::value v = field.value();
 
         if (name == "item_id") {
-            std::string_view s;
-            if (auto err = v.get_string().get(s)) return fail(type_reason(err), "item_id must be a string");
-            if (s.empty()) return fail("invalid_value", "item_id must not be empty");
-            if (s.size() > options_.max_id_bytes)
-                return fail("invalid_value", "item_id is longer than " + std::to_string(options_.max_id_bytes) + " bytes");
-            item.item_id.assign(s);
+            if (auto r = detail::read_id(v, "item_id", options_.max_id_bytes, item.item_id); !r) return r.error();
             has_id = true;
         } else if (name == "title") {
             std::string_view s;

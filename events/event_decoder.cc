@@ -1,21 +1,15 @@
 #include "events/event_decoder.h"
 
 #include <cmath>
-#include <simdjson.h>
 #include <string>
 #include <vector>
 
+#include "events/json_input.h"
+
 namespace marquee::events {
 
-namespace {
-
-namespace od = simdjson::ondemand;
-
-core::error fail(std::string_view reason, std::string message) {
-    return core::error{reason, std::move(message)};
-}
-
-}  // namespace
+using detail::fail;
+namespace od = detail::od;
 
 struct event_decoder::impl {
     od::parser parser;
@@ -29,21 +23,10 @@ event_decoder::~event_decoder() = default;
 
 core::result<event> event_decoder::decode(std::string_view payload, std::int64_t fallback_ts_ms) {
     if (payload.empty()) return fail("empty", "empty payload");
-    if (payload.size() > options_.max_event_bytes)
-        return fail("too_large", "payload of " + std::to_string(payload.size()) +
-                                     " bytes exceeds the limit of " +
-                                     std::to_string(options_.max_event_bytes));
-
-    // Kafka hands us unpadded buffers; simdjson reads up to SIMDJSON_PADDING
-    // bytes past the end, so copy into a reused padded buffer.
-    auto& buf = impl_->buffer;
-    if (buf.size() < payload.size() + simdjson::SIMDJSON_PADDING)
-        buf.resize(payload.size() + simdjson::SIMDJSON_PADDING);
-    std::copy(payload.begin(), payload.end(), buf.begin());
-    simdjson::padded_string_view view(buf.data(), payload.size(), buf.size());
+    if (auto r = detail::within_size_limit(payload, options_.max_event_bytes); !r) return r.error();
 
     od::document doc;
-    if (impl_->parser.iterate(view).get(doc)) return fail("malformed_json", "not valid JSON");
+    if (impl_->parser.iterate(detail::padded(impl_->buffer, payload)).get(doc)) return fail("malformed_json", "not valid JSON");
     od::object obj;
     if (auto err = doc.get_object().get(obj))
         return fail(err == simdjson::INCORRECT_TYPE ? "wrong_type" : "malformed_json",
@@ -53,17 +36,8 @@ core::result<event> event_decoder::decode(std::string_view payload, std::int64_t
     bool has_type = false, has_user = false, has_item = false, has_ts = false;
     std::string_view type_name;
 
-    auto read_id = [&](od::value v, std::string_view field, std::string& out) -> core::result<void> {
-        std::string_view s;
-        if (auto err = v.get_string().get(s))
-            return fail(err == simdjson::INCORRECT_TYPE ? "wrong_type" : "malformed_json",
-                        std::string(field) + " must be a string");
-        if (s.empty()) return fail("invalid_value", std::string(field) + " must not be empty");
-        if (s.size() > options_.max_id_bytes)
-            return fail("invalid_value", std::string(field) + " is longer than " +
-                                             std::to_string(options_.max_id_bytes) + " bytes");
-        out.assign(s);
-        return core::success();
+    auto read_id = [&](od::value v, std::string_view field, std::string& out) {
+        return detail::read_id(v, field, options_.max_id_bytes, out);
     };
 
     for (auto field_result : obj) {
