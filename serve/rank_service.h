@@ -109,8 +109,9 @@ class rank_service {
 public:
     // `snapshots` (may be null) supplies known-id signals; `decisions` (may
     // be null) receives decision and reward logs; `new_id` makes decision ids
-    // (default: 128 random bits; tests inject a counter for reproducible
-    // exploration, whose seed is hash(decision id, options.seed)). Throws
+    // (default: serving time + 80 random bits, serve/decision_id.h; tests
+    // inject a counter for reproducible exploration, whose seed is
+    // hash(decision id, options.seed)). Throws
     // std::runtime_error if the stored model cannot be read (start-up only).
     rank_service(rank_options options, state::store& store,
                  core::snapshot_cell<engine::model_snapshot>* snapshots, core::message_sink* decisions,
