@@ -72,7 +72,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         const Eigen::Map<const online_models::row_matrix> items(s.embeddings.data(), s.embeddings.rows(), s.dim);
         for (const auto& c : top_n_by_dot(items, user->embedding, std::size_t(std::max(options.retrieval_n, 0)),
                                           taken, affinity))
-            add(c.row, "embedding");
+            add(c.row, source_embedding);
     }
     if (!history.empty() && options.covisit_n > 0) {
         covisit_query q;
@@ -81,19 +81,19 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         q.per_item = options.covisit_n;
         const auto found = top_n_covisited([&s](std::uint32_t r) { return s.neighbours(r); }, q,
                                            std::size_t(options.covisit_n), taken);
-        for (const auto& c : found) add(c.row, "covisit", c.because);
+        for (const auto& c : found) add(c.row, source_covisit, c.because);
     }
     int added = 0;
     for (auto row : s.new_releases) {
         if (added == options.new_release_n) break;
         if (!taken[row]) ++added;
-        add(row, "new_release");
+        add(row, source_new_release);
     }
     added = 0;
     for (auto row : s.popular) {
         if (added == options.popular_n) break;
         if (!taken[row]) ++added;
-        add(row, "popular");
+        add(row, source_popular);
     }
     if (candidates.empty()) return out;
 
@@ -149,7 +149,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     std::vector<std::uint32_t> shown_new;
     for (const auto& slot : slate) {
         const auto& c = candidates[slot.candidate];
-        std::string reason = c.source == "covisit" ? "because_you_watched:" + s.index->ids[c.because]
+        std::string reason = c.source == source_covisit ? "because_you_watched:" + s.index->ids[c.because]
                                                    : std::string(c.source);
         const auto& titles = s.index->titles;
         const bool is_new = meta[slot.candidate].new_release;

@@ -6,6 +6,7 @@
 // it touches is the optional exposure_tracker (thread-safe).
 #pragma once
 
+#include <array>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,6 +20,12 @@
 #include "engine/user_state.h"
 
 namespace marquee::engine {
+
+// The candidate sources, as recommendation::source names them.
+inline constexpr std::string_view source_embedding = "embedding", source_covisit = "covisit",
+                                  source_new_release = "new_release", source_popular = "popular";
+inline constexpr std::array<std::string_view, 4> candidate_sources = {source_embedding, source_covisit,
+                                                                      source_new_release, source_popular};
 
 struct recommend_options {
     // Candidates taken from the embedding dot product. Default: 100.

@@ -91,8 +91,6 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
                   .Name("marquee_recommendations_served_total")
                   .Help("Recommendation lists served, by policy")
                   .Register(registry);
-    for (auto k : bandits::all_policy_kinds)
-        served->Add({{"policy", std::string(to_string(k))}});
     items = &prometheus::BuildCounter()
                  .Name("marquee_recommended_items_total")
                  .Help("Items shown in served lists, by policy, candidate source and whether they were explored")
@@ -101,9 +99,18 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
                                    .Name("marquee_new_release_impressions_total")
                                    .Help("New releases shown, by policy and whether the exposure floor forced them in")
                                    .Register(registry);
-    for (auto k : bandits::all_policy_kinds)
-        for (auto forced : {"true", "false"})
-            new_release_impressions->Add({{"policy", std::string(to_string(k))}, {"forced", forced}});
+    for (std::size_t p = 0; p < bandits::all_policy_kinds.size(); ++p) {
+        const std::string policy(to_string(bandits::all_policy_kinds[p]));
+        served_lists[p] = &served->Add({{"policy", policy}});
+        for (std::size_t forced = 0; forced < 2; ++forced)
+            new_releases_shown[p][forced] =
+                &new_release_impressions->Add({{"policy", policy}, {"forced", forced ? "true" : "false"}});
+        for (std::size_t src = 0; src < engine::candidate_sources.size(); ++src)
+            for (std::size_t explored = 0; explored < 2; ++explored)
+                items_shown[p][src][explored] = &items->Add({{"policy", policy},
+                                                             {"reason", std::string(engine::candidate_sources[src])},
+                                                             {"explored", explored ? "true" : "false"}});
+    }
     decision_log_errors = &prometheus::BuildCounter()
                                .Name("marquee_decision_log_errors_total")
                                .Help("Served decisions that could not be recorded (store or topic)")
@@ -115,6 +122,14 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
                     .Register(registry);
     produced->Add({{"kind", "event"}});
     produced->Add({{"kind", "reward"}});
+    const prometheus::Histogram::BucketBoundaries buckets{
+        25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1.0};
+    auto add_route = [&](std::string_view route) {
+        by_route.push_back({route, &latency->Add({{"route", std::string(route)}}, buckets),
+                            &requests->Add({{"route", std::string(route)}, {"code", "200"}})});
+    };
+    for (const auto& r : route_table) add_route(r.path);
+    add_route("unmatched");
     if (links.rank) {
         ranker = links.rank;
     } else {
@@ -123,10 +138,10 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
     }
 }
 
-prometheus::Histogram& api::impl::latency_for(std::string_view route) {
-    static const prometheus::Histogram::BucketBoundaries buckets{
-        25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1.0};
-    return latency->Add({{"route", std::string(route)}}, buckets);
+const api::impl::route_series& api::impl::series_for(std::string_view route) const {
+    for (const auto& s : by_route)
+        if (s.route == route) return s;
+    return by_route.back();  // "unmatched"
 }
 
 response api::impl::route(const request& req, const target& t, std::string_view& route_label) {
@@ -213,10 +228,13 @@ response api::handle(request&& req) {
         res = impl_->route(req, t.value(), route_label);
     }
     if (req.method() == http::verb::head) res.body().clear();
-    impl_->requests->Add({{"route", std::string(route_label)}, {"code", std::to_string(res.result_int())}})
-        .Increment();
-    impl_->latency_for(route_label)
-        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    const auto& series = impl_->series_for(route_label);
+    if (res.result() == http::status::ok)
+        series.ok->Increment();
+    else
+        impl_->requests->Add({{"route", std::string(series.route)}, {"code", std::to_string(res.result_int())}})
+            .Increment();
+    series.latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return res;
 }
 

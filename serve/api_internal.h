@@ -8,12 +8,15 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "engine/exposure_tracker.h"
+#include "engine/recommender.h"
 #include "events/event_decoder.h"
 #include "serve/api.h"
 #include "serve/target.h"
@@ -33,6 +36,13 @@ std::optional<response> reject_non_json(const request& req);
 // A request body as a JSON object, or the 4xx to answer instead: 415 for a
 // declared non-JSON content type, 400 for an empty, malformed or non-object body.
 std::variant<boost::json::object, response> json_body(const request& req);
+
+// The series arrays below are indexed by policy_kind's value.
+static_assert([] {
+    for (std::size_t i = 0; i < bandits::all_policy_kinds.size(); ++i)
+        if (std::size_t(bandits::all_policy_kinds[i]) != i) return false;
+    return true;
+}());
 
 struct api::impl {
     api_options options;
@@ -54,10 +64,24 @@ struct api::impl {
     prometheus::Counter* decision_log_errors;
     prometheus::Family<prometheus::Counter>* produced;
 
+    // The series a served list touches, resolved once: Family::Add builds and
+    // hashes a label map per call, and a list of k items made k + 3 calls.
+    struct route_series {
+        std::string_view route;
+        prometheus::Histogram* latency;
+        prometheus::Counter* ok;  // code="200"
+    };
+    std::vector<route_series> by_route;  // every route label, then "unmatched"
+    using by_explored = std::array<prometheus::Counter*, 2>;
+    using by_source = std::array<by_explored, engine::candidate_sources.size()>;
+    std::array<by_source, bandits::all_policy_kinds.size()> items_shown{};
+    std::array<prometheus::Counter*, bandits::all_policy_kinds.size()> served_lists{};
+    std::array<std::array<prometheus::Counter*, 2>, bandits::all_policy_kinds.size()> new_releases_shown{};
+
     impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, state::store& st, api_links l,
          prometheus::Registry& r, std::function<bool()> rd);
 
-    prometheus::Histogram& latency_for(std::string_view route);
+    const route_series& series_for(std::string_view route) const;
     // ?k= (options.default_k when absent), or the 400 to answer when it is
     // not an integer from 1 to options.max_k.
     std::variant<int, response> query_k(const request& req, const target& t) const;

@@ -110,6 +110,7 @@ response api::impl::recommendations(const request& req, const target& t) {
     rq.genres = genres;
     auto list = engine::recommend(*snapshot, u, rq, options.recommend, &exposure);
     const std::string policy_name(to_string(list.policy));
+    const auto policy_index = std::size_t(list.policy);
 
     // Record the decision before answering, so a reward can always find it.
     if (!list.items.empty()) {
@@ -137,14 +138,10 @@ response api::impl::recommendations(const request& req, const target& t) {
         core::append_json_string(items_json, item.reason);
         items_json += "}";
         // The source, not the reason: reasons carry item ids (unbounded labels).
-        this->items
-            ->Add({{"policy", policy_name},
-                   {"reason", std::string(item.source)},
-                   {"explored", item.explored ? "true" : "false"}})
-            .Increment();
-        if (item.new_release)
-            new_release_impressions->Add({{"policy", policy_name}, {"forced", item.forced ? "true" : "false"}})
-                .Increment();
+        const auto source = std::find(engine::candidate_sources.begin(), engine::candidate_sources.end(), item.source);
+        if (source != engine::candidate_sources.end())
+            items_shown[policy_index][std::size_t(source - engine::candidate_sources.begin())][item.explored]->Increment();
+        if (item.new_release) new_releases_shown[policy_index][item.forced]->Increment();
     }
     std::string head = "{\"decision_id\":";
     core::append_json_string(head, decision_id);
@@ -162,7 +159,7 @@ response api::impl::recommendations(const request& req, const target& t) {
                           ",\"items\":[" + items_json + "]}";
         if (auto r = links.decisions->send(user_id, log); !r) decision_log_errors->Increment();
     }
-    served->Add({{"policy", policy_name}}).Increment();
+    served_lists[policy_index]->Increment();
     return json_ok(head + ",\"items\":[" + items_json + "]}", req.version());
 }
 
