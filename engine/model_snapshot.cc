@@ -64,6 +64,7 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
         s->index = std::move(index);
     }
     s->embeddings = m.items().matrix();
+    s->embeddings_half = to_half(m.items().matrix());
 
     s->popularity.resize(n);
     s->first_seen_ms.resize(n);

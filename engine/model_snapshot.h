@@ -14,6 +14,7 @@
 #include "bandits/diversity.h"
 #include "bandits/linucb_policy.h"
 #include "engine/model.h"
+#include "engine/retrieval.h"
 
 namespace marquee::engine {
 
@@ -55,6 +56,7 @@ struct model_snapshot {
     double new_release_days = 0;
     std::shared_ptr<const item_index> index;
     online_models::row_matrix embeddings;   // index->ids.size() x dim
+    half_matrix embeddings_half;            // for the retrieval scan; may be empty
     std::vector<float> popularity;          // decayed at clock_ms, scaled to [0, 1]
     std::vector<std::int64_t> first_seen_ms;  // release time when known, else first event (item_stats::released_ms)
     std::vector<std::uint8_t> unavailable;    // 1: never recommended (catalog says unavailable)

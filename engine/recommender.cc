@@ -67,13 +67,11 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         candidates.push_back({row, source, because});
     };
 
-    Eigen::VectorXf affinity;
-    if (warm) {
-        const Eigen::Map<const online_models::row_matrix> items(s.embeddings.data(), s.embeddings.rows(), s.dim);
+    const Eigen::Map<const online_models::row_matrix> items(s.embeddings.data(), s.embeddings.rows(), s.dim);
+    if (warm)
         for (const auto& c : top_n_by_dot(items, user->embedding, std::size_t(std::max(options.retrieval_n, 0)),
-                                          taken, affinity))
+                                          taken, &s.embeddings_half))
             add(c.row, source_embedding);
-    }
     if (!history.empty() && options.covisit_n > 0) {
         covisit_query q;
         q.history = history;
@@ -113,7 +111,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     for (std::size_t i = 0; i < candidates.size(); ++i) {
         const auto row = candidates[i].row;
         bandits::candidate_signals c;
-        c.affinity = warm ? double(affinity[row]) : 0.0;
+        c.affinity = warm ? double(dot_row(items, row, user->embedding)) : 0.0;
         c.popularity = s.popularity[row];
         c.age_days = s.age_days(row);
         c.new_release = c.age_days <= s.new_release_days;

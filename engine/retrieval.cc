@@ -77,13 +77,10 @@ std::vector<scored_row> top_n_buffered(std::span<const float> scores, std::size_
     return kept;
 }
 
-// Selection by a sampled bar, for n small against the catalog: the score
-// ranked ~3n/stride among every stride-th eligible row is a bar that about
-// 3n rows reach, so one vectorised pass keeps ~3n rows and only those are
-// ordered. Every row at or above the bar is kept, so when at least n
-// are, the top n are among them; otherwise (an unlucky sample) nullopt.
-std::optional<std::vector<scored_row>> top_n_sampled(std::span<const float> scores, std::size_t n,
-                                                     exclusion_mask excluded) {
+// A bar that about 3n of the eligible scores reach, for n small against
+// the catalog: the score ranked ~3n/stride among every stride-th eligible
+// row. nullopt when there are too few rows to sample.
+std::optional<float> sampled_bar(std::span<const float> scores, std::size_t n, exclusion_mask excluded) {
     constexpr std::size_t stride = 16;
     const auto size = static_cast<std::uint32_t>(scores.size());
     if (size < 32 * n) return std::nullopt;
@@ -105,65 +102,154 @@ std::optional<std::vector<scored_row>> top_n_sampled(std::span<const float> scor
         }
     }
     if (best.size() < keep) return std::nullopt;
-    const float bar = best.front();
+    return best.front();
+}
 
-    std::vector<scored_row> kept;
-    kept.reserve(4 * n);
-    // next_above finds scores > bar; step back over the bar itself with a
-    // strict bar just below it, so ties with the bar are kept too.
+// Appends every eligible row scoring at least `bar` to `kept`, in one
+// vectorised pass.
+void keep_at_or_above(std::span<const float> scores, float bar, exclusion_mask excluded,
+                      std::vector<scored_row>& kept) {
+    const auto size = static_cast<std::uint32_t>(scores.size());
+    // next_above finds scores > bar; a strict bar just below it keeps ties.
     const float below = std::nextafter(bar, -std::numeric_limits<float>::infinity());
     for (std::uint32_t r = 0; (r = next_above(scores.data(), r, size, below)) < size; ++r)
         if (!std::isnan(scores[r]) && !excluded_row(excluded, r)) kept.push_back({r, scores[r], r});
-    if (kept.size() < n) return std::nullopt;
+}
+
+// The best n of `kept` (at least n rows), best first.
+std::vector<scored_row> best_n(std::vector<scored_row> kept, std::size_t n) {
     std::nth_element(kept.begin(), kept.begin() + std::ptrdiff_t(n - 1), kept.end(), better);
     kept.resize(n);
     std::sort(kept.begin(), kept.end(), better);
     return kept;
 }
 
+// Selection by a sampled bar: one pass keeps the ~3n rows at or above it,
+// and only those are ordered. Every row at or above the bar is kept, so when
+// at least n are, the top n are among them; otherwise (an unlucky sample)
+// nullopt.
+std::optional<std::vector<scored_row>> top_n_sampled(std::span<const float> scores, std::size_t n,
+                                                     exclusion_mask excluded) {
+    const auto bar = sampled_bar(scores, n, excluded);
+    if (!bar) return std::nullopt;
+    std::vector<scored_row> kept;
+    kept.reserve(4 * n);
+    keep_at_or_above(scores, *bar, excluded, kept);
+    if (kept.size() < n) return std::nullopt;
+    return best_n(std::move(kept), n);
+}
+
 #if defined(__x86_64__)
+// Every kernel below is compiled for AVX2, FMA and F16C (every AVX2 CPU has
+// F16C) and chosen at run time, since Debian builds for baseline x86-64.
+#define MARQUEE_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+bool have_avx2() {
+    static const bool yes =
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return yes;
+}
+
+// Eight stored values as floats: float rows, or binary16 ones.
+MARQUEE_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+MARQUEE_AVX2 inline __m256 load8(const std::uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// The sum of acc's lanes, in the order dot_rows_x8's transposing adds use
+// for each of its eight rows, so a row scores the same bits alone as in a
+// block: ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)).
+MARQUEE_AVX2 inline float lane_sum(__m256 acc) {
+    const __m256 pairs = _mm256_hadd_ps(acc, acc);
+    const __m256 quads = _mm256_hadd_ps(pairs, pairs);
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(quads), _mm256_extractf128_ps(quads, 1)));
+}
+
+template <class T>
+MARQUEE_AVX2 inline float dot_row_avx2(const T* row, std::size_t dim, const float* u) {
+    __m256 acc = _mm256_setzero_ps();
+    for (std::size_t c = 0; c < dim; c += 8) acc = _mm256_fmadd_ps(load8(row + c), _mm256_loadu_ps(u + c), acc);
+    return lane_sum(acc);
+}
+
 // scores = items * user for dim a multiple of 8, eight rows at a time:
 // eight FMA accumulators, then one transposing horizontal add gives the
-// eight dot products in one register. Compiled for AVX2/FMA and chosen at
-// run time, since Debian builds for baseline x86-64.
-__attribute__((target("avx2,fma"))) void dot_rows_avx2(const float* m, std::size_t rows, std::size_t dim,
-                                                        const float* u, float* out) {
+// eight dot products in one register.
+template <class T>
+MARQUEE_AVX2 void dot_rows_avx2(const T* m, std::size_t rows, std::size_t dim, const float* u, float* out) {
     std::size_t r = 0;
     for (; r + 8 <= rows; r += 8) {
         // Named accumulators, not an array: GCC keeps these in registers.
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        const float* row = m + r * dim;
+        const T* row = m + r * dim;
         for (std::size_t c = 0; c < dim; c += 8) {
             const __m256 uc = _mm256_loadu_ps(u + c);
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + c), uc, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + dim + c), uc, a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 2 * dim + c), uc, a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 3 * dim + c), uc, a3);
-            a4 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 4 * dim + c), uc, a4);
-            a5 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 5 * dim + c), uc, a5);
-            a6 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 6 * dim + c), uc, a6);
-            a7 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 7 * dim + c), uc, a7);
+            a0 = _mm256_fmadd_ps(load8(row + c), uc, a0);
+            a1 = _mm256_fmadd_ps(load8(row + dim + c), uc, a1);
+            a2 = _mm256_fmadd_ps(load8(row + 2 * dim + c), uc, a2);
+            a3 = _mm256_fmadd_ps(load8(row + 3 * dim + c), uc, a3);
+            a4 = _mm256_fmadd_ps(load8(row + 4 * dim + c), uc, a4);
+            a5 = _mm256_fmadd_ps(load8(row + 5 * dim + c), uc, a5);
+            a6 = _mm256_fmadd_ps(load8(row + 6 * dim + c), uc, a6);
+            a7 = _mm256_fmadd_ps(load8(row + 7 * dim + c), uc, a7);
         }
         const __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
         const __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
         _mm256_storeu_ps(out + r, _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20),
                                                 _mm256_permute2f128_ps(h0, h1, 0x31)));
     }
-    for (; r < rows; ++r) {
-        __m256 acc = _mm256_setzero_ps();
-        for (std::size_t c = 0; c < dim; c += 8)
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(m + r * dim + c), _mm256_loadu_ps(u + c), acc);
-        const __m128 q = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        const __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
-        out[r] = _mm_cvtss_f32(_mm_add_ss(p, _mm_shuffle_ps(p, p, 1)));
-    }
+    for (; r < rows; ++r) out[r] = dot_row_avx2(m + r * dim, dim, u);
 }
 
-bool have_avx2_fma() {
-    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return yes;
+MARQUEE_AVX2 void to_half_f16c(const float* in, std::size_t count, std::uint16_t* out) {
+    std::size_t i = 0;
+    for (; i + 8 <= count; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < count; ++i) out[i] = _cvtss_sh(in[i], _MM_FROUND_TO_NEAREST_INT);
 }
 #endif
+
+// The binary16 scan (see top_n_by_dot), or nullopt to scan in float: no
+// usable copy, a user vector that is not finite, or an unlucky sample.
+std::optional<std::vector<scored_row>> top_n_by_half_dot(Eigen::Map<const online_models::row_matrix> items,
+                                                         std::span<const float> user, std::size_t n,
+                                                         exclusion_mask excluded, const half_matrix& half) {
+#if defined(__x86_64__)
+    const std::size_t rows = std::size_t(items.rows()), dim = user.size();
+    if (half.empty() || half.rows != rows || half.dim != dim || !have_avx2()) return std::nullopt;
+    // |float score - binary16 score| <= slack for every row: binary16 keeps
+    // 11 significant bits (relative error <= 2^-11, below 2^-14 an absolute
+    // 2^-25), and each float sum of d products is within ~d 2^-24 of exact.
+    // Doubled for safety; the cost is only a few more rescored rows.
+    double user_norm = 0.0;
+    for (float x : user) user_norm += double(x) * double(x);
+    user_norm = std::sqrt(user_norm);
+    const double d = double(dim);
+    const double slack =
+        2.0 * user_norm * (half.max_row_norm * (0x1p-11 + 2.5 * d * 0x1p-24) + std::sqrt(d) * 0x1p-25);
+    if (!std::isfinite(slack)) return std::nullopt;
+
+    thread_local std::vector<float> approx;
+    approx.resize(rows);
+    dot_rows_avx2(half.values.data(), rows, dim, user.data(), approx.data());
+    const auto bar = sampled_bar(approx, n, excluded);
+    if (!bar) return std::nullopt;
+    // With m >= n eligible rows at or above the bar, the n-th best float
+    // score s_n >= bar - slack, so a top-n row has approx >= bar - 2 slack,
+    // and a row below that has a float score < s_n: it cannot even tie.
+    std::vector<scored_row> kept;
+    kept.reserve(4 * n);
+    keep_at_or_above(approx, float(std::nextafter(double(*bar) - 2.0 * slack, -HUGE_VAL)), excluded, kept);
+    if (std::size_t(std::count_if(kept.begin(), kept.end(), [&](const auto& k) { return k.score >= *bar; })) < n)
+        return std::nullopt;
+    for (auto& k : kept) k.score = dot_row_avx2(items.data() + std::size_t(k.row) * dim, dim, user.data());
+    return best_n(std::move(kept), n);
+#else
+    (void)items, (void)user, (void)n, (void)excluded, (void)half;
+    return std::nullopt;
+#endif
+}
 
 }  // namespace
 
@@ -176,7 +262,7 @@ std::vector<scored_row> top_n(std::span<const float> scores, std::size_t n, excl
 void dot_rows(Eigen::Map<const online_models::row_matrix> items, std::span<const float> user, float* out) {
     const auto rows = std::size_t(items.rows()), dim = std::size_t(items.cols());
 #if defined(__x86_64__)
-    if (dim % 8 == 0 && have_avx2_fma()) {
+    if (dim % 8 == 0 && have_avx2()) {
         dot_rows_avx2(items.data(), rows, dim, user.data(), out);
         return;
     }
@@ -185,12 +271,51 @@ void dot_rows(Eigen::Map<const online_models::row_matrix> items, std::span<const
         items * Eigen::Map<const Eigen::VectorXf>(user.data(), Eigen::Index(user.size()));
 }
 
+float dot_row(Eigen::Map<const online_models::row_matrix> items, std::uint32_t row, std::span<const float> user) {
+    const auto dim = std::size_t(items.cols());
+#if defined(__x86_64__)
+    if (dim % 8 == 0 && have_avx2()) return dot_row_avx2(items.data() + std::size_t(row) * dim, dim, user.data());
+#endif
+    return items.row(row).dot(Eigen::Map<const Eigen::RowVectorXf>(user.data(), Eigen::Index(user.size())));
+}
+
+half_matrix to_half(Eigen::Map<const online_models::row_matrix> items) {
+    half_matrix out;
+#if defined(__x86_64__)
+    const auto rows = std::size_t(items.rows()), dim = std::size_t(items.cols());
+    if (rows == 0 || dim % 8 != 0 || !have_avx2()) return out;
+    double max_norm = 0.0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        double norm = 0.0;
+        for (std::size_t c = 0; c < dim; ++c) {
+            const float x = items(Eigen::Index(r), Eigen::Index(c));
+            // Beyond 65504 binary16 has only infinity; NaN has no bound.
+            if (!(std::fabs(x) <= 65504.0f)) return out;
+            norm += double(x) * double(x);
+        }
+        max_norm = std::max(max_norm, std::sqrt(norm));
+    }
+    out.values.resize(rows * dim);
+    to_half_f16c(items.data(), rows * dim, out.values.data());
+    out.rows = rows;
+    out.dim = dim;
+    out.max_row_norm = max_norm;
+#else
+    (void)items;
+#endif
+    return out;
+}
+
 std::vector<scored_row> top_n_by_dot(Eigen::Map<const online_models::row_matrix> items,
                                      std::span<const float> user, std::size_t n, exclusion_mask excluded,
-                                     Eigen::VectorXf& scores) {
-    scores.resize(items.rows());
+                                     const half_matrix* half) {
+    if (n == 0) return {};
+    if (half)
+        if (auto found = top_n_by_half_dot(items, user, n, excluded, *half)) return std::move(*found);
+    thread_local std::vector<float> scores;
+    scores.resize(std::size_t(items.rows()));
     dot_rows(items, user, scores.data());
-    return top_n(std::span<const float>(scores.data(), std::size_t(scores.size())), n, excluded);
+    return top_n(scores, n, excluded);
 }
 
 std::vector<scored_row> top_n_covisited(const neighbour_lookup& lookup, const covisit_query& q, std::size_t n,

@@ -46,7 +46,6 @@ struct prequential::impl {
     // Scratch reused across test cases.
     std::vector<std::uint8_t> excluded;
     std::vector<float> popularity;
-    Eigen::VectorXf affinity;
 
     explicit impl(prequential_options o) : options(o), model(o.model), rng(o.seed) {}
 
@@ -127,7 +126,7 @@ void prequential::impl::score(const events::event& e, user_entry& user) {
     }
     const auto embedded = engine::top_n_by_dot(model.items().matrix(), u,
                                                std::size_t(std::max<int>(options.union_embedding_n, int(k))),
-                                               excluded, affinity);
+                                               excluded);
     record(method::online_mf, embedded);
 
     // New releases: newest first appearances inside the window.

@@ -84,7 +84,6 @@ void retrieval(benchmark::State& state) {
     const auto items = std::size_t(state.range(0));
     world w(32, items, 200);
     std::vector<std::uint8_t> excluded(items, 0);
-    Eigen::VectorXf scores;
     std::vector<std::uint32_t> history;
     std::vector<double> micros;
     std::size_t u = 0;
@@ -94,7 +93,7 @@ void retrieval(benchmark::State& state) {
         history.clear();
         for (const auto& id : user.recent) history.push_back(*w.m.items().find(id));
         for (auto r : history) excluded[r] = 1;
-        auto top = engine::top_n_by_dot(w.m.items().matrix(), user.embedding, 100, excluded, scores);
+        auto top = engine::top_n_by_dot(w.m.items().matrix(), user.embedding, 100, excluded);
         engine::covisit_query q;
         q.history = history;
         auto co = engine::top_n_covisited([&w](std::uint32_t r) { return w.m.covisit().neighbours(r); }, q, 20,

@@ -5,8 +5,10 @@
 // (median and p99 of per-call times over all rounds):
 //   retrieval_reference  the plain way: Eigen float mat-vec over the whole
 //                        catalog, then partial_sort of the eligible rows
-//   retrieval            engine::top_n_by_dot, as serving calls it
-//   retrieval_dot_only   its dot products alone (engine::dot_rows)
+//   retrieval_float      engine::top_n_by_dot scanning the float matrix
+//   retrieval            engine::top_n_by_dot as serving calls it, scanning
+//                        the snapshot's binary16 copy (float where there is none)
+//   retrieval_dot_only   the float scan's dot products alone (engine::dot_rows)
 //   recommend            engine::recommend as serving calls it (defaults)
 // and the ratio retrieval_reference / retrieval from the same run.
 //   recommend_bench [--movielens DIR] [--rounds 20] [--only STAGE]
@@ -115,9 +117,13 @@ int main(int argc, char** argv) {
         engine::dot_rows(items, users[user_ids[i % user_ids.size()]].embedding, scores.data());
         sink += scores[0] > 0;
     });
+    const auto scan_float = time_calls(calls_of("retrieval_float"), [&](std::size_t i) {
+        const auto& u = users[user_ids[i % user_ids.size()]];
+        sink += engine::top_n_by_dot(items, u.embedding, n, excluded).size();
+    });
     const auto scan = time_calls(calls_of("retrieval"), [&](std::size_t i) {
         const auto& u = users[user_ids[i % user_ids.size()]];
-        sink += engine::top_n_by_dot(items, u.embedding, n, excluded, scores).size();
+        sink += engine::top_n_by_dot(items, u.embedding, n, excluded, &s.embeddings_half).size();
     });
     const auto full = time_calls(calls_of("recommend"), [&](std::size_t i) {
         const auto& id = user_ids[i % user_ids.size()];
@@ -130,7 +136,9 @@ int main(int argc, char** argv) {
     });
     std::printf("items=%zu users=%zu calls=%zu dim=%d\n", s.item_count(), user_ids.size(), calls, s.dim);
     auto row = [](const char* name, stats st) { std::printf("%s p50_us=%.2f p99_us=%.2f\n", name, st.p50, st.p99); };
+    std::printf("binary16_scan=%s\n", s.embeddings_half.empty() ? "no" : "yes");
     row("retrieval_reference", reference);
+    row("retrieval_float", scan_float);
     row("retrieval", scan);
     row("retrieval_dot_only", dot);
     row("recommend", full);

@@ -113,11 +113,9 @@ TEST(retrieval, embedding_top_n_matches_brute_force_dot_products) {
         if (!excluded[r]) order.push_back(r);
     std::sort(order.begin(), order.end(), [&](auto a, auto b) { return exact[a] > exact[b]; });
 
-    Eigen::VectorXf scores;
     const Eigen::Map<const online_models::row_matrix> view(m.data(), m.rows(), m.cols());
-    auto got = top_n_by_dot(view, user, 100, excluded, scores);
+    auto got = top_n_by_dot(view, user, 100, excluded);
     ASSERT_EQ(got.size(), 100u);
-    ASSERT_EQ(scores.size(), Eigen::Index(items)) << "affinities for every row are returned";
     for (std::size_t i = 0; i < got.size(); ++i) {
         EXPECT_FALSE(excluded[got[i].row]);
         EXPECT_NEAR(got[i].score, exact[got[i].row], 1e-4);
@@ -125,6 +123,137 @@ TEST(retrieval, embedding_top_n_matches_brute_force_dot_products) {
         EXPECT_NEAR(exact[got[i].row], exact[order[i]], 1e-4) << "rank " << i;
     }
     EXPECT_EQ(got[0].row, order[0]);
+}
+
+bool cpu_has_avx2_f16c() {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+online_models::row_matrix random_matrix(core::splitmix64& rng, std::uint32_t rows, int dim) {
+    online_models::row_matrix m(rows, dim);
+    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = float(rng.uniform() * 2 - 1);
+    return m;
+}
+
+Eigen::Map<const online_models::row_matrix> view_of(const online_models::row_matrix& m) {
+    return {m.data(), m.rows(), m.cols()};
+}
+
+// Rescored rows must carry the scan's exact bits, or a rescored row could
+// swap places with a row the scan scored.
+TEST(retrieval, dot_row_gives_a_row_the_score_dot_rows_gives_it) {
+    core::splitmix64 rng(21);
+    for (int dim : {8, 12, 32, 64}) {
+        for (std::uint32_t items : {1u, 7u, 8u, 9u, 1003u}) {
+            const auto m = random_matrix(rng, items, dim);
+            std::vector<float> user(static_cast<std::size_t>(dim));
+            for (auto& v : user) v = float(rng.uniform() * 2 - 1);
+            std::vector<float> all(items);
+            dot_rows(view_of(m), user, all.data());
+            for (std::uint32_t r = 0; r < items; ++r) {
+                if (dim % 8 == 0 && cpu_has_avx2_f16c())
+                    ASSERT_EQ(dot_row(view_of(m), r, user), all[r]) << "dim " << dim << " items " << items << " row " << r;
+                else
+                    ASSERT_NEAR(dot_row(view_of(m), r, user), all[r], 1e-5) << "dim " << dim << " row " << r;
+            }
+        }
+    }
+}
+
+// The binary16 scan only preselects; the answer must be the float scan's,
+// bit for bit, also where binary16 cannot tell rows apart: rows that differ
+// below its 11 significant bits, exact duplicates (ties go to the lower
+// row), and the best rows excluded.
+TEST(retrieval, the_binary16_scan_returns_exactly_what_the_float_scan_returns) {
+    if (!cpu_has_avx2_f16c()) GTEST_SKIP() << "no AVX2/F16C: the binary16 copy is never built here";
+    core::splitmix64 rng(22);
+    const int dim = 32;
+    const std::uint32_t items = 12000;
+    for (int trial = 0; trial < 12; ++trial) {
+        auto m = random_matrix(rng, items, dim);
+        std::vector<float> user(dim);
+        for (auto& v : user) v = float(rng.uniform() * 2 - 1);
+        // Near-copies of row 0 (differences around 1e-6, far below binary16's
+        // resolution) and exact copies of row 1, spread over the catalog.
+        const float lift = trial % 3 == 0 ? 3.0f : 1.0f;  // some trials put them at the very top
+        for (std::uint32_t r = 2; r < items; r += 97) {
+            for (int d = 0; d < dim; ++d) {
+                m(r, d) = lift * m(0, d) * (1.0f + float(rng.uniform() - 0.5) * 2e-6f);
+                if (r + 1 < items) m(r + 1, d) = m(1, d) * lift;
+            }
+        }
+        std::vector<std::uint8_t> excluded(items, 0);
+        std::vector<float> scores(items);
+        dot_rows(view_of(m), user, scores.data());
+        std::vector<std::uint32_t> by_score(items);
+        std::iota(by_score.begin(), by_score.end(), 0u);
+        std::stable_sort(by_score.begin(), by_score.end(), [&](auto a, auto b) { return scores[a] > scores[b]; });
+        for (std::size_t i = 0; i < std::size_t(trial) * 40; ++i) excluded[by_score[i]] = 1;
+
+        const auto half = to_half(view_of(m));
+        ASSERT_FALSE(half.empty());
+        for (std::size_t n : {std::size_t(1), std::size_t(10), std::size_t(100), std::size_t(500)}) {
+            const auto want = top_n_by_dot(view_of(m), user, n, excluded);
+            const auto got = top_n_by_dot(view_of(m), user, n, excluded, &half);
+            ASSERT_EQ(got.size(), want.size()) << "trial " << trial << " n " << n;
+            for (std::size_t i = 0; i < got.size(); ++i) {
+                ASSERT_EQ(got[i].row, want[i].row) << "trial " << trial << " n " << n << " i " << i;
+                ASSERT_EQ(got[i].score, want[i].score) << "trial " << trial << " n " << n << " i " << i;
+            }
+        }
+    }
+}
+
+// The scan must actually read the binary16 copy (the test above would also
+// pass if it never did): a copy of another matrix that claims to be exact
+// (max_row_norm 0, so no slack) picks other rows.
+TEST(retrieval, the_scan_reads_the_binary16_copy_when_there_is_one) {
+    if (!cpu_has_avx2_f16c()) GTEST_SKIP() << "no AVX2/F16C: the binary16 copy is never built here";
+    core::splitmix64 rng(23);
+    const auto m = random_matrix(rng, 8000, 32);
+    const auto other = random_matrix(rng, 8000, 32);
+    std::vector<float> user(32);
+    for (auto& v : user) v = float(rng.uniform() * 2 - 1);
+    const std::vector<std::uint8_t> none(8000, 0);
+    auto wrong = to_half(view_of(other));
+    wrong.max_row_norm = 0.0;
+    const auto want = top_n_by_dot(view_of(m), user, 10, none);
+    const auto got = top_n_by_dot(view_of(m), user, 10, none, &wrong);
+    ASSERT_EQ(got.size(), want.size());
+    bool differs = false;
+    for (std::size_t i = 0; i < got.size(); ++i) differs |= got[i].row != want[i].row;
+    EXPECT_TRUE(differs);
+}
+
+TEST(retrieval, no_binary16_copy_for_values_it_cannot_hold_or_odd_dims) {
+    core::splitmix64 rng(24);
+    auto m = random_matrix(rng, 100, 32);
+    if (cpu_has_avx2_f16c()) {
+        const auto half = to_half(view_of(m));
+        ASSERT_FALSE(half.empty());
+        EXPECT_EQ(half.rows, 100u);
+        EXPECT_EQ(half.dim, 32u);
+        EXPECT_GT(half.max_row_norm, 0.0);
+    }
+    m(5, 3) = 70000.0f;  // binary16's largest finite value is 65504
+    EXPECT_TRUE(to_half(view_of(m)).empty());
+    m(5, 3) = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_TRUE(to_half(view_of(m)).empty());
+    EXPECT_TRUE(to_half(view_of(random_matrix(rng, 100, 12))).empty());
+    // An empty copy, or one of another shape, leaves the float scan to answer.
+    const auto ok = random_matrix(rng, 2000, 32);
+    std::vector<float> user(32, 0.5f);
+    const std::vector<std::uint8_t> none(2000, 0);
+    const auto want = top_n_by_dot(view_of(ok), user, 10, none);
+    const auto smaller = to_half(view_of(random_matrix(rng, 1000, 32)));
+    for (const half_matrix* half : {&smaller, static_cast<const half_matrix*>(nullptr)}) {
+        const half_matrix empty;
+        for (const half_matrix* h : {half, &empty}) {
+            const auto got = top_n_by_dot(view_of(ok), user, 10, none, h);
+            ASSERT_EQ(got.size(), want.size());
+            for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].row, want[i].row);
+        }
+    }
 }
 
 TEST(retrieval, covisited_items_rank_by_normalised_recency_weighted_counts) {
