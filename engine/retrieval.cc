@@ -201,12 +201,31 @@ MARQUEE_AVX2 void dot_rows_avx2(const T* m, std::size_t rows, std::size_t dim, c
     for (; r < rows; ++r) out[r] = dot_row_avx2(m + r * dim, dim, u);
 }
 
-MARQUEE_AVX2 void to_half_f16c(const float* in, std::size_t count, std::uint16_t* out) {
-    std::size_t i = 0;
-    for (; i + 8 <= count; i += 8)
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
-                         _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT));
-    for (; i < count; ++i) out[i] = _cvtss_sh(in[i], _MM_FROUND_TO_NEAREST_INT);
+// out = binary16(in), rows x dim, and the largest row norm; false (out
+// unspecified) if a value is NaN or beyond binary16's largest, 65504.
+MARQUEE_AVX2 bool to_half_avx2(const float* in, std::size_t rows, std::size_t dim, std::uint16_t* out,
+                               double& max_norm) {
+    const __m256 largest = _mm256_set1_ps(65504.0f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    float max_square = 0.0f;
+    for (std::size_t r = 0; r < rows; ++r) {
+        __m256 squares = _mm256_setzero_ps();
+        __m256 fits = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+        for (std::size_t c = 0; c < dim; c += 8) {
+            const __m256 x = _mm256_loadu_ps(in + r * dim + c);
+            // |x| <= 65504, false for NaN.
+            fits = _mm256_and_ps(fits, _mm256_cmp_ps(_mm256_andnot_ps(sign, x), largest, _CMP_LE_OQ));
+            squares = _mm256_fmadd_ps(x, x, squares);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out + r * dim + c),
+                             _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+        }
+        if (_mm256_movemask_ps(fits) != 0xFF) return false;
+        max_square = std::max(max_square, lane_sum(squares));
+    }
+    // A float sum of dim squares is within dim * 2^-24 of exact; the bound
+    // that uses this norm must not be short of it.
+    max_norm = std::sqrt(double(max_square) * (1.0 + double(dim) * 0x1p-23));
+    return true;
 }
 #endif
 
@@ -284,22 +303,10 @@ half_matrix to_half(Eigen::Map<const online_models::row_matrix> items) {
 #if defined(__x86_64__)
     const auto rows = std::size_t(items.rows()), dim = std::size_t(items.cols());
     if (rows == 0 || dim % 8 != 0 || !have_avx2()) return out;
-    double max_norm = 0.0;
-    for (std::size_t r = 0; r < rows; ++r) {
-        double norm = 0.0;
-        for (std::size_t c = 0; c < dim; ++c) {
-            const float x = items(Eigen::Index(r), Eigen::Index(c));
-            // Beyond 65504 binary16 has only infinity; NaN has no bound.
-            if (!(std::fabs(x) <= 65504.0f)) return out;
-            norm += double(x) * double(x);
-        }
-        max_norm = std::max(max_norm, std::sqrt(norm));
-    }
     out.values.resize(rows * dim);
-    to_half_f16c(items.data(), rows * dim, out.values.data());
+    if (!to_half_avx2(items.data(), rows, dim, out.values.data(), out.max_row_norm)) return half_matrix{};
     out.rows = rows;
     out.dim = dim;
-    out.max_row_norm = max_norm;
 #else
     (void)items;
 #endif

@@ -83,6 +83,8 @@ BENCHMARK(update)->Arg(16)->Arg(32)->Arg(64)->Unit(benchmark::kNanosecond);
 void retrieval(benchmark::State& state) {
     const auto items = std::size_t(state.range(0));
     world w(32, items, 200);
+    // As serving scans it: the snapshot's binary16 copy, rescored in float.
+    const auto half = engine::to_half(w.m.items().matrix());
     std::vector<std::uint8_t> excluded(items, 0);
     std::vector<std::uint32_t> history;
     std::vector<double> micros;
@@ -93,7 +95,7 @@ void retrieval(benchmark::State& state) {
         history.clear();
         for (const auto& id : user.recent) history.push_back(*w.m.items().find(id));
         for (auto r : history) excluded[r] = 1;
-        auto top = engine::top_n_by_dot(w.m.items().matrix(), user.embedding, 100, excluded);
+        auto top = engine::top_n_by_dot(w.m.items().matrix(), user.embedding, 100, excluded, &half);
         engine::covisit_query q;
         q.history = history;
         auto co = engine::top_n_covisited([&w](std::uint32_t r) { return w.m.covisit().neighbours(r); }, q, 20,
