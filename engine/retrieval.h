@@ -35,8 +35,8 @@ using exclusion_mask = std::span<const std::uint8_t>;
 std::vector<scored_row> top_n(std::span<const float> scores, std::size_t n, exclusion_mask excluded);
 
 // scores = items * user, `out` holding items.rows() floats. AVX2/FMA when
-// the CPU has it and dim is a multiple of 8 (scores may then differ from a
-// plain loop's in the last bits: another summation order).
+// the CPU has AVX2, FMA and F16C and dim is a multiple of 8 (scores may then
+// differ from a plain loop's in the last bits: another summation order).
 void dot_rows(Eigen::Map<const online_models::row_matrix> items, std::span<const float> user, float* out);
 
 // One row's score, equal to what dot_rows gives that row on CPUs with AVX2
@@ -57,9 +57,10 @@ struct half_matrix {
 // a multiple of 8, and every value is finite and inside binary16's range.
 half_matrix to_half(Eigen::Map<const online_models::row_matrix> items);
 
-// Embedding retrieval: top_n of the scores dot_rows gives. With a `half` copy of `items` the scan runs in binary16 and every row
-// within its rounding bound of the n-th best is rescored in float, so the
-// result is the same as without it. `items` is rows x dim, row-major.
+// Embedding retrieval: top_n of the scores dot_rows gives; `items` is
+// rows x dim, row-major. With a `half` copy of `items` the scan runs in
+// binary16 and every row within its rounding bound of the n-th best is
+// rescored in float, so the result is the same as without it.
 std::vector<scored_row> top_n_by_dot(Eigen::Map<const online_models::row_matrix> items,
                                      std::span<const float> user, std::size_t n, exclusion_mask excluded,
                                      const half_matrix* half = nullptr);
