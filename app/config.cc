@@ -100,6 +100,9 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.state.sync_writes; }));
         t.push_back(bind("state.block_cache_bytes", "RocksDB block cache size",
                          [](config& c) -> auto& { return c.state.block_cache_bytes; }));
+        t.push_back(bind("state.background_write_bytes_per_s",
+                         "Cap on RocksDB flush and compaction writes, bytes/s (0: none)",
+                         [](config& c) -> auto& { return c.state.background_write_bytes_per_s; }));
         t.push_back(bind("http.address", "Listen address", [](config& c) -> auto& { return c.http.address; }));
         t.push_back(bind("http.port", "Listen port (0: any free port)", [](config& c) -> auto& { return c.http.port; }));
         t.push_back(bind("http.threads", "HTTP I/O threads", [](config& c) -> auto& { return c.http.threads; }));

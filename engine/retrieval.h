@@ -2,9 +2,8 @@
 // over plain views so serving (model_snapshot) and offline evaluation (the
 // live model) share them: embedding top-N over the whole catalog (a
 // vectorised scan of the contiguous item matrix, then a selection that orders
-// only the rows near the top), co-visitation
-// neighbours of the user's recent items, and a fixed ranked list (popular,
-// new releases). Allocation is limited to the outputs and the caller's scratch.
+// only the rows near the top) and co-visitation neighbours of the user's
+// recent items. Allocation is limited to the outputs and per-thread scratch.
 // Thread-safe: no shared state.
 #pragma once
 

@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/rate_limiter.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
@@ -193,6 +194,9 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     db_options.create_if_missing = true;
     db_options.create_missing_column_families = true;
     db_options.IncreaseParallelism(2);
+    if (options.background_write_bytes_per_s > 0)
+        db_options.rate_limiter.reset(
+            rocksdb::NewGenericRateLimiter(std::int64_t(options.background_write_bytes_per_s)));
     // Tickers only (no per-operation timers): enough for write-stall time.
     db_options.statistics = rocksdb::CreateDBStatistics();
     db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptDetailedTimers);
@@ -422,6 +426,8 @@ store_stats store::stats() const {
     db.GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &s.delayed_write_rate);
     if (impl_->statistics) s.stall_micros = impl_->statistics->getTickerCount(rocksdb::STALL_MICROS);
     db.GetIntProperty(impl_->h(cf_decisions), rocksdb::DB::Properties::kEstimateNumKeys, &s.pending_decisions);
+    if (const auto& limiter = db.GetDBOptions().rate_limiter)
+        s.background_write_limit = std::uint64_t(limiter->GetBytesPerSecond());
     return s;
 }
 

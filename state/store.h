@@ -31,6 +31,11 @@ struct store_options {
     bool sync_writes = false;
     // Block cache size; keep it large enough for the hot users. Default: 64 MiB.
     std::size_t block_cache_bytes = 64u << 20;
+    // Cap on the bytes/s RocksDB's flushes and compactions write; 0: none.
+    // Spread over seconds, a compaction of the decision log no longer takes
+    // a core at once and queues requests behind it. Ingest's flushes write
+    // little (hot keys are overwritten in the memtable). Default: 32 MiB/s.
+    std::size_t background_write_bytes_per_s = 32u << 20;
 };
 
 struct partition_offset {
@@ -51,6 +56,7 @@ struct store_stats {
     std::uint64_t delayed_write_rate = 0;  // bytes/s while writes are throttled, else 0
     std::uint64_t stall_micros = 0;        // cumulative time writes were stalled
     std::uint64_t pending_decisions = 0;   // estimate
+    std::uint64_t background_write_limit = 0;  // bytes/s; 0: none
 };
 
 // write_set: changes that commit together or not at all (a RocksDB WriteBatch).

@@ -300,6 +300,22 @@ TEST(codec, users_keep_their_event_ids_and_old_records_still_decode) {
     EXPECT_EQ(old.value().counts[std::size_t(events::event_type::reward)], 0u);
 }
 
+TEST(store, flushes_and_compactions_write_under_the_configured_cap) {
+    testing::temp_dir dir;
+    {
+        auto s = open_at(dir.str() + "/default");
+        EXPECT_EQ(s->stats().background_write_limit, 32u << 20);
+    }
+    {
+        auto s = store::open({.path = dir.str() + "/capped", .background_write_bytes_per_s = 4u << 20});
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s.value()->stats().background_write_limit, 4u << 20);
+    }
+    auto s = store::open({.path = dir.str() + "/uncapped", .background_write_bytes_per_s = 0});
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s.value()->stats().background_write_limit, 0u);
+}
+
 TEST(store, open_reports_unusable_paths) {
     auto s = store::open({.path = "/proc/definitely/not/writable"});
     ASSERT_FALSE(s);
