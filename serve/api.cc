@@ -83,31 +83,31 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
                     .Name("marquee_http_requests_total")
                     .Help("HTTP requests answered, by route and status code")
                     .Register(registry);
-    latency = &prometheus::BuildHistogram()
-                   .Name("marquee_http_request_duration_seconds")
-                   .Help("Time to compute an HTTP response (excluding network I/O), by route")
-                   .Register(registry);
-    served = &prometheus::BuildCounter()
-                  .Name("marquee_recommendations_served_total")
-                  .Help("Recommendation lists served, by policy")
-                  .Register(registry);
-    items = &prometheus::BuildCounter()
-                 .Name("marquee_recommended_items_total")
-                 .Help("Items shown in served lists, by policy, candidate source and whether they were explored")
-                 .Register(registry);
-    new_release_impressions = &prometheus::BuildCounter()
-                                   .Name("marquee_new_release_impressions_total")
-                                   .Help("New releases shown, by policy and whether the exposure floor forced them in")
-                                   .Register(registry);
+    auto& latency = prometheus::BuildHistogram()
+                        .Name("marquee_http_request_duration_seconds")
+                        .Help("Time to compute an HTTP response (excluding network I/O), by route")
+                        .Register(registry);
+    auto& served = prometheus::BuildCounter()
+                       .Name("marquee_recommendations_served_total")
+                       .Help("Recommendation lists served, by policy")
+                       .Register(registry);
+    auto& items = prometheus::BuildCounter()
+                      .Name("marquee_recommended_items_total")
+                      .Help("Items shown in served lists, by policy, candidate source and whether they were explored")
+                      .Register(registry);
+    auto& new_release_impressions = prometheus::BuildCounter()
+                                        .Name("marquee_new_release_impressions_total")
+                                        .Help("New releases shown, by policy and whether the exposure floor forced them in")
+                                        .Register(registry);
     for (std::size_t p = 0; p < bandits::all_policy_kinds.size(); ++p) {
         const std::string policy(to_string(bandits::all_policy_kinds[p]));
-        served_lists[p] = &served->Add({{"policy", policy}});
+        served_lists[p] = &served.Add({{"policy", policy}});
         for (std::size_t forced = 0; forced < 2; ++forced)
             new_releases_shown[p][forced] =
-                &new_release_impressions->Add({{"policy", policy}, {"forced", forced ? "true" : "false"}});
+                &new_release_impressions.Add({{"policy", policy}, {"forced", forced ? "true" : "false"}});
         for (std::size_t src = 0; src < engine::candidate_sources.size(); ++src)
             for (std::size_t explored = 0; explored < 2; ++explored)
-                items_shown[p][src][explored] = &items->Add({{"policy", policy},
+                items_shown[p][src][explored] = &items.Add({{"policy", policy},
                                                              {"reason", std::string(engine::candidate_sources[src])},
                                                              {"explored", explored ? "true" : "false"}});
     }
@@ -125,7 +125,7 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
     const prometheus::Histogram::BucketBoundaries buckets{
         25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1.0};
     auto add_route = [&](std::string_view route) {
-        by_route.push_back({route, &latency->Add({{"route", std::string(route)}}, buckets),
+        by_route.push_back({route, &latency.Add({{"route", std::string(route)}}, buckets),
                             &requests->Add({{"route", std::string(route)}, {"code", "200"}})});
     };
     for (const auto& r : route_table) add_route(r.path);

@@ -57,10 +57,6 @@ struct api::impl {
     engine::exposure_tracker exposure;
 
     prometheus::Family<prometheus::Counter>* requests;
-    prometheus::Family<prometheus::Histogram>* latency;
-    prometheus::Family<prometheus::Counter>* served;
-    prometheus::Family<prometheus::Counter>* items;
-    prometheus::Family<prometheus::Counter>* new_release_impressions;
     prometheus::Counter* decision_log_errors;
     prometheus::Family<prometheus::Counter>* produced;
 
