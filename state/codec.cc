@@ -1,12 +1,14 @@
 #include "state/codec.h"
 
+#include <cstring>
+
 #include "core/byte_io.h"
 
 namespace marquee::state {
 
 namespace {
 
-constexpr std::uint8_t user_format = 3, item_format = 2, decision_format = 2;
+constexpr std::uint8_t user_format = 3, item_format = 2, decision_format = 3;
 // Item format 1 (before the catalog topic): no availability, release time,
 // title or genres. Still decoded, as an available item with none of them.
 constexpr std::uint8_t item_format_v1 = 1;
@@ -138,8 +140,8 @@ core::result<engine::pending_decision> decode_decision(std::string_view bytes) {
     if (format >= 2 && (!r.get(dim) || dim > 1024)) return corrupt("decision");
     d.features_current = dim == bandits::feature_dim;
     d.items.resize(n);
-    // Format 1 stored float64 features, format 2 float32.
-    const std::size_t width = format >= 2 ? sizeof(float) : sizeof(double);
+    // Formats 1 and 2 stored float64 features, format 3 float32.
+    const std::size_t width = format >= 3 ? sizeof(float) : sizeof(double);
     std::vector<char> features(dim * width);
     for (auto& i : d.items) {
         std::uint8_t rewarded = 0;
@@ -151,6 +153,8 @@ core::result<engine::pending_decision> decode_decision(std::string_view bytes) {
             i.features = Eigen::Map<const Eigen::Matrix<float, bandits::feature_dim, 1>>(
                              reinterpret_cast<const float*>(features.data()))
                              .cast<double>();
+        else if (d.features_current)
+            std::memcpy(i.features.data(), features.data(), sizeof(double) * bandits::feature_dim);
         i.rewarded = rewarded != 0;
     }
     if (!r.done()) return corrupt("decision");

@@ -241,6 +241,30 @@ TEST(codec, decisions_scored_by_another_feature_map_decode_as_stale) {
     for (int i = 0; i < 8; ++i) put(0.5);
     put(0.5);
     v1.push_back(char(0));
+    // Format 2: float64 features with their count; still current ones.
+    std::string v2;
+    auto put2 = [&](const auto& v) { v2.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    v2.push_back(char(2));
+    put2(std::uint32_t(1));
+    v2 += "u";
+    put2(std::int64_t(7));
+    v2.push_back(char(bandits::policy_kind::greedy));
+    put2(std::uint32_t(1));
+    put2(std::uint32_t(bandits::feature_dim));
+    put2(std::uint32_t(2));
+    v2 += "m2";
+    for (int i = 0; i < bandits::feature_dim; ++i) put2(0.1 * i);
+    put2(0.25);
+    v2.push_back(char(1));
+    auto two = decode_decision(v2);
+    ASSERT_TRUE(two) << two.error().message;
+    EXPECT_TRUE(two.value().features_current);
+    EXPECT_EQ(two.value().policy, bandits::policy_kind::greedy);
+    ASSERT_EQ(two.value().items.size(), 1u);
+    EXPECT_EQ(two.value().items[0].features[3], 0.1 * 3);
+    EXPECT_EQ(two.value().items[0].propensity, 0.25);
+    EXPECT_TRUE(two.value().items[0].rewarded);
+
     auto old = decode_decision(v1);
     ASSERT_TRUE(old) << old.error().message;
     EXPECT_FALSE(old.value().features_current);
