@@ -4,6 +4,7 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -195,8 +196,11 @@ struct rank_service::impl {
     std::vector<bandits::hashed_feature> hashed;
     std::vector<bandits::sparse_x> xs;
 
-    prometheus::Family<prometheus::Counter>* decided;
-    prometheus::Family<prometheus::Counter>* rewards;
+    // Series resolved once, as the recommendations route does: by policy_kind
+    // and by reward_outcome value, then the window's default rewards.
+    std::array<prometheus::Counter*, bandits::all_policy_kinds.size()> decided{};
+    std::array<prometheus::Counter*, std::size_t(reward_outcome::unknown_item) + 1> rewarded{};
+    prometheus::Counter* defaulted_rewards = nullptr;
     prometheus::Counter* log_errors;
 
     impl(rank_options o, state::store& s, core::snapshot_cell<engine::model_snapshot>* snaps,
@@ -238,21 +242,21 @@ struct rank_service::impl {
         if (!replayed) throw std::runtime_error("reading the rank reward log: " + replayed.error().message);
         if (corrupt) throw std::runtime_error("the rank reward log is corrupt");
         if (options.checkpoint_every < 1) throw std::invalid_argument("rank.checkpoint_every must be at least 1");
-        decided = &prometheus::BuildCounter()
-                       .Name("marquee_rank_decisions_total")
-                       .Help("POST /v1/rank decisions served, by policy")
-                       .Register(registry);
-        rewards = &prometheus::BuildCounter()
-                       .Name("marquee_rank_rewards_total")
-                       .Help("Rewards for rank decisions, by outcome")
-                       .Register(registry);
+        auto& decisions_family = prometheus::BuildCounter()
+                                     .Name("marquee_rank_decisions_total")
+                                     .Help("POST /v1/rank decisions served, by policy")
+                                     .Register(registry);
+        auto& rewards_family = prometheus::BuildCounter()
+                                   .Name("marquee_rank_rewards_total")
+                                   .Help("Rewards for rank decisions, by outcome")
+                                   .Register(registry);
         // Every label value up front, so each series exists from the start.
         for (auto k : bandits::all_policy_kinds)
-            decided->Add({{"policy", std::string(to_string(k))}});
+            decided[std::size_t(k)] = &decisions_family.Add({{"policy", std::string(to_string(k))}});
         for (auto o : {reward_outcome::applied, reward_outcome::duplicate, reward_outcome::unknown_decision,
                        reward_outcome::unknown_item})
-            rewards->Add({{"outcome", std::string(to_string(o))}});
-        rewards->Add({{"outcome", "default"}});
+            rewarded[std::size_t(o)] = &rewards_family.Add({{"outcome", std::string(to_string(o))}});
+        defaulted_rewards = &rewards_family.Add({{"outcome", "default"}});
         log_errors = &prometheus::BuildCounter()
                           .Name("marquee_decision_log_errors_total")
                           .Help("Served decisions that could not be recorded (store or topic)")
@@ -388,7 +392,7 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         i.log_errors->Increment();
         return core::error{"storage", "recording the rank decision: " + r.error().message};
     }
-    i.decided->Add({{"policy", std::string(to_string(out.policy))}}).Increment();
+    i.decided[std::size_t(out.policy)]->Increment();
 
     std::string log = "{\"kind\":\"rank\",\"decision_id\":";
     core::append_json_string(log, out.decision_id);
@@ -452,7 +456,7 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
         for (auto it = applied.rbegin(); it != applied.rend(); ++it) i.model.revert(it->first, it->second);
         return r.error();
     }
-    if (defaulted > 0) i.rewards->Add({{"outcome", "default"}}).Increment(double(defaulted));
+    if (defaulted > 0) i.defaulted_rewards->Increment(double(defaulted));
     return ids.size();
 }
 
@@ -503,7 +507,7 @@ core::result<reward_outcome> rank_service::reward(std::string_view decision_id, 
             }
         }
     }
-    i.rewards->Add({{"outcome", std::string(to_string(outcome))}}).Increment();
+    i.rewarded[std::size_t(outcome)]->Increment();
     if (outcome != reward_outcome::unknown_decision) {
         std::string log = "{\"kind\":\"rank_reward\",\"decision_id\":";
         core::append_json_string(log, decision_id);
