@@ -50,6 +50,7 @@
 #include "app/engine_host.h"
 #include "bench/percentile.h"
 #include "bench/serve/fixed_handler.h"
+#include "core/wall_clock.h"
 #include "events/catalog_decoder.h"
 #include "events/event.h"
 #include "events/movielens.h"
@@ -139,6 +140,8 @@ public:
         r.due = counted_due_;
         r.ok = latencies_.size();
         r.errors = errors_;
+        // Reported on their own: they would otherwise vanish from the
+        // percentiles exactly when the server falls behind.
         r.unanswered = counted_due_ - latencies_.size() - errors_;
         std::sort(latencies_.begin(), latencies_.end());
         r.achieved_rate = double(r.ok) / o_.seconds;
@@ -147,8 +150,6 @@ public:
         r.p99 = bench::percentile(latencies_, 99);
         r.p999 = bench::percentile(latencies_, 99.9);
         r.max = latencies_.empty() ? NAN : latencies_.back();
-        // Unanswered requests count as errors: they would otherwise vanish
-        // from the percentiles exactly when the server falls behind.
         return r;
     }
 
@@ -338,9 +339,7 @@ fresh_result fresh(const std::string& brokers, const std::string& topic, std::ui
         e.type = events::event_type::like;
         e.user_id = user;
         e.item_id = before.front();
-        e.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+        e.ts_ms = core::wall_clock_ms();
         const std::string payload = events::encode_json(e);
         if (counted) ++r.trials;
         const auto t0 = clock_type::now();
@@ -453,12 +452,7 @@ int smoke() {
         h.port = 0;
         serve::http_server server(h, [](serve::request&& req) { return bench::fixed_response(req); });
         server.start();
-        openloop_options o;
-        o.port = server.port();
-        o.rate = 400;
-        o.seconds = 1.5;
-        o.warmup = 0.25;
-        o.connections = 4;
+        const openloop_options o{.port = server.port(), .rate = 400, .seconds = 1.5, .warmup = 0.25, .connections = 4};
         auto r = openloop_client(o).run();
         print(r);
         check(r.due > 400 && r.ok == r.due && r.errors == 0, "open-loop: every due request answered 200");
@@ -494,14 +488,9 @@ int smoke() {
             print(r);
             check(r.trials >= 5 && r.changed == r.trials, "fresh: every like changed the list");
             check(r.p50 > 0 && r.p50 <= r.p99 && r.p99 <= r.max, "fresh: ordered percentiles");
-            openloop_options o;
-            o.port = host.http_port();
-            o.rate = 200;
-            o.seconds = 1;
-            o.warmup = 0.2;
-            o.connections = 2;
-            o.users = 130;
-            auto l = openloop_client(o).run();
+            auto l = openloop_client({.port = host.http_port(), .rate = 200, .seconds = 1, .warmup = 0.2,
+                                      .connections = 2, .users = 130})
+                         .run();
             print(l);
             check(l.ok == l.due && l.due > 150, "open-loop on the engine: every due request answered 200");
         }
