@@ -14,6 +14,7 @@ struct candidate {
     std::uint32_t row;
     std::string_view source;
     std::uint32_t because;  // co-visitation: the history item behind it
+    float affinity;         // the embedding source's: its score, computed there
 };
 
 bool has_embedding(const user_state* user) {
@@ -61,17 +62,17 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     std::vector<candidate> candidates;
     candidates.reserve(std::size_t(options.retrieval_n + options.covisit_n + options.popular_n +
                                    options.new_release_n));
-    auto add = [&](std::uint32_t row, std::string_view source, std::uint32_t because = 0) {
+    auto add = [&](std::uint32_t row, std::string_view source, std::uint32_t because = 0, float affinity = 0.0f) {
         if (taken[row]) return;
         taken[row] = 1;
-        candidates.push_back({row, source, because});
+        candidates.push_back({row, source, because, affinity});
     };
 
     const Eigen::Map<const online_models::row_matrix> items(s.embeddings.data(), s.embeddings.rows(), s.dim);
     if (warm)
         for (const auto& c : top_n_by_dot(items, user->embedding, std::size_t(std::max(options.retrieval_n, 0)),
                                           taken, &s.embeddings_half))
-            add(c.row, source_embedding);
+            add(c.row, source_embedding, 0, c.score);
     if (!history.empty() && options.covisit_n > 0) {
         covisit_query q;
         q.history = history;
@@ -111,7 +112,9 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     for (std::size_t i = 0; i < candidates.size(); ++i) {
         const auto row = candidates[i].row;
         bandits::candidate_signals c;
-        c.affinity = warm ? double(dot_row(items, row, user->embedding)) : 0.0;
+        if (warm)
+            c.affinity = double(candidates[i].source == source_embedding ? candidates[i].affinity
+                                                                          : dot_row(items, row, user->embedding));
         c.popularity = s.popularity[row];
         c.age_days = s.age_days(row);
         c.new_release = c.age_days <= s.new_release_days;
