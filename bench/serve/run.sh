@@ -18,7 +18,7 @@
 #   REAL_KAFKA [1]        0 skips the real-broker freshness row
 #   KAFKA_PORT [29592]
 #   ENGINE_SET []         extra --set key=value settings for the measured engines,
-#                         space-separated (e.g. "ingest.nice=10")
+#                         space-separated (e.g. "state.background_write_bytes_per_s=0")
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
