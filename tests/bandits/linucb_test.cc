@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
+#include <cstring>
+#include <random>
 #include <vector>
 
 #include "bandits/slate.h"
-#include <cstring>
-#include <random>
 
 namespace marquee::bandits {
 namespace {
