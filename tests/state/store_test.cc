@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "core/byte_io.h"
 #include "engine/learner.h"
 #include "state/codec.h"
 #include "utils/event_builders.h"
@@ -229,33 +230,29 @@ TEST(codec, decisions_scored_by_another_feature_map_decode_as_stale) {
     EXPECT_NEAR(same.value().items[1].features[3], 0.1, 1e-8);
     EXPECT_EQ(same.value().items[0].features, d.items[0].features);
     // Format 1: no policy byte, no feature count, 8 features per item.
-    std::string v1;
-    auto put = [&](const auto& v) { v1.append(reinterpret_cast<const char*>(&v), sizeof v); };
-    v1.push_back(char(1));
-    put(std::uint32_t(1));
-    v1 += "u";
-    put(std::int64_t(7));
-    put(std::uint32_t(1));
-    put(std::uint32_t(2));
-    v1 += "m1";
-    for (int i = 0; i < 8; ++i) put(0.5);
-    put(0.5);
-    v1.push_back(char(0));
+    core::byte_writer w1;
+    w1.put(std::uint8_t(1));
+    w1.put_string("u");
+    w1.put(std::int64_t(7));
+    w1.put(std::uint32_t(1));
+    w1.put_string("m1");
+    for (int i = 0; i < 8; ++i) w1.put(0.5);
+    w1.put(0.5);
+    w1.put(std::uint8_t(0));
+    const std::string v1 = w1.take();
     // Format 2: float64 features with their count; still current ones.
-    std::string v2;
-    auto put2 = [&](const auto& v) { v2.append(reinterpret_cast<const char*>(&v), sizeof v); };
-    v2.push_back(char(2));
-    put2(std::uint32_t(1));
-    v2 += "u";
-    put2(std::int64_t(7));
-    v2.push_back(char(bandits::policy_kind::greedy));
-    put2(std::uint32_t(1));
-    put2(std::uint32_t(bandits::feature_dim));
-    put2(std::uint32_t(2));
-    v2 += "m2";
-    for (int i = 0; i < bandits::feature_dim; ++i) put2(0.1 * i);
-    put2(0.25);
-    v2.push_back(char(1));
+    core::byte_writer w2;
+    w2.put(std::uint8_t(2));
+    w2.put_string("u");
+    w2.put(std::int64_t(7));
+    w2.put(std::uint8_t(bandits::policy_kind::greedy));
+    w2.put(std::uint32_t(1));
+    w2.put(std::uint32_t(bandits::feature_dim));
+    w2.put_string("m2");
+    for (int i = 0; i < bandits::feature_dim; ++i) w2.put(0.1 * i);
+    w2.put(0.25);
+    w2.put(std::uint8_t(1));
+    const std::string v2 = w2.take();
     auto two = decode_decision(v2);
     ASSERT_TRUE(two) << two.error().message;
     EXPECT_TRUE(two.value().features_current);
