@@ -3,9 +3,14 @@
 // uses, with a handler that does no work: every request gets the same small
 // JSON body. Runs until SIGINT/SIGTERM.
 //   serve_fixed [--address 127.0.0.1] [--port 0] [--threads 1]
+//               [--work-us 0] [--body-bytes 0]
+// --work-us spins the handler that long per request and --body-bytes pads
+// the body to that size: run.sh's budget table, the throughput the same
+// stack leaves a handler that does that much work and answers that much.
 // Prints "port N" on stdout once it accepts connections.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -26,10 +31,13 @@ int main(int argc, char** argv) try {
     using namespace marquee;
     serve::http_options options;
     options.port = 0;
+    long work_us = 0, body_bytes = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--port")) options.port = std::uint16_t(std::stoi(argv[i + 1]));
         else if (!std::strcmp(argv[i], "--threads")) options.threads = std::stoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--address")) options.address = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--work-us")) work_us = std::stol(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--body-bytes")) body_bytes = std::stol(argv[i + 1]);
         else throw std::invalid_argument(std::string("unknown option ") + argv[i]);
     }
     struct sigaction sa {};
@@ -38,7 +46,19 @@ int main(int argc, char** argv) try {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
 
-    serve::http_server server(options, [](serve::request&& req) { return bench::fixed_response(req); });
+    if (work_us < 0 || body_bytes < 0) throw std::invalid_argument("--work-us and --body-bytes must be >= 0");
+    // {"pad":"xx..."}, body_bytes long, when padding is asked for.
+    const std::string padded = body_bytes == 0 ? std::string()
+                               : "{\"pad\":\"" + std::string(std::size_t(std::max(body_bytes - 10, 0L)), 'x') + "\"}";
+    const auto work = std::chrono::microseconds(work_us);
+    serve::http_server server(options, [&](serve::request&& req) {
+        // Busy, not asleep: the point is CPU the handler takes from the stack.
+        for (const auto start = std::chrono::steady_clock::now(); std::chrono::steady_clock::now() - start < work;) {
+        }
+        auto res = bench::fixed_response(req);
+        if (!padded.empty()) res.body() = padded;
+        return res;
+    });
     server.start();
     std::printf("port %u\n", unsigned(server.port()));
     std::fflush(stdout);

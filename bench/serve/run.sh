@@ -13,7 +13,8 @@
 #   WRK_THREADS [1]       LOAD [0.7] open-loop rate as a fraction of wrk's max
 #   TRIALS [300]          freshness trials per row
 #   REPEAT [14]           MovieLens passes replayed for the ingest rows
-#   PHASES [stack ingest fresh]  which tables to measure
+#   PHASES [stack budget ingest fresh]  which tables to measure (budget needs stack)
+#   BUDGET_US [0 5 10 20 40]  handler work per request (µs) of the budget rows
 #   INGEST_WINDOW [5]     seconds the applied-events counter is sampled over
 #   REAL_KAFKA [1]        0 skips the real-broker freshness row
 #   KAFKA_PORT [29592]
@@ -31,7 +32,8 @@ WRK_THREADS="${WRK_THREADS:-1}"
 LOAD="${LOAD:-0.7}"
 TRIALS="${TRIALS:-300}"
 REPEAT="${REPEAT:-14}"
-PHASES=" ${PHASES:-stack ingest fresh} "
+PHASES=" ${PHASES:-stack budget ingest fresh} "
+BUDGET_US="${BUDGET_US:-0 5 10 20 40}"
 INGEST_WINDOW="${INGEST_WINDOW:-5}"
 REAL_KAFKA="${REAL_KAFKA:-1}"
 KAFKA_PORT="${KAFKA_PORT:-29592}"
@@ -148,13 +150,13 @@ log "catalog applied: $(catalog_applied "$ENGINE_PORT") of $movies movies"
 stop_pid "$ENGINE_PID"
 
 has() { [[ "$PHASES" == *" $1 "* ]]; }
-A_WRK="" A_OL="" B_WRK="" B_OL="" RATIO="" I_ALONE="" I_BOTH="" F_ROWS=""
+A_WRK="" A_OL="" B_WRK="" B_OL="" B_BODY="" RATIO="" I_ALONE="" I_BOTH="" F_ROWS="" BUDGET_ROWS=""
 
 # --- 1. Stack ceiling (a) vs the real endpoint (b). Max throughput of each
 # with wrk; latency of both open-loop at the same rate, LOAD x (b)'s max (a
 # one-thread client cannot drive (a) at 70 % of its own max on 2 cores).
 start_fixed() {
-  "$FIXED" --threads "$HTTP_THREADS" >"$WORK/fixed.log" 2>&1 &
+  "$FIXED" --threads "$HTTP_THREADS" "$@" >"$WORK/fixed.log" 2>&1 &
   FIXED_PID=$!
   PIDS+=("$FIXED_PID")
   FIXED_PORT="$(wait_line "$WORK/fixed.log" '^port ' "$FIXED_PID" | cut -d' ' -f2)"
@@ -177,6 +179,9 @@ if has stack || has ingest; then
     OL_RATE="$(calc %.0f "$(kv "$B_WRK" rps) * $LOAD")"
     B_OL="$(run_openloop "$ENGINE_PORT" "$OL_RATE")"
     RATIO="$(calc %.2f "$(kv "$B_WRK" rps) / $(kv "$A_WRK" rps)")"
+    # (b)'s mean body over 20 users, for the budget rows.
+    B_BODY="$(for u in $(seq 1 20); do curl -s "http://127.0.0.1:$ENGINE_PORT/v1/users/u$u/recommendations?k=10" | wc -c; done |
+      awk '{ s += $1 } END { printf "%.0f", s / NR }')"
   fi
 fi
 
@@ -227,6 +232,20 @@ if has stack; then
   stop_pid "$FIXED_PID"
 fi
 
+# --- 2. The budget: the same stack with a handler that spins W µs per request
+# and answers (b)'s body size. Where (b)'s throughput falls on this curve is
+# the handler work it does; where the curve crosses half of (a) is the most
+# work a handler can do and still meet a (b)/(a) target of 0.5.
+if has stack && has budget; then
+  log "budget: serve_fixed with handler work ($BUDGET_US µs) and a $B_BODY-byte body"
+  for w in $BUDGET_US; do
+    start_fixed --work-us "$w" --body-bytes "$B_BODY"
+    line="$(run_wrk "$FIXED_PORT")"
+    stop_pid "$FIXED_PID"
+    BUDGET_ROWS+="| $w µs | $B_BODY B | $(kv "$line" rps) req/s | $(calc %.2f "$(kv "$line" rps) / $(kv "$A_WRK" rps)") |"$'\n'
+  done
+fi
+
 # --- 3. Freshness: bandit.epsilon=0 so a list only changes when the model does.
 fresh_row() {  # fresh_row LABEL SETTINGS ENGINE-ARGS...
   local label="$1" settings="$2" line; shift 2
@@ -275,6 +294,13 @@ if has stack; then
   echo "| (a) serve_fixed, fixed JSON | $(kv "$A_WRK" rps) req/s | $(kv "$A_OL" achieved_rps) req/s | $(ms "$(kv "$A_OL" p50_ms)") | $(ms "$(kv "$A_OL" p99_ms)") | $(ms "$(kv "$A_OL" p999_ms)") | |"
   echo "| (b) marquee run, recommendations k=10 | $(kv "$B_WRK" rps) req/s | $(kv "$B_OL" achieved_rps) req/s | $(ms "$(kv "$B_OL" p50_ms)") | $(ms "$(kv "$B_OL" p99_ms)") | $(ms "$(kv "$B_OL" p999_ms)") | **$RATIO** |"
   echo "(open-loop errors/unanswered: a $(kv "$A_OL" errors)/$(kv "$A_OL" unanswered), b $(kv "$B_OL" errors)/$(kv "$B_OL" unanswered))"
+fi
+if [[ -n "$BUDGET_ROWS" ]]; then
+  echo
+  echo "| serve_fixed handler work per request | body | max throughput (wrk) | / (a) |"
+  echo "|---|---|---|---|"
+  printf '%s' "$BUDGET_ROWS"
+  echo "| (b) for comparison: marquee run | $B_BODY B | $(kv "$B_WRK" rps) req/s | $RATIO |"
 fi
 if has fresh; then
   echo
