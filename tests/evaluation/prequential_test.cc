@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <fstream>
 #include <set>
 
@@ -70,7 +69,6 @@ std::vector<events::event> synthetic_stream(std::size_t n, std::uint64_t seed) {
 }
 
 TEST(prequential, learned_signals_beat_random_on_a_stream_with_taste) {
-    const auto started = std::chrono::steady_clock::now();
     auto stream = synthetic_stream(20'000, 1);
     prequential_options o;
     o.model.mf.dim = 16;
@@ -97,7 +95,6 @@ TEST(prequential, learned_signals_beat_random_on_a_stream_with_taste) {
     std::uint64_t window_sum = 0;
     for (const auto& p : r.curve) window_sum += p.window[0].cases;
     EXPECT_EQ(window_sum, cases);
-    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
 TEST(prequential, tests_before_training_and_is_deterministic) {
