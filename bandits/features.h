@@ -11,7 +11,7 @@
 namespace marquee::bandits {
 
 inline constexpr int feature_dim = 11;
-inline constexpr int feature_map_version = 2;
+inline constexpr int feature_map_version = 3;  // 3: genre match over liked history only
 using feature_vector = Eigen::Matrix<double, feature_dim, 1>;
 
 struct candidate_signals {

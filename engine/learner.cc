@@ -50,15 +50,12 @@ reward_outcome learner::apply(const events::event& e, user_state& user, pending_
     out.item_rows.insert(row);
     const auto fb = online_models::to_feedback(e);
     // Co-visitation pairs a liked item with what the user consumed just
-    // before it; read the history before this event joins it.
+    // before it, whatever the response: co-consumption is the signal (pairing
+    // with liked items only measured lower, README "Models"). Read the
+    // history before this event joins it.
     if (fb.target > 0.0f) update_covisitation(user, row, fb.weight, out);
-    if (e.type != event_type::impression) {
-        // Most recent last; a repeat moves to the end instead of duplicating.
-        auto it = std::find(user.recent.begin(), user.recent.end(), e.item_id);
-        if (it != user.recent.end()) user.recent.erase(it);
-        user.recent.push_back(e.item_id);
-        if (user.recent.size() > std::size_t(opt.history_size)) user.recent.erase(user.recent.begin());
-    }
+    if (e.type != event_type::impression)
+        user.remember_item(e.item_id, fb.target > 0.0f, std::size_t(std::max(opt.history_size, 0)));
 
     if (fb.target > 0.0f) model_.stats(row).popularity.add(fb.weight, e.ts_ms, opt.half_life_ms());
     if (fb.weight > 0.0f) update_embeddings(e, user, row, out);

@@ -37,12 +37,18 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     const std::size_t n = s.item_count();
     if (n == 0 || request.k <= 0) return out;
 
-    // The user's history as rows, oldest first (unknown ids dropped).
-    thread_local std::vector<std::uint32_t> history;
+    // The user's history as rows, oldest first (unknown ids dropped): all of
+    // it is never recommended again; the liked part seeds co-visitation and
+    // the genre taste.
+    thread_local std::vector<std::uint32_t> history, liked;
     history.clear();
+    liked.clear();
     if (user)
-        for (const auto& id : user->recent)
-            if (auto row = s.index->find(id)) history.push_back(*row);
+        for (std::size_t i = 0; i < user->recent.size(); ++i)
+            if (auto row = s.index->find(user->recent[i])) {
+                history.push_back(*row);
+                if (user->positive_at(i)) liked.push_back(*row);
+            }
 
     // Scratch mask: rows already a candidate or never to be returned
     // (unavailable, seen, excluded, outside the requested genres), which
@@ -73,9 +79,9 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         for (const auto& c : top_n_by_dot(items, user->embedding, std::size_t(std::max(options.retrieval_n, 0)),
                                           taken, &s.embeddings_half))
             add(c.row, source_embedding, 0, c.score);
-    if (!history.empty() && options.covisit_n > 0) {
+    if (!liked.empty() && options.covisit_n > 0) {
         covisit_query q;
-        q.history = history;
+        q.history = liked;
         q.history_n = options.covisit_history_n;
         q.per_item = options.covisit_n;
         const auto found = top_n_covisited([&s](std::uint32_t r) { return s.neighbours(r); }, q,
@@ -100,10 +106,10 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     req.user_events = user ? double(user->events) : 0.0;
     req.device_tv = request.device == "tv";
     req.hour_of_day = bandits::hour_of_day(request.now_ms);
-    // Genres of the user's latest history, for each candidate's genre match.
+    // Genres of the user's latest liked items, for each candidate's genre match.
     std::array<bandits::genre_mask, 20> taste{};
     std::size_t tasted = 0;
-    for (auto it = history.rbegin(); it != history.rend() && tasted < taste.size(); ++it)
+    for (auto it = liked.rbegin(); it != liked.rend() && tasted < taste.size(); ++it)
         if (*it < s.index->genres.size() && s.index->genres[*it]) taste[tasted++] = s.index->genres[*it];
     const auto request_features = bandits::make_request_features(req);
     std::vector<bandits::feature_vector> features(candidates.size());

@@ -46,6 +46,7 @@ struct prequential::impl {
     // Scratch reused across test cases.
     std::vector<std::uint8_t> excluded;
     std::vector<float> popularity;
+    std::vector<std::uint32_t> liked;
 
     explicit impl(prequential_options o) : options(o), model(o.model), rng(o.seed) {}
 
@@ -105,9 +106,13 @@ void prequential::impl::score(const events::event& e, user_entry& user) {
     const auto popular = engine::top_n(popularity, std::size_t(std::max<int>(options.union_popular_n, int(k))), excluded);
     record(method::popularity, popular);
 
-    // Co-visitation of the user's recent history.
+    // Co-visitation of the user's recent liked items, as serving expands them.
+    liked.clear();
+    for (std::size_t i = 0; i < user.state.recent.size(); ++i)
+        if (user.state.positive_at(i))
+            if (auto row = model.items().find(user.state.recent[i])) liked.push_back(*row);
     engine::covisit_query q;
-    q.history = user.seen;
+    q.history = liked;
     q.history_n = options.covisit_history_n;
     q.per_item = std::max(options.union_covisit_n, int(k));
     const auto covisited = engine::top_n_covisited(

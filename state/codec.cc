@@ -8,7 +8,7 @@ namespace marquee::state {
 
 namespace {
 
-constexpr std::uint8_t user_format = 3, item_format = 2, decision_format = 3;
+constexpr std::uint8_t user_format = 4, item_format = 2, decision_format = 3;
 // Item format 1 (before the catalog topic): no availability, release time,
 // title or genres. Still decoded, as an available item with none of them.
 constexpr std::uint8_t item_format_v1 = 1;
@@ -30,6 +30,7 @@ std::string encode_user(const engine::user_state& u) {
     w.put(u.last_ts_ms);
     w.put(std::uint32_t(u.recent.size()));
     for (const auto& id : u.recent) w.put_string(id);
+    for (std::size_t i = 0; i < u.recent.size(); ++i) w.put(std::uint8_t(u.positive_at(i)));
     w.put(std::uint32_t(u.event_ids.size()));
     w.put_bytes(u.event_ids.data(), u.event_ids.size() * sizeof(std::uint64_t));
     return w.take();
@@ -41,7 +42,8 @@ core::result<engine::user_state> decode_user(std::string_view bytes) {
     std::uint8_t format = 0;
     std::uint32_t dim = 0, n = 0;
     // Format 1 had no event ids, formats 1 and 2 no reward count (7 event
-    // types); both still decode.
+    // types), formats 1 to 3 no history responses (all count as positive,
+    // as they did then); all still decode.
     if (!r.get(format) || format < 1 || format > user_format || !r.get(dim) || dim > 4096)
         return corrupt("user");
     u.embedding.resize(dim);
@@ -53,6 +55,10 @@ core::result<engine::user_state> decode_user(std::string_view bytes) {
     u.recent.resize(n);
     for (auto& id : u.recent)
         if (!r.get_string(id)) return corrupt("user");
+    u.recent_positive.assign(n, 1);
+    if (format >= 4)
+        for (auto& positive : u.recent_positive)
+            if (!r.get(positive) || positive > 1) return corrupt("user");
     if (format >= 2) {
         std::uint32_t ids = 0;
         if (!r.get(ids) || ids > engine::user_state::event_id_window) return corrupt("user");

@@ -135,7 +135,7 @@ TEST(features, version_2_adds_genre_match_and_a_cyclic_time_of_day) {
                               .genre_match = 0.75};
     const auto at = [&](double hour) { return make_features(c, {.user_events = 0, .device_tv = true, .hour_of_day = hour}); };
     const auto x = at(6.0);
-    EXPECT_EQ(feature_map_version, 2);
+    EXPECT_EQ(feature_map_version, 3);
     EXPECT_EQ(x[0], 1.0);
     EXPECT_EQ(x[1], 4.0) << "affinity is clamped";
     EXPECT_EQ(x[3], 1.0);

@@ -40,6 +40,16 @@ TEST(learner, updates_counters_history_popularity_and_embeddings) {
     for (int i = 0; i < 4; ++i) l.apply(make_event(events::event_type::watch, "u1", "m" + std::to_string(i), 3000, 0.9), u, nullptr, t);
     l.apply(make_event(events::event_type::impression, "u1", "m9", 3001), u, nullptr, t);
     EXPECT_EQ(u.recent, (std::vector<std::string>{"m1", "m2", "m3"}));
+    EXPECT_EQ(u.recent_positive, (std::vector<std::uint8_t>{1, 1, 1}));
+
+    // Each item keeps its latest response; a repeat moves to the end.
+    l.apply(make_event(events::event_type::dislike, "u1", "m2", 3002), u, nullptr, t);
+    l.apply(make_event(events::event_type::watch, "u1", "m3", 3003, 0.05), u, nullptr, t);  // a bounce
+    EXPECT_EQ(u.recent, (std::vector<std::string>{"m1", "m2", "m3"}));
+    EXPECT_EQ(u.recent_positive, (std::vector<std::uint8_t>{1, 0, 0}));
+    l.apply(make_event(events::event_type::like, "u1", "m2", 3004), u, nullptr, t);
+    EXPECT_EQ(u.recent, (std::vector<std::string>{"m1", "m3", "m2"}));
+    EXPECT_EQ(u.recent_positive, (std::vector<std::uint8_t>{1, 0, 1}));
 }
 
 TEST(learner, replaying_the_same_events_gives_identical_state) {

@@ -343,6 +343,31 @@ TEST(recommender, genre_match_and_time_of_day_reach_the_features) {
     }
     EXPECT_GT(comedy, 0);
     EXPECT_GT(drama, 0);
+
+    // A disliked drama (m1) is history, not taste: the match stays comedy's.
+    w.l.apply(make_event(events::event_type::dislike, "me", "m1", 100 * day + 1), u, nullptr, w.t);
+    for (const auto& r : recommend(*w.snap(), &u, rq, o).items) {
+        const int i = std::stoi(r.item_id.substr(1));
+        if (i < 40) EXPECT_EQ(r.features[8], i % 2 == 0 ? 1.0 : 0.0) << r.item_id;
+    }
+}
+
+TEST(recommender, co_visitation_is_expanded_from_liked_history_only) {
+    world w;  // every even item is co-liked with the others
+    recommend_options o;
+    o.slate.epsilon = 0.0;
+    o.retrieval_n = o.popular_n = o.new_release_n = 0;
+    auto covisit_reasons = [&](const user_state& u) {
+        std::set<std::string> reasons;
+        for (const auto& r : recommend(*w.snap(), &u, {"me", 20, "", 1}, o).items) reasons.insert(r.reason);
+        return reasons;
+    };
+    user_state u;
+    w.l.apply(make_event(events::event_type::dislike, "me", "m2", 100 * day), u, nullptr, w.t);
+    EXPECT_TRUE(covisit_reasons(u).empty()) << "a disliked item seeds nothing";
+    w.l.apply(make_event(events::event_type::rating, "me", "m4", 100 * day + 1, 4.5), u, nullptr, w.t);
+    w.l.apply(make_event(events::event_type::rating, "me", "m6", 100 * day + 2, 1.0), u, nullptr, w.t);
+    EXPECT_EQ(covisit_reasons(u), (std::set<std::string>{"because_you_watched:m4"}));
 }
 
 }  // namespace

@@ -283,8 +283,13 @@ TEST(codec, decisions_scored_by_another_feature_map_decode_as_stale) {
 TEST(codec, corrupt_records_are_errors_not_crashes) {
     engine::user_state u;
     u.embedding = {1, 2, 3};
-    u.recent = {"a", "bb"};
-    const std::string good = encode_user(u);
+    u.remember_item("a", true, 10);
+    u.remember_item("bb", false, 10);
+    std::string good = encode_user(u);
+    // A flag byte other than 0 or 1 is corrupt.
+    std::string bad_flag = good;
+    bad_flag[bad_flag.size() - 4 - 1] = 2;
+    EXPECT_FALSE(decode_user(bad_flag));
     ASSERT_TRUE(decode_user(good));
     for (std::size_t cut = 0; cut < good.size(); ++cut) EXPECT_FALSE(decode_user(good.substr(0, cut))) << cut;
     EXPECT_FALSE(decode_user(good + "x"));
@@ -295,7 +300,8 @@ TEST(codec, corrupt_records_are_errors_not_crashes) {
 TEST(codec, users_keep_their_event_ids_and_old_records_still_decode) {
     engine::user_state u;
     u.embedding = {0.5f};
-    u.recent = {"m1"};
+    u.remember_item("m0", false, 10);
+    u.remember_item("m1", true, 10);
     u.counts[0] = 3;
     u.counts[std::size_t(events::event_type::reward)] = 2;
     for (std::uint64_t h = 0; h < 70; ++h) u.remember_event(h);
@@ -306,11 +312,23 @@ TEST(codec, users_keep_their_event_ids_and_old_records_still_decode) {
     ASSERT_TRUE(back);
     EXPECT_EQ(back.value().event_ids, u.event_ids);
     EXPECT_EQ(back.value().counts, u.counts);
+    EXPECT_EQ(back.value().recent_positive, (std::vector<std::uint8_t>{0, 1}));
+    // A format-3 record (before history responses) is the same bytes minus
+    // one flag byte per history item; its items all count as liked.
+    std::string v3 = encode_user(u);
+    const std::size_t ids_bytes = 4 + u.event_ids.size() * 8;
+    v3.erase(v3.size() - ids_bytes - u.recent.size(), u.recent.size());
+    v3[0] = 3;
+    auto third = decode_user(v3);
+    ASSERT_TRUE(third) << third.error().message;
+    EXPECT_EQ(third.value().recent, u.recent);
+    EXPECT_EQ(third.value().recent_positive, (std::vector<std::uint8_t>{1, 1}));
+    EXPECT_EQ(third.value().event_ids, u.event_ids);
     // A format-1 record (written before event ids and the reward type
     // existed) is the same bytes minus the trailing id list and the eighth
     // count, with version byte 1.
-    std::string v1 = encode_user(u);
-    v1.resize(v1.size() - 4 - u.event_ids.size() * 8);
+    std::string v1 = v3;
+    v1.resize(v1.size() - ids_bytes);
     v1.erase(1 + 4 + sizeof(float) + 7 * 4, 4);
     v1[0] = 1;
     auto old = decode_user(v1);
