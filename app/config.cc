@@ -93,7 +93,7 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }));
         t.push_back(bind("ingest.user_cache_size", "Users kept decoded in memory by the ingest thread",
                          [](config& c) -> auto& { return c.applier.user_cache_size; }));
-        t.push_back(bind("ingest.publish_interval_ms", "Minimum interval between serving snapshots",
+        t.push_back(bind("ingest.publish_interval_ms", "Minimum interval between serving snapshots (at least 4x the last one's copy time)",
                          [](config& c) -> auto& { return c.applier.publish_interval; }));
         t.push_back(bind("state.data_dir", "Directory of the RocksDB state", [](config& c) -> auto& { return c.state.path; }));
         t.push_back(bind("state.sync_writes", "fsync the WAL on every batch",

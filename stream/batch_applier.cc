@@ -210,16 +210,20 @@ core::result<std::size_t> batch_applier::close_reward_windows(std::int64_t now_m
 
 std::optional<std::chrono::milliseconds> batch_applier::publish_due_in() const {
     if (!unpublished_) return std::nullopt;
-    const auto left = options_.publish_interval - (std::chrono::steady_clock::now() - last_publish_);
+    const auto left = publish_gap_ - (std::chrono::steady_clock::now() - last_publish_);
     return std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(left));
 }
 
 void batch_applier::publish(bool force) {
     if (!unpublished_ && !force) return;
     const auto now = std::chrono::steady_clock::now();
-    if (!force && now - last_publish_ < options_.publish_interval) return;
+    if (!force && now - last_publish_ < publish_gap_) return;
     auto previous = snapshots_.load();
     snapshots_.store(engine::take_snapshot(model_, options_.snapshot, previous.get()));
+    const auto took = std::chrono::steady_clock::now() - now;
+    probe_.snapshot_published(std::chrono::duration<double>(took).count());
+    publish_gap_ = std::max<std::chrono::steady_clock::duration>(options_.publish_interval,
+                                                                 applier_options::publish_cost_ratio * took);
     last_publish_ = now;
     unpublished_ = false;
 }

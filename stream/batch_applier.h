@@ -49,9 +49,11 @@ struct applier_options {
     events::decoder_options decoder;
     engine::snapshot_options snapshot;
     // Publish a new serving snapshot at most this often (and after every
-    // batch when idle longer). Bounds the cost of copying the item matrix.
-    // Default: 5 ms.
+    // batch when idle longer), and never sooner than publish_cost_ratio times
+    // the last publish took, so copying the model costs the ingest thread at
+    // most 1 / (1 + ratio) of its time on any catalog size. Default: 5 ms.
     std::chrono::milliseconds publish_interval{5};
+    static constexpr int publish_cost_ratio = 4;
     // Messages from this topic are catalog records (events/catalog_decoder.h),
     // everything else is events. Set from kafka_options. Default: "marquee.items".
     std::string items_topic = "marquee.items";
@@ -117,6 +119,7 @@ private:
     std::vector<std::uint32_t> sorted_rows_;  // reused scratch
     boost::unordered_flat_map<std::string, engine::user_state, online_models::string_hash, std::equal_to<>> users_;
     std::chrono::steady_clock::time_point last_publish_{};
+    std::chrono::steady_clock::duration publish_gap_{};  // publish_interval, or more (publish_cost_ratio)
     bool unpublished_ = false;
     foreign_rewards foreign_rewards_;
 };

@@ -76,6 +76,13 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                           .Add({}, prometheus::Histogram::BucketBoundaries{
                                        50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3,
                                        100e-3, 250e-3, 500e-3, 1.0, 2.5});
+    snapshot_seconds_ = &prometheus::BuildHistogram()
+                             .Name("marquee_snapshot_publish_seconds")
+                             .Help("Time to copy the model into a new serving snapshot")
+                             .Register(registry)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{
+                                          50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3,
+                                          100e-3, 250e-3});
     lag_ = &prometheus::BuildGauge()
                 .Name("marquee_consumer_lag_messages")
                 .Help("Messages in the partition after the next one this instance will apply")

@@ -30,6 +30,7 @@ public:
     // reward the policy learned (0 unless the outcome taught it something).
     void reward(std::string_view policy, std::string_view outcome, double value = 0.0);
     void batch_committed(std::size_t events, double seconds);
+    void snapshot_published(double seconds) { snapshot_seconds_->Observe(seconds); }
     void rebalanced(std::string_view kind) { rebalances_->Add({{"kind", std::string(kind)}}).Increment(); }
     void assigned_partitions(std::size_t n) { assigned_->Set(double(n)); }
     void consumer_error() { consumer_errors_->Increment(); }
@@ -53,6 +54,7 @@ private:
     prometheus::Counter* consumer_errors_;
     prometheus::Histogram* batch_events_;
     prometheus::Histogram* batch_seconds_;
+    prometheus::Histogram* snapshot_seconds_;
     prometheus::Gauge* assigned_;
     prometheus::Family<prometheus::Gauge>* lag_;
 };
