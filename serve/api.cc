@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "serve/api_internal.h"
+#include "serve/decision_log_metrics.h"
 
 namespace marquee::serve {
 
@@ -111,11 +112,7 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
                                                              {"reason", std::string(engine::candidate_sources[src])},
                                                              {"explored", explored ? "true" : "false"}});
     }
-    decision_log_errors = &prometheus::BuildCounter()
-                               .Name("marquee_decision_log_errors_total")
-                               .Help("Served decisions that could not be recorded (store or topic)")
-                               .Register(registry)
-                               .Add({});
+    decision_log_errors = &serve::decision_log_errors(registry);
     produced = &prometheus::BuildCounter()
                     .Name("marquee_http_events_produced_total")
                     .Help("Events the HTTP API produced to the events topic, by kind (event, reward)")

@@ -19,6 +19,7 @@
 #include "core/json_writer.h"
 #include "events/event_decoder.h"
 #include "serve/decision_id.h"
+#include "serve/decision_log_metrics.h"
 
 namespace marquee::serve {
 
@@ -257,11 +258,7 @@ struct rank_service::impl {
                        reward_outcome::unknown_item})
             rewarded[std::size_t(o)] = &rewards_family.Add({{"outcome", std::string(to_string(o))}});
         defaulted_rewards = &rewards_family.Add({{"outcome", "default"}});
-        log_errors = &prometheus::BuildCounter()
-                          .Name("marquee_decision_log_errors_total")
-                          .Help("Served decisions that could not be recorded (store or topic)")
-                          .Register(registry)
-                          .Add({});
+        log_errors = &decision_log_errors(registry);
     }
 
     // What the snapshot knows about a catalog item, for this user.
