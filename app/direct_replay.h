@@ -7,12 +7,20 @@
 #include <vector>
 
 #include "app/config.h"
+#include "events/catalog_decoder.h"
 #include "events/event.h"
 
 namespace marquee::app {
 
-// Applies `events` in order, in batches of ingest.batch_max_messages;
-// returns how many were applied. Throws on storage errors.
-std::size_t direct_replay(const config& c, const std::vector<events::event>& events);
+struct replay_counts {
+    std::size_t catalog = 0;  // catalog records applied
+    std::size_t events = 0;   // events applied
+};
+
+// Applies `catalog` (as records of the items topic), then `events`, in order,
+// in batches of ingest.batch_max_messages, then drops the stored offsets (they
+// are positions in no topic). Throws on storage errors.
+replay_counts direct_replay(const config& c, const std::vector<events::catalog_item>& catalog,
+                            const std::vector<events::event>& events);
 
 }  // namespace marquee::app

@@ -194,6 +194,9 @@ int main(int argc, char** argv) {
     add_common(*replay_cmd, flags);
     replay_cmd->add_option("--movielens", movielens, "Directory holding MovieLens ratings.csv");
     replay_cmd->add_option("--limit", limit, "Apply only the first N ratings (0: all)");
+    bool with_catalog = false;
+    replay_cmd->add_flag("--catalog", with_catalog,
+                         "Apply movies.csv first as the catalog (titles, genres), as `demo` does through Kafka");
     state_cmd->require_subcommand(1);
 
     app::add_evaluate_commands(cli);
@@ -207,9 +210,17 @@ int main(int argc, char** argv) {
         }
         if (replay_cmd->parsed()) {
             auto cfg = build_config(flags);
+            std::vector<events::catalog_item> catalog;
+            if (with_catalog) {
+                auto movies = events::load_movielens_movies(movielens + "/movies.csv");
+                if (!movies) throw std::runtime_error(movies.error().message);
+                catalog = std::move(movies).value();
+            }
             auto events = events::load_movielens_ratings(movielens + "/ratings.csv", limit);
             if (!events) throw std::runtime_error(events.error().message);
-            std::printf("applied %zu events to %s\n", app::direct_replay(cfg, events.value()), cfg.state.path.c_str());
+            const auto applied = app::direct_replay(cfg, catalog, events.value());
+            if (with_catalog) std::printf("applied %zu catalog records to %s\n", applied.catalog, cfg.state.path.c_str());
+            std::printf("applied %zu events to %s\n", applied.events, cfg.state.path.c_str());
             return 0;
         }
         if (checksum_cmd->parsed()) {

@@ -112,9 +112,6 @@ start_engine() {
 applied() {
   curl -s "http://127.0.0.1:$1/metrics" | awk '/^marquee_events_applied_total/ { s += $NF } END { printf "%.0f", s }'
 }
-catalog_applied() {
-  curl -s "http://127.0.0.1:$1/metrics" | awk '/^marquee_catalog_applied_total/ { s += $NF } END { printf "%.0f", s }'
-}
 
 # run_wrk PORT -> the wrk key=value line
 run_wrk() {
@@ -133,21 +130,10 @@ run_openloop() {
 
 log "work dir $WORK; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# --- A warm model: every MovieLens rating applied in-process, then the catalog
-# (titles, genres) through the engine's items topic.
+# --- A warm model: the MovieLens catalog (titles, genres), then every rating,
+# applied in-process.
 log "warming a data dir with MovieLens"
-"$MARQUEE" state replay --data-dir "$WORK/warm" --movielens "$MOVIELENS" --set log.level=warn >&2
-"$MARQUEE" run --data-dir "$WORK/warm" --port 0 --set log.level=warn >"$WORK/warm.log" 2>&1 &
-ENGINE_PID=$!
-PIDS+=("$ENGINE_PID")
-ENGINE_PORT="$(wait_line "$WORK/warm.log" '^HTTP: http://' "$ENGINE_PID" | sed -E 's|^HTTP: http://[^:]+:([0-9]+).*|\1|')"
-ENGINE_KAFKA="$(wait_line "$WORK/warm.log" '^Kafka bootstrap: ' "$ENGINE_PID" | sed 's/^Kafka bootstrap: //')"
-wait_ready "$ENGINE_PORT"
-movies=$(($(wc -l <"$MOVIELENS/movies.csv") - 1))
-"$SB" replay --brokers "$ENGINE_KAFKA" --catalog 1 --topic marquee.items >&2
-for ((i = 0; i < 300; i++)); do (($(catalog_applied "$ENGINE_PORT") >= movies)) && break; sleep 0.1; done
-log "catalog applied: $(catalog_applied "$ENGINE_PORT") of $movies movies"
-stop_pid "$ENGINE_PID"
+"$MARQUEE" state replay --catalog --data-dir "$WORK/warm" --movielens "$MOVIELENS" --set log.level=warn >&2
 
 has() { [[ "$PHASES" == *" $1 "* ]]; }
 A_WRK="" A_OL="" B_WRK="" B_OL="" B_BODY="" RATIO="" I_ALONE="" I_BOTH="" F_ROWS="" BUDGET_ROWS=""

@@ -17,7 +17,6 @@
 //       item ids differ and the liked item is gone from them (it is in the
 //       user's history then). Prints p50/p90/p99/max of produce->changed.
 //   serve_bench replay --brokers B [--movielens DIR] [--repeat 1] [--topic marquee.events]
-//                      [--catalog 1 (movies.csv to --topic, default marquee.items)]
 //       Produces the MovieLens ratings (keyed by user) as fast as the
 //       producer takes them, `repeat` times; prints the produce rate.
 //   serve_bench smoke
@@ -51,7 +50,6 @@
 #include "bench/percentile.h"
 #include "bench/serve/fixed_handler.h"
 #include "core/wall_clock.h"
-#include "events/catalog_decoder.h"
 #include "events/event.h"
 #include "events/movielens.h"
 #include "serve/http_server.h"
@@ -398,25 +396,16 @@ std::vector<events::event> load_ratings(const std::string& dir, std::size_t limi
     return std::move(events).value();
 }
 
-std::vector<events::catalog_item> load_movies(const std::string& dir) {
-    auto movies = events::load_movielens_movies(dir + "/movies.csv");
-    if (!movies) throw std::runtime_error(movies.error().message);
-    return std::move(movies).value();
-}
-
-const std::string& key_of(const events::event& e) { return e.user_id; }
-const std::string& key_of(const events::catalog_item& i) { return i.item_id; }
-
-// Produces every record `repeat` times, keyed by user (events) or item
-// (catalog); returns records per second produced (enqueued and delivered).
-template <class Record>
-double replay(const std::string& brokers, const std::string& topic, const std::vector<Record>& records, int repeat) {
+// Produces every event `repeat` times, keyed by user; returns events per
+// second produced (enqueued and delivered).
+double replay(const std::string& brokers, const std::string& topic, const std::vector<events::event>& records,
+              int repeat) {
     auto producer = make_producer(brokers, false);
     const auto t0 = clock_type::now();
     for (int r = 0; r < repeat; ++r) {
         for (const auto& record : records) {
             const std::string payload = events::encode_json(record);
-            const std::string& key = key_of(record);
+            const std::string& key = record.user_id;
             while (producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
                                      const_cast<char*>(payload.data()), payload.size(), key.data(), key.size(), 0,
                                      nullptr) == RdKafka::ERR__QUEUE_FULL)
@@ -532,12 +521,6 @@ int main(int argc, char** argv) try {
     }
     if (cmd == "replay") {
         const std::string dir = a.str("movielens", MARQUEE_SOURCE_DIR "/data/ml-latest-small");
-        if (a.num("catalog", 0) != 0) {  // movies.csv to the items topic instead
-            const auto movies = load_movies(dir);
-            const double rate = replay(a.str("brokers", ""), a.str("topic", "marquee.items"), movies, 1);
-            std::printf("replay catalog_items=%zu produce_rate=%.0f\n", movies.size(), rate);
-            return 0;
-        }
         const auto ratings = load_ratings(dir, std::size_t(a.num("limit", 0)));
         const int repeat = int(a.num("repeat", 1));
         const double eps = replay(a.str("brokers", ""), a.str("topic", "marquee.events"), ratings, repeat);
