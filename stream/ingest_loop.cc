@@ -66,6 +66,9 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     std::atomic<std::size_t> assigned{0};
     std::atomic<std::int64_t> total_lag{-1};  // -1: not known yet
     std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions;  // next offset per owned partition
+    // The offset each owned partition's next message should have, by what
+    // was consumed (positions trails it by the batch in flight); -1: unknown.
+    std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_expected;
     clock::time_point last_lag_update{};
     clock::time_point last_checkpoint_log = clock::now();
     clock::time_point next_window_check{};
@@ -142,10 +145,38 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             const auto start = std::max<std::int64_t>(stored, group);
             if (start >= 0) tp->set_offset(start);
             positions[{tp->topic(), tp->partition()}] = start;  // -1: wherever auto.offset.reset lands
+            next_expected[{tp->topic(), tp->partition()}] = start;
             spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}", tp->topic(), tp->partition(),
                          stored >= 0 ? std::to_string(stored) : "none", group >= 0 ? std::to_string(group) : "none",
                          start >= 0 ? "start at " + std::to_string(start) : std::string("auto.offset.reset"));
         }
+    }
+
+    // A partition that jumps over offsets: transaction markers (one offset
+    // each) and aborted transactions are never delivered, which is fine; but
+    // records the broker deleted before we read them (retention, or the
+    // embedded broker's bounded log, outran the lag; auto.offset.reset then
+    // moved us to the log start) are lost, so they are counted and logged.
+    void note_offset(const RdKafka::Message& m) {
+        auto it = next_expected.find({m.topic_name(), m.partition()});
+        if (it == next_expected.end()) return;
+        const std::int64_t expected = it->second;
+        it->second = m.offset() + 1;
+        if (expected < 0 || m.offset() <= expected + 1) return;
+        std::int64_t low = 0, high = 0;
+        if (auto err = consumer->query_watermark_offsets(m.topic_name(), m.partition(), &low, &high, 2'000);
+            err != RdKafka::ERR_NO_ERROR) {
+            spdlog::warn("ingest: {}[{}] jumped from offset {} to {}, and its log start could not be read ({}): "
+                         "records may have been deleted before they were read",
+                         m.topic_name(), m.partition(), expected, m.offset(), RdKafka::err2str(err));
+            return;
+        }
+        const std::int64_t lost = std::min<std::int64_t>(low, m.offset()) - expected;
+        if (lost <= 0) return;
+        probe.offsets_skipped(m.topic_name(), lost);
+        spdlog::error("ingest: {}[{}]: the broker deleted offsets {} to {} before they were read ({} records lost); "
+                      "the topic's retention is shorter than this consumer's lag",
+                      m.topic_name(), m.partition(), expected, expected + lost - 1, lost);
     }
 
     // Consumer lag per partition, from the high watermarks librdkafka
@@ -222,6 +253,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             spdlog::info("ingest: {} partition(s) revoked", partitions.size());
             for (auto* tp : partitions) {
                 positions.erase({tp->topic(), tp->partition()});
+                next_expected.erase({tp->topic(), tp->partition()});
                 probe.lag_removed(tp->topic(), tp->partition());
             }
             if (cooperative) {
@@ -351,6 +383,7 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
     if (auto err = i.consumer->subscribe({i.kafka.events_topic}); err != RdKafka::ERR_NO_ERROR)
         return core::error{"kafka", "subscribe: " + RdKafka::err2str(err)};
     spdlog::info("ingest: subscribed to {} as group {}", i.kafka.events_topic, i.kafka.group_id);
+    i.probe.offsets_skipped(i.kafka.events_topic, 0);  // a 0 series from the start, for alerts
 
     while (!stop.load(std::memory_order_relaxed) && i.fatal) {
         // Short, so the stop flag stays responsive; shorter while a snapshot
@@ -369,6 +402,7 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
         std::unique_ptr<RdKafka::Message> m(i.consumer->consume(wait_ms));
         switch (m->err()) {
         case RdKafka::ERR_NO_ERROR:
+            i.note_offset(*m);
             if (i.batch.empty()) i.batch_started = clock::now();
             i.batch.push_back(std::move(m));
             break;

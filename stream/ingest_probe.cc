@@ -64,6 +64,10 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                             .Help("Non-fatal errors reported by the Kafka consumer")
                             .Register(registry)
                             .Add({});
+    skipped_ = &prometheus::BuildCounter()
+                    .Name("marquee_consumer_skipped_offsets_total")
+                    .Help("Offsets the broker deleted before they were consumed (retention outran the lag): lost records")
+                    .Register(registry);
     batch_events_ = &prometheus::BuildHistogram()
                          .Name("marquee_batch_events")
                          .Help("Messages per committed batch")

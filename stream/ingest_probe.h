@@ -34,6 +34,10 @@ public:
     void rebalanced(std::string_view kind) { rebalances_->Add({{"kind", std::string(kind)}}).Increment(); }
     void assigned_partitions(std::size_t n) { assigned_->Set(double(n)); }
     void consumer_error() { consumer_errors_->Increment(); }
+    // Records the broker deleted before this consumer read them.
+    void offsets_skipped(const std::string& topic, std::int64_t n) {
+        skipped_->Add({{"topic", topic}}).Increment(double(n));
+    }
     void lag(const std::string& topic, std::int32_t partition, double messages) {
         lag_->Add({{"topic", topic}, {"partition", std::to_string(partition)}}).Set(messages);
     }
@@ -52,6 +56,7 @@ private:
     prometheus::Counter* dead_lettered_;
     prometheus::Counter* duplicates_;
     prometheus::Counter* consumer_errors_;
+    prometheus::Family<prometheus::Counter>* skipped_;
     prometheus::Histogram* batch_events_;
     prometheus::Histogram* batch_seconds_;
     prometheus::Histogram* snapshot_seconds_;

@@ -52,6 +52,36 @@ TEST(broker_outage, is_counted_served_through_and_recovered_from_without_loss) {
     }
 }
 
+TEST(retention, records_deleted_before_they_were_read_are_counted_and_nothing_else_is_lost) {
+    // The mock broker keeps at most 5 MB per partition, as retention would.
+    // The engine reads the first events, stops, and ~9 MB arrive while it
+    // is down: when it restarts, its stored offset is below the log start.
+    spdlog::set_level(spdlog::level::critical);
+    stream::embedded_broker broker;
+    for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 1);
+    testing::temp_dir dir;
+    const auto first = testing::synthetic_events(20, 100, 100, 30);
+    const auto while_down = testing::synthetic_events(200, 500, 60'000, 31);
+    testing::produce_events(broker.bootstrap(), "marquee.events", first);
+    {
+        app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+        ASSERT_TRUE(testing::wait_until(
+            [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= 100; }, 30s));
+    }
+    testing::produce_events(broker.bootstrap(), "marquee.events", while_down);
+    app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+    auto applied = [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total"); };
+    auto skipped = [&] { return testing::metric_sum(host.registry(), "marquee_consumer_skipped_offsets_total"); };
+    const auto total = double(while_down.size());
+    ASSERT_TRUE(testing::wait_until([&] { return applied() + skipped() >= total; }, 60s))
+        << "applied " << applied() << ", skipped " << skipped();
+    std::this_thread::sleep_for(300ms);
+    EXPECT_GT(skipped(), 0) << "the broker's log start moved past the stored offset";
+    EXPECT_EQ(applied() + skipped(), total) << "every record is either applied or counted lost";
+    EXPECT_EQ(testing::metric_with(host.registry(), "marquee_consumer_skipped_offsets_total", {{"topic", "marquee.events"}}),
+              skipped());
+}
+
 TEST(readiness, needs_assigned_partitions_and_a_measured_lag_within_the_bound) {
     EXPECT_FALSE(stream::is_ready(0, 0, 10)) << "no partitions";
     EXPECT_FALSE(stream::is_ready(4, -1, 10)) << "lag not measured yet";
