@@ -112,6 +112,9 @@ start_engine() {
 applied() {
   curl -s "http://127.0.0.1:$1/metrics" | awk '/^marquee_events_applied_total/ { s += $NF } END { printf "%.0f", s }'
 }
+skipped() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk '/^marquee_consumer_skipped_offsets_total/ { s += $NF } END { printf "%.0f", s }'
+}
 
 # run_wrk PORT -> the wrk key=value line
 run_wrk() {
@@ -176,9 +179,10 @@ fi
 # backlog, and events applied/s is the counter's slope over INGEST_WINDOW s
 # (or over the wrk run) while that backlog lasts (checked: the counter still
 # moves a second after the window).
-ingest_window() {  # ingest_window WITH_WRK -> "eps=... rps=... backlog_lasted=yes|no lost=N"
-  local before total rps="" line a0 a1 a2 t0 t1 last now stable=0
+ingest_window() {  # ingest_window WITH_WRK -> "eps=... rps=... backlog_lasted=yes|no lost=N counted=M"
+  local before total rps="" line a0 a1 a2 t0 t1 last now stable=0 skipped0
   before="$(applied "$ENGINE_PORT")"
+  skipped0="$(skipped "$ENGINE_PORT")"
   "$SB" replay --brokers "$ENGINE_KAFKA" --repeat "$REPEAT" >&2
   total=$((before + REPEAT * ($(wc -l <"$MOVIELENS/ratings.csv") - 1)))
   a0="$(applied "$ENGINE_PORT")"; t0="$(date +%s.%N)"
@@ -202,7 +206,7 @@ ingest_window() {  # ingest_window WITH_WRK -> "eps=... rps=... backlog_lasted=y
   done
   now="$(applied "$ENGINE_PORT")"
   echo "eps=$(calc %.0f "($a1 - $a0) / ($t1 - $t0)") rps=$rps backlog_lasted=$( ((a2 > a1)) && echo yes || echo no)" \
-    "lost=$((total > now ? total - now : 0))"
+    "lost=$((total > now ? total - now : 0)) counted=$(($(skipped "$ENGINE_PORT") - skipped0))"
 }
 if has ingest; then
   log "ingest alone: $REPEAT x MovieLens"
@@ -302,5 +306,6 @@ if has ingest; then
   echo "| ingest alone | – | $(kv "$I_ALONE" eps) |"
   echo "| serve + ingest | $(kv "$I_BOTH" rps) | $(kv "$I_BOTH" eps) |"
   echo "(backlog still there when the windows closed: alone $(kv "$I_ALONE" backlog_lasted), with wrk $(kv "$I_BOTH" backlog_lasted);" \
-    "events the embedded broker dropped from the backlog: $(kv "$I_ALONE" lost), $(kv "$I_BOTH" lost))"
+    "events the embedded broker dropped from the backlog: $(kv "$I_ALONE" lost), $(kv "$I_BOTH" lost);" \
+    "counted by the engine in marquee_consumer_skipped_offsets_total: $(kv "$I_ALONE" counted), $(kv "$I_BOTH" counted))"
 fi
