@@ -327,35 +327,50 @@ std::vector<scored_row> top_n_by_dot(Eigen::Map<const online_models::row_matrix>
 
 std::vector<scored_row> top_n_covisited(const neighbour_lookup& lookup, const covisit_query& q, std::size_t n,
                                         exclusion_mask excluded) {
+    // One accumulator per neighbour row, in a small open-addressing table
+    // (load factor <= 1/2): memory grows with the neighbours read (history_n
+    // x per_item), not with the catalog, and the table stays in L1.
+    constexpr std::uint32_t empty = std::numeric_limits<std::uint32_t>::max();
     struct acc {
+        std::uint32_t row = empty;
         float score = 0.0f;
         float best_part = -1.0f;
         std::uint32_t because = 0;
-        bool seen = false;
     };
-    // Dense scratch by row, reset after use: a few hundred neighbours hit a
-    // catalog-sized array faster than they build a hash map.
-    thread_local std::vector<acc> scores;
-    thread_local std::vector<std::uint32_t> touched;
-    touched.clear();
+    thread_local std::vector<acc> table;
+    thread_local std::vector<std::uint32_t> used;  // slots, in first-touch order
+    used.clear();
     const std::size_t take = std::min(q.history.size(), std::size_t(std::max(q.history_n, 0)));
+    const std::size_t per_item = std::size_t(std::max(q.per_item, 0));
+    int bits = 4;
+    while ((std::size_t(1) << bits) < 2 * take * per_item) ++bits;
+    if (table.size() < (std::size_t(1) << bits)) table.assign(std::size_t(1) << bits, acc{});
+    // Fibonacci hashing: the product's top bits, which every bit of row moves.
+    const int shift = 32 - bits;
+    const std::uint32_t mask = (std::uint32_t(1) << bits) - 1;
+    auto accumulator = [&](std::uint32_t row) -> acc& {
+        for (std::uint32_t i = (row * 2654435769u) >> shift;; i = (i + 1) & mask) {
+            auto& a = table[i];
+            if (a.row == row) return a;
+            if (a.row == empty) {
+                a.row = row;
+                used.push_back(i);
+                return a;
+            }
+        }
+    };
     float recency = 1.0f;
     for (std::size_t k = 0; k < take; ++k, recency *= q.recency_decay) {
         const std::uint32_t h = q.history[q.history.size() - 1 - k];
         auto list = lookup(h);
         if (list.empty() || !(list.front().count > 0.0f)) continue;
         const float norm = list.front().count;  // lists are sorted best first
-        const std::size_t m = std::min(list.size(), std::size_t(std::max(q.per_item, 0)));
+        const std::size_t m = std::min(list.size(), per_item);
         for (std::size_t j = 0; j < m; ++j) {
             const auto& nb = list[j];
             if (excluded_row(excluded, nb.row)) continue;
             const float part = recency * nb.count / norm;
-            if (nb.row >= scores.size()) scores.resize(std::size_t(nb.row) + 1);
-            auto& a = scores[nb.row];
-            if (!a.seen) {
-                a.seen = true;
-                touched.push_back(nb.row);
-            }
+            auto& a = accumulator(nb.row);
             a.score += part;
             if (part > a.best_part) {
                 a.best_part = part;
@@ -364,10 +379,10 @@ std::vector<scored_row> top_n_covisited(const neighbour_lookup& lookup, const co
         }
     }
     std::vector<scored_row> all;
-    all.reserve(touched.size());
-    for (auto row : touched) {
-        all.push_back({row, scores[row].score, scores[row].because});
-        scores[row] = acc{};
+    all.reserve(used.size());
+    for (auto slot : used) {
+        all.push_back({table[slot].row, table[slot].score, table[slot].because});
+        table[slot] = acc{};
     }
     const std::size_t want = std::min(n, all.size());
     std::partial_sort(all.begin(), all.begin() + std::ptrdiff_t(want), all.end(), better);
