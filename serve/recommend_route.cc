@@ -188,6 +188,11 @@ response api::impl::user_summary(const request& req, const target& t) {
         if (i) body += ",";
         core::append_json_string(body, u.recent[u.recent.size() - 1 - i]);  // latest first
     }
+    body += "],\"recent_liked\":[";
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i) body += ",";
+        body += u.positive_at(u.recent.size() - 1 - i) ? "true" : "false";
+    }
     double norm = 0.0;
     for (float v : u.embedding) norm += double(v) * double(v);
     body += "],\"recent_total\":" + std::to_string(u.recent.size()) + ",\"embedding_norm\":";

@@ -103,6 +103,7 @@ TEST_F(http_api, a_user_summary_shows_counts_and_latest_items_first) {
     EXPECT_NE(r.body.find("\"like\":30"), std::string::npos) << r.body;
     EXPECT_NE(r.body.find("\"last_ts\":1029"), std::string::npos) << r.body;
     EXPECT_NE(r.body.find("\"recent\":[\"m29\",\"m28\""), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("\"recent_liked\":[true,true,"), std::string::npos) << r.body;
     EXPECT_NE(r.body.find("\"cold_start\":false"), std::string::npos) << r.body;
     EXPECT_EQ(item_ids(r.body).size(), 0u);
     expect_json_error(testing::http_get(port, "/v1/users/nobody"), 404, "not_found");

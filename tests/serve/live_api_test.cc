@@ -42,20 +42,21 @@ TEST_F(live_api, a_posted_event_is_consumed_applied_and_visible_in_the_user_summ
     ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
     const int port = host.http_port();
     EXPECT_EQ(testing::http_get(port, "/v1/users/alice").status, 404);
-    for (const char* item : {"m1", "m2"}) {
+    for (const char* event : {R"("type":"like","item_id":"m1")", R"("type":"like","item_id":"m2")",
+                              R"("type":"dislike","item_id":"m3")"}) {
         auto r = testing::http_request(port, "POST", "/v1/events",
-                                       std::string(R"({"type":"like","user_id":"alice","item_id":")") + item +
-                                           R"(","ts":1700000000000})");
+                                       std::string(R"({"user_id":"alice",)") + event + R"(,"ts":1700000000000})");
         ASSERT_EQ(r.status, 202) << r.body;
     }
     testing::http_reply summary;
     ASSERT_TRUE(testing::wait_until([&] {
         summary = testing::http_get(port, "/v1/users/alice");
-        return summary.status == 200 && summary.body.find("\"like\":2") != std::string::npos;
+        return summary.status == 200 && summary.body.find("\"events\":3") != std::string::npos;
     }, 30s)) << summary.body;
-    EXPECT_NE(summary.body.find("\"events\":2"), std::string::npos) << summary.body;
-    EXPECT_NE(summary.body.find("\"recent\":[\"m2\",\"m1\"]"), std::string::npos) << summary.body;
-    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_http_events_produced_total", "kind", "event"), 2);
+    EXPECT_NE(summary.body.find("\"like\":2"), std::string::npos) << summary.body;
+    EXPECT_NE(summary.body.find("\"recent\":[\"m3\",\"m2\",\"m1\"],\"recent_liked\":[false,true,true]"),
+              std::string::npos) << summary.body;
+    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_http_events_produced_total", "kind", "event"), 3);
 }
 
 TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_stream_once) {
