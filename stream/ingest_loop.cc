@@ -68,7 +68,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions;  // next offset per owned partition
     // The offset each owned partition's next message should have, by what
     // was consumed (positions trails it by the batch in flight); -1: unknown.
-    std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_expected;
+    // By partition alone: the group reads one topic.
+    std::map<std::int32_t, std::int64_t> next_expected;
     clock::time_point last_lag_update{};
     clock::time_point last_checkpoint_log = clock::now();
     clock::time_point next_window_check{};
@@ -145,7 +146,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             const auto start = std::max<std::int64_t>(stored, group);
             if (start >= 0) tp->set_offset(start);
             positions[{tp->topic(), tp->partition()}] = start;  // -1: wherever auto.offset.reset lands
-            next_expected[{tp->topic(), tp->partition()}] = start;
+            next_expected[tp->partition()] = start;
             spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}", tp->topic(), tp->partition(),
                          stored >= 0 ? std::to_string(stored) : "none", group >= 0 ? std::to_string(group) : "none",
                          start >= 0 ? "start at " + std::to_string(start) : std::string("auto.offset.reset"));
@@ -158,7 +159,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     // embedded broker's bounded log, outran the lag; auto.offset.reset then
     // moved us to the log start) are lost, so they are counted and logged.
     void note_offset(const RdKafka::Message& m) {
-        auto it = next_expected.find({m.topic_name(), m.partition()});
+        auto it = next_expected.find(m.partition());
         if (it == next_expected.end()) return;
         const std::int64_t expected = it->second;
         it->second = m.offset() + 1;
@@ -253,7 +254,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             spdlog::info("ingest: {} partition(s) revoked", partitions.size());
             for (auto* tp : partitions) {
                 positions.erase({tp->topic(), tp->partition()});
-                next_expected.erase({tp->topic(), tp->partition()});
+                next_expected.erase(tp->partition());
                 probe.lag_removed(tp->topic(), tp->partition());
             }
             if (cooperative) {
