@@ -176,9 +176,22 @@ response api::impl::rewards(const request& req) {
         spdlog::warn("http: reading decision: {}", d.error().message);
         return unavailable("state store unavailable");
     }
-    if (!d.value())
+    if (!d.value()) {
+        // Served by another instance sharing the stream: only it holds the
+        // decision's features, and the reward needs a user id to travel the
+        // stream, which this body lacks.
+        if (auto served_by = decision_instance(decision_id); served_by && *served_by != store.instance_tag()) {
+            char tag[8];
+            std::snprintf(tag, sizeof tag, "%04x", unsigned(*served_by));
+            return json_error(http::status::misdirected_request, "other_instance",
+                              "decision '" + decision_id + "' was served by another Marquee instance (tag " + tag +
+                                  "); send the reward to that instance, or as an event with user_id and "
+                                  "decision_id on the events topic",
+                              req.version());
+        }
         return json_error(http::status::not_found, "not_found", "unknown decision '" + decision_id + "'",
                           req.version());
+    }
     bool shown = false;
     for (const auto& i : d.value()->items) shown = shown || i.item_id == item_id;
     if (!shown)

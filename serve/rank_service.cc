@@ -209,7 +209,7 @@ struct rank_service::impl {
         : options(o), store(s), snapshots(snaps), decisions(d), new_id(std::move(id)), model(o.model) {
         if (options.model.bits < 1 || options.model.bits > 12)
             throw std::invalid_argument("rank.bits must be 1 to 12 (the model is (2^bits + 4)^2 doubles)");
-        if (!new_id) new_id = [] { return new_decision_id(); };
+        if (!new_id) new_id = [&s] { return new_decision_id(s.instance_tag()); };
         // The hashed space the stored model and log were written in.
         auto bits = store.get_rank(bits_key);
         if (!bits) throw std::runtime_error("reading the rank model: " + bits.error().message);

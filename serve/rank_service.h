@@ -109,7 +109,8 @@ class rank_service {
 public:
     // `snapshots` (may be null) supplies known-id signals; `decisions` (may
     // be null) receives decision and reward logs; `new_id` makes decision ids
-    // (default: serving time + 80 random bits, serve/decision_id.h; tests
+    // (default: serving time, this instance's tag and 64 random bits,
+    // core/decision_id.h; tests
     // inject a counter for reproducible exploration, whose seed is
     // hash(decision id, options.seed)). Throws
     // std::runtime_error if the stored model cannot be read (start-up only).

@@ -96,7 +96,7 @@ response api::impl::recommendations(const request& req, const target& t) {
     }
     const engine::user_state* u = user.value() ? &*user.value() : nullptr;
 
-    const std::string decision_id = new_decision_id();
+    const std::string decision_id = new_decision_id(store.instance_tag());
     const std::int64_t ts = wall_clock_ms();
     engine::recommend_request rq;
     rq.user_id = user_id;

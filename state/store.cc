@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 #include <span>
 
 #include "core/byte_io.h"
@@ -27,6 +28,7 @@ enum cf : std::size_t {
 constexpr const char* cf_names[cf_count] = {"default",  "users",   "items",          "bandit", "decisions",
                                             "offsets", "covisit", "decision_index", "rank"};
 constexpr std::string_view key_cluster_id = "cluster_id";
+constexpr std::string_view key_instance_tag = "instance_tag";
 constexpr std::string_view key_version = "model_version";
 constexpr std::string_view key_clock = "model_clock_ms";
 constexpr std::string_view key_linucb = "linucb";
@@ -169,6 +171,7 @@ struct store::impl {
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::WriteOptions write_options;
     std::shared_ptr<rocksdb::Statistics> statistics;
+    std::uint16_t instance_tag = 0;
 
     ~impl() {
         for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -225,6 +228,15 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     auto s = rocksdb::DB::Open(db_options, options.path, families, &i->handles, &raw);
     if (!s.ok()) return from_status(s);
     i->db.reset(raw);
+    auto tag = i->get(cf_meta, key_instance_tag);
+    if (!tag) return tag.error();
+    if (tag.value() && tag.value()->size() == sizeof i->instance_tag) {
+        std::memcpy(&i->instance_tag, tag.value()->data(), sizeof i->instance_tag);
+    } else {
+        i->instance_tag = std::uint16_t(std::random_device{}());
+        s = i->db->Put(i->write_options, i->h(cf_meta), slice(key_instance_tag), pod_bytes(i->instance_tag));
+        if (!s.ok()) return from_status(s);
+    }
     return std::unique_ptr<store>(new store(std::move(i)));
 }
 
@@ -374,6 +386,8 @@ std::optional<std::int64_t> store::offset(std::string_view topic, std::int32_t p
     if (!v || !v.value()) return std::nullopt;
     return pod_value<std::int64_t>(*v.value());
 }
+
+std::uint16_t store::instance_tag() const { return impl_->instance_tag; }
 
 std::string store::cluster_id() const {
     auto v = impl_->get(cf_meta, key_cluster_id);

@@ -122,6 +122,10 @@ public:
     std::optional<std::int64_t> offset(std::string_view topic, std::int32_t partition) const;
     // Id of the Kafka cluster the stored offsets belong to ("" if none yet).
     std::string cluster_id() const;
+    // Drawn at random when the data dir is created, then kept: the tag in
+    // the decision ids this instance serves (core/decision_id.h), so that
+    // instances sharing a stream tell each other's decisions from unknown ones.
+    std::uint16_t instance_tag() const;
     // Forgets all offsets and records `cluster_id` as the offsets' cluster.
     core::result<void> reset_offsets(std::string_view cluster_id);
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <vector>
 
+#include "core/decision_id.h"
 #include "core/hash.h"
 
 namespace marquee::stream {
@@ -121,7 +122,11 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
                     if (!owned) return owned.error();
                     if (owned.value()) break;
                 }
-                probe_.reward(policy, "unknown_decision");
+                // Another instance's decision (it holds the features) is not
+                // an unknown one: replicas each read every reward.
+                const auto served_by = core::decision_instance(e.decision_id);
+                probe_.reward(policy, served_by && *served_by != store_.instance_tag() ? "other_instance"
+                                                                                       : "unknown_decision");
             }
             break;
         case engine::reward_outcome::applied:

@@ -4,6 +4,7 @@
 #include <regex>
 #include <set>
 
+#include "core/decision_id.h"
 #include "serve/serve_fixture.h"
 
 namespace marquee::serve {
@@ -247,6 +248,18 @@ TEST_F(http_api, a_recommendation_reward_becomes_one_reward_event_keyed_by_the_u
     expect_json_error(testing::http_request(port, "POST", "/v1/rewards",
                                             R"({"decision_id":")" + id + R"(","item_id":"nope","reward":1})"),
                       404, "not_found");
+    EXPECT_EQ(core::decision_instance(id), store->instance_tag()) << "served decisions carry this instance's tag";
+
+    // Another instance's decision: only it can apply the reward.
+    const std::string theirs = core::new_decision_id(std::uint16_t(store->instance_tag() ^ 1));
+    expect_json_error(testing::http_request(port, "POST", "/v1/rewards",
+                                            R"({"decision_id":")" + theirs + R"(","item_id":"m1","reward":1})"),
+                      421, "other_instance");
+    const std::string unknown_of_ours = core::new_decision_id(store->instance_tag());
+    expect_json_error(testing::http_request(port, "POST", "/v1/rewards",
+                                            R"({"decision_id":")" + unknown_of_ours + R"(","item_id":"m1","reward":1})"),
+                      404, "not_found");
+    EXPECT_EQ(events_sink.all().size(), 2u) << "neither travels the events topic";
 }
 
 TEST_F(http_api, reward_errors_are_json) {

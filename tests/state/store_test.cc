@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <cstring>
+#include <set>
 
 #include "core/byte_io.h"
 #include "engine/learner.h"
@@ -81,6 +82,23 @@ TEST(store, reopen_keeps_state_and_offsets) {
     EXPECT_FALSE(s->offset("marquee.events", 1));
     EXPECT_EQ(s->offsets().size(), 2u);
     EXPECT_EQ(s->checksum().value(), sum);
+}
+
+TEST(store, the_instance_tag_is_drawn_once_per_data_dir_and_kept) {
+    testing::temp_dir dir;
+    std::uint16_t tag = 0;
+    {
+        auto s = open_at(dir.str());
+        tag = s->instance_tag();
+    }
+    EXPECT_EQ(open_at(dir.str())->instance_tag(), tag);
+    // Drawn at random: of a few fresh data dirs, not all share one tag.
+    std::set<std::uint16_t> tags{tag};
+    for (int i = 0; i < 4; ++i) {
+        testing::temp_dir other;
+        tags.insert(open_at(other.str())->instance_tag());
+    }
+    EXPECT_GT(tags.size(), 1u);
 }
 
 TEST(store, model_dimension_mismatch_is_a_clear_error) {

@@ -1,11 +1,14 @@
-// When a decision's reward window closes: batch_applier over a real RocksDB,
-// no Kafka (the applier is the Kafka-free half of ingest).
+// Reward bookkeeping in batch_applier over a real RocksDB, no Kafka (the
+// applier is the Kafka-free half of ingest): when a decision's reward window
+// closes, and how a reward for a decision it does not hold is counted.
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include "core/decision_id.h"
 #include "engine/recommender.h"
 #include "state/store.h"
 #include "stream/batch_applier.h"
+#include "stream/stream_fixtures.h"
 #include "utils/test_utils.h"
 
 namespace marquee::stream {
@@ -72,6 +75,25 @@ TEST(reward_window, a_decision_inside_its_window_stays_open_whatever_the_stream)
     r.apply_event_at(500'000);  // the stream is far ahead
     EXPECT_EQ(r.close(100'900), 0u) << "the wall clock has not passed the window";
     EXPECT_EQ(r.close(101'100), 1u);
+}
+
+TEST(reward_outcomes, an_unknown_decision_of_another_instance_is_counted_as_such) {
+    rig r;
+    auto click_for = [&](const std::string& decision_id) {
+        const std::string json = R"({"type":"click","user_id":"x","item_id":"m1","ts":1000,"decision_id":")" +
+                                 decision_id + R"("})";
+        const raw_message m{.topic = "marquee.events", .partition = 0, .offset = r.offset++, .key = "x", .payload = json};
+        ASSERT_TRUE(r.applier.apply(std::span(&m, 1)));
+    };
+    click_for(core::new_decision_id(std::uint16_t(r.store->instance_tag() ^ 1)));
+    click_for(core::new_decision_id(r.store->instance_tag()));
+    click_for("made-up-by-a-client");
+    auto outcome = [&](const char* o) {
+        return testing::metric_with(r.registry, "marquee_rewards_total", {{"outcome", o}});
+    };
+    EXPECT_EQ(outcome("other_instance"), 1);
+    EXPECT_EQ(outcome("unknown_decision"), 2);
+    EXPECT_EQ(r.model.bandit().updates(), 0u);
 }
 
 }  // namespace
