@@ -89,6 +89,9 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.ingest.batch_max_wait; }));
         t.push_back(bind("ingest.ready_max_lag", "/readyz needs the consumer lag (messages) at most this",
                          [](config& c) -> auto& { return c.ingest.ready_max_lag; }));
+        t.push_back(bind("ingest.replay_moved_partitions",
+                         "On a partition another group member consumed meanwhile, replay it from this instance's offset",
+                         [](config& c) -> auto& { return c.ingest.replay_moved_partitions; }));
         t.push_back(bind("ingest.max_event_bytes", "Events larger than this are rejected (too_large)",
                          [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }));
         t.push_back(bind("ingest.user_cache_size", "Users kept decoded in memory by the ingest thread",

@@ -130,7 +130,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     // Where to start a newly assigned partition: the later of the offset
     // stored with our state and the group's committed offset. Stored wins
     // after a crash between our write and the group commit; committed wins
-    // when another member consumed the partition since we last owned it.
+    // when another member consumed the partition since we last owned it,
+    // unless options.replay_moved_partitions asks to catch up from ours.
     void choose_start_offsets(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
         owned_partitions committed;
         for (auto* tp : partitions) committed.list.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
@@ -143,13 +144,17 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             auto* tp = partitions[n];
             const auto stored = store.offset(tp->topic(), tp->partition()).value_or(-1);
             const auto group = committed.list[n]->offset();
-            const auto start = std::max<std::int64_t>(stored, group);
+            const bool replay = options.replay_moved_partitions && group > stored;
+            const auto start = replay ? stored : std::max<std::int64_t>(stored, group);
             if (start >= 0) tp->set_offset(start);
-            positions[{tp->topic(), tp->partition()}] = start;  // -1: wherever auto.offset.reset lands
+            else if (replay) tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
+            positions[{tp->topic(), tp->partition()}] = start;  // -1: the log start or auto.offset.reset
             next_expected[tp->partition()] = start;
-            spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}", tp->topic(), tp->partition(),
+            spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}{}", tp->topic(), tp->partition(),
                          stored >= 0 ? std::to_string(stored) : "none", group >= 0 ? std::to_string(group) : "none",
-                         start >= 0 ? "start at " + std::to_string(start) : std::string("auto.offset.reset"));
+                         start >= 0 ? "start at " + std::to_string(start)
+                                    : std::string(replay ? "start at the beginning" : "auto.offset.reset"),
+                         replay ? " (replaying what another member applied)" : "");
         }
     }
 

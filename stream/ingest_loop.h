@@ -27,6 +27,15 @@ struct ingest_options {
     // ready() needs the consumer lag (messages, all owned partitions) at
     // most this. Default: 10000.
     std::int64_t ready_max_lag = 10'000;
+    // A partition another group member consumed since this instance last
+    // held it (its group offset is ahead of the one stored here): false
+    // starts at the group's offset, so the group applies every event once,
+    // but this instance's state for that partition's users misses what the
+    // other member applied; true replays from the stored offset (the
+    // beginning if none), so every user this instance owns has their whole
+    // history here, at the cost of applying those events a second time and
+    // of not being ready until caught up. Default: false.
+    bool replay_moved_partitions = false;
 };
 
 // The readiness rule: partitions assigned, their total lag measured (-1:
