@@ -149,7 +149,9 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             if (start >= 0) tp->set_offset(start);
             else if (replay) tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
             positions[{tp->topic(), tp->partition()}] = start;  // -1: the log start or auto.offset.reset
-            next_expected[tp->partition()] = start;
+            // A replay from the beginning wants offset 0 on: what retention
+            // already deleted is counted as skipped (note_offset).
+            next_expected[tp->partition()] = start >= 0 ? start : replay ? 0 : -1;
             spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}{}", tp->topic(), tp->partition(),
                          stored >= 0 ? std::to_string(stored) : "none", group >= 0 ? std::to_string(group) : "none",
                          start >= 0 ? "start at " + std::to_string(start)
