@@ -30,8 +30,7 @@ class live_api : public ::testing::Test {
 protected:
     void SetUp() override {
         spdlog::set_level(spdlog::level::warn);
-        for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq", "marquee.items"})
-            broker.create_topic(t, 2);
+        testing::create_engine_topics(broker, 2, true);
     }
     stream::embedded_broker broker;
     testing::temp_dir dir;

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 TEST(broker_outage, is_counted_served_through_and_recovered_from_without_loss) {
     spdlog::set_level(spdlog::level::err);
     stream::embedded_broker broker;
-    for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 2);
+    testing::create_engine_topics(broker, 2);
     testing::temp_dir dir;
     const auto before = testing::synthetic_events(20, 100, 500, 21);
     const auto after = testing::synthetic_events(20, 100, 500, 22);
@@ -58,7 +58,7 @@ TEST(retention, records_deleted_before_they_were_read_are_counted_and_nothing_el
     // is down: when it restarts, its stored offset is below the log start.
     spdlog::set_level(spdlog::level::critical);
     stream::embedded_broker broker;
-    for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 1);
+    testing::create_engine_topics(broker, 1);
     testing::temp_dir dir;
     const auto first = testing::synthetic_events(20, 100, 100, 30);
     const auto while_down = testing::synthetic_events(200, 500, 60'000, 31);
@@ -93,7 +93,7 @@ TEST(readiness, needs_assigned_partitions_and_a_measured_lag_within_the_bound) {
 TEST(readiness, an_engine_that_caught_up_is_ready) {
     spdlog::set_level(spdlog::level::err);
     stream::embedded_broker broker;
-    for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 2);
+    testing::create_engine_topics(broker, 2);
     testing::temp_dir dir;
     testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(20, 100, 3000, 5));
     auto c = testing::engine_config(broker.bootstrap(), dir.str());

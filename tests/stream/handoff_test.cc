@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 TEST(partition_handoff, a_member_given_a_moved_partition_replays_it_and_holds_whole_histories) {
     spdlog::set_level(spdlog::level::err);
     stream::embedded_broker broker;
-    for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 2);
+    testing::create_engine_topics(broker, 2);
     testing::temp_dir dir_a, dir_b;
     auto settings = [&](const testing::temp_dir& dir) {
         auto c = testing::engine_config(broker.bootstrap(), dir.str());

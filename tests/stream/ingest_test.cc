@@ -18,7 +18,7 @@ class ingest : public ::testing::Test {
 protected:
     void SetUp() override {
         spdlog::set_level(spdlog::level::warn);
-        for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 4);
+        testing::create_engine_topics(broker, 4);
     }
 
     app::config settings() { return testing::engine_config(broker.bootstrap(), dir.str()); }

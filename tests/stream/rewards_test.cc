@@ -40,7 +40,7 @@ class rewards : public ::testing::Test {
 protected:
     void SetUp() override {
         spdlog::set_level(spdlog::level::warn);
-        for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, 4);
+        testing::create_engine_topics(broker, 4);
         testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(20, 80, 1000, 11));
     }
 

@@ -128,6 +128,11 @@ std::vector<events::event> synthetic_events(int users, int items, int count, std
     return out;
 }
 
+void create_engine_topics(stream::embedded_broker& broker, int partitions, bool with_items) {
+    for (const char* t : {"marquee.events", "marquee.decisions", "marquee.events.dlq"}) broker.create_topic(t, partitions);
+    if (with_items) broker.create_topic("marquee.items", partitions);
+}
+
 app::config engine_config(const std::string& bootstrap, const std::string& data_dir) {
     app::config c;
     c.kafka.brokers = bootstrap;

@@ -15,6 +15,7 @@
 #include "app/config.h"
 #include "engine/user_state.h"
 #include "events/event.h"
+#include "stream/embedded_broker.h"
 
 namespace marquee::testing {
 
@@ -44,6 +45,10 @@ double metric_with(prometheus::Registry& registry, const std::string& name,
 
 // Synthetic but MovieLens-shaped events: `users` users, skewed item popularity.
 std::vector<events::event> synthetic_events(int users, int items, int count, std::uint64_t seed);
+
+// Creates the topics an engine writes to and reads from (events, decisions,
+// dead letters; plus the catalog when `with_items`) with `partitions` each.
+void create_engine_topics(stream::embedded_broker& broker, int partitions, bool with_items = false);
 
 // Engine settings for tests: the given broker and data dir, any free HTTP
 // port, small embeddings, and a short group session so that a member that
