@@ -149,15 +149,31 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             if (start >= 0) tp->set_offset(start);
             else if (replay) tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
             positions[{tp->topic(), tp->partition()}] = start;  // -1: the log start or auto.offset.reset
-            // A replay from the beginning wants offset 0 on: what retention
-            // already deleted is counted as skipped (note_offset).
-            next_expected[tp->partition()] = start >= 0 ? start : replay ? 0 : -1;
+            // What note_offset expects first: with no offset, a replay or
+            // auto.offset.reset=earliest means "from the first record", so
+            // whatever the broker deleted before we read it counts as skipped.
+            next_expected[tp->partition()] = start >= 0 ? start : replay ? 0 : reset_position(c, *tp);
             spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}{}", tp->topic(), tp->partition(),
                          stored >= 0 ? std::to_string(stored) : "none", group >= 0 ? std::to_string(group) : "none",
                          start >= 0 ? "start at " + std::to_string(start)
                                     : std::string(replay ? "start at the beginning" : "auto.offset.reset"),
                          replay ? " (replaying what another member applied)" : "");
         }
+    }
+
+    // The first offset a partition with no offset is meant to deliver: 0
+    // under auto.offset.reset=earliest (Marquee's default), the current end
+    // under latest; -1 when the broker cannot say (skipped offsets then go
+    // uncounted until the first message).
+    std::int64_t reset_position(RdKafka::KafkaConsumer* c, const RdKafka::TopicPartition& tp) const {
+        std::string policy = "earliest";
+        for (const auto* settings : {&kafka.consumer_defaults, &kafka.properties})
+            if (auto it = settings->find("auto.offset.reset"); it != settings->end()) policy = it->second;
+        if (policy != "latest" && policy != "largest" && policy != "end") return 0;
+        std::int64_t low = -1, high = -1;
+        if (c->query_watermark_offsets(tp.topic(), tp.partition(), &low, &high, 5'000) != RdKafka::ERR_NO_ERROR)
+            return -1;
+        return high;
     }
 
     // A partition that jumps over offsets: transaction markers (one offset
@@ -182,8 +198,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         const std::int64_t lost = std::min<std::int64_t>(low, m.offset()) - expected;
         if (lost <= 0) return;
         probe.offsets_skipped(m.topic_name(), lost);
-        spdlog::error("ingest: {}[{}]: the broker deleted offsets {} to {} before they were read ({} records lost); "
-                      "the topic's retention is shorter than this consumer's lag",
+        spdlog::error("ingest: {}[{}]: the broker no longer holds offsets {} to {}: {} records were deleted (retention "
+                      "or a size bound) before this consumer read them, and are lost to its state",
                       m.topic_name(), m.partition(), expected, expected + lost - 1, lost);
     }
 

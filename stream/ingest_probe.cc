@@ -66,7 +66,7 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                             .Add({});
     skipped_ = &prometheus::BuildCounter()
                     .Name("marquee_consumer_skipped_offsets_total")
-                    .Help("Offsets the broker deleted before they were consumed (retention outran the lag): lost records")
+                    .Help("Records the broker deleted before they were consumed (retention or a size bound): lost to state")
                     .Register(registry);
     batch_events_ = &prometheus::BuildHistogram()
                          .Name("marquee_batch_events")

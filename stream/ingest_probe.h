@@ -34,7 +34,8 @@ public:
     void rebalanced(std::string_view kind) { rebalances_->Add({{"kind", std::string(kind)}}).Increment(); }
     void assigned_partitions(std::size_t n) { assigned_->Set(double(n)); }
     void consumer_error() { consumer_errors_->Increment(); }
-    // Records the broker deleted before this consumer read them.
+    // Records the broker deleted (retention, a size bound) before this
+    // consumer read them.
     void offsets_skipped(const std::string& topic, std::int64_t n) {
         skipped_->Add({{"topic", topic}}).Increment(double(n));
     }

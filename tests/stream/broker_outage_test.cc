@@ -82,6 +82,29 @@ TEST(retention, records_deleted_before_they_were_read_are_counted_and_nothing_el
               skipped());
 }
 
+TEST(retention, records_deleted_while_a_running_consumer_lags_are_counted_too) {
+    // The engine is assigned the empty partition first; then ~12 MB arrive
+    // faster than it applies them, and the mock broker keeps only 5 MB.
+    spdlog::set_level(spdlog::level::critical);
+    stream::embedded_broker broker;
+    testing::create_engine_topics(broker, 1);
+    testing::temp_dir dir;
+    auto c = testing::engine_config(broker.bootstrap(), dir.str());
+    c.ingest.ready_max_lag = 0;
+    app::engine_host host(c);
+    ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+    const auto burst = testing::synthetic_events(300, 500, 80'000, 32);
+    testing::produce_events(broker.bootstrap(), "marquee.events", burst);
+    auto applied = [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total"); };
+    auto skipped = [&] { return testing::metric_sum(host.registry(), "marquee_consumer_skipped_offsets_total"); };
+    const auto total = double(burst.size());
+    ASSERT_TRUE(testing::wait_until([&] { return applied() + skipped() >= total; }, 60s))
+        << "applied " << applied() << ", skipped " << skipped();
+    std::this_thread::sleep_for(300ms);
+    EXPECT_GT(skipped(), 0) << "the burst outran the consumer";
+    EXPECT_EQ(applied() + skipped(), total);
+}
+
 TEST(readiness, needs_assigned_partitions_and_a_measured_lag_within_the_bound) {
     EXPECT_FALSE(stream::is_ready(0, 0, 10)) << "no partitions";
     EXPECT_FALSE(stream::is_ready(4, -1, 10)) << "lag not measured yet";
