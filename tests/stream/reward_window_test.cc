@@ -2,42 +2,27 @@
 // applier is the Kafka-free half of ingest): when a decision's reward window
 // closes, and how a reward for a decision it does not hold is counted.
 #include <gtest/gtest.h>
-#include <prometheus/registry.h>
 
 #include "core/decision_id.h"
 #include "engine/recommender.h"
-#include "state/store.h"
-#include "stream/batch_applier.h"
+#include "stream/applier_rig.h"
 #include "stream/stream_fixtures.h"
-#include "utils/test_utils.h"
 
 namespace marquee::stream {
 namespace {
 
-struct rig {
-    testing::temp_dir dir;
-    std::unique_ptr<state::store> store = state::store::open({.path = dir.str()}).value();
-    engine::model model{[] {
-        engine::model_options o;
-        o.mf.dim = 8;
-        return o;
-    }()};
-    core::snapshot_cell<engine::model_snapshot> snapshots;
-    prometheus::Registry registry;
-    ingest_probe probe{registry};
-    batch_applier applier{*store, model, snapshots, nullptr, probe, [] {
-                              applier_options o;
-                              o.rewards.window = std::chrono::milliseconds(1000);
-                              o.rewards.decision_ttl = std::chrono::milliseconds(5000);
-                              return o;
-                          }()};
-    std::int64_t offset = 0;
+struct rig : applier_rig {
+    rig()
+        : applier_rig(8, [] {
+              applier_options o;
+              o.rewards.window = std::chrono::milliseconds(1000);
+              o.rewards.decision_ttl = std::chrono::milliseconds(5000);
+              return o;
+          }()) {}
 
     // One watch event at `ts`: moves the model's event clock.
     void apply_event_at(std::int64_t ts) {
-        const std::string json = R"({"type":"watch","user_id":"x","item_id":"m1","ts":)" + std::to_string(ts) + "}";
-        const raw_message m{.topic = "marquee.events", .partition = 0, .offset = offset++, .key = "x", .payload = json};
-        ASSERT_TRUE(applier.apply(std::span(&m, 1)));
+        apply_json(R"({"type":"watch","user_id":"x","item_id":"m1","ts":)" + std::to_string(ts) + "}");
     }
     void serve(const std::string& id, std::int64_t served_ms) {
         engine::pending_decision d;
@@ -80,10 +65,8 @@ TEST(reward_window, a_decision_inside_its_window_stays_open_whatever_the_stream)
 TEST(reward_outcomes, an_unknown_decision_of_another_instance_is_counted_as_such) {
     rig r;
     auto click_for = [&](const std::string& decision_id) {
-        const std::string json = R"({"type":"click","user_id":"x","item_id":"m1","ts":1000,"decision_id":")" +
-                                 decision_id + R"("})";
-        const raw_message m{.topic = "marquee.events", .partition = 0, .offset = r.offset++, .key = "x", .payload = json};
-        ASSERT_TRUE(r.applier.apply(std::span(&m, 1)));
+        r.apply_json(R"({"type":"click","user_id":"x","item_id":"m1","ts":1000,"decision_id":")" + decision_id +
+                     R"("})");
     };
     click_for(core::new_decision_id(std::uint16_t(r.store->instance_tag() ^ 1)));
     click_for(core::new_decision_id(r.store->instance_tag()));

@@ -2,41 +2,22 @@
 // configured interval, nor than publish_cost_ratio times the last publish
 // took, so a large catalog cannot turn ingest into snapshot copying.
 #include <gtest/gtest.h>
-#include <prometheus/registry.h>
 
 #include <chrono>
 
-#include "state/store.h"
-#include "stream/batch_applier.h"
-#include "utils/test_utils.h"
+#include "stream/applier_rig.h"
 
 namespace marquee::stream {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct rig {
-    explicit rig(int items) {
+struct rig : applier_rig {
+    explicit rig(int items) : applier_rig(32, {.publish_interval = 5ms}) {
         for (int i = 0; i < items; ++i) model.ensure_item("m" + std::to_string(i), 0);
     }
-    testing::temp_dir dir;
-    std::unique_ptr<state::store> store = state::store::open({.path = dir.str()}).value();
-    engine::model model{[] {
-        engine::model_options o;
-        o.mf.dim = 32;
-        return o;
-    }()};
-    core::snapshot_cell<engine::model_snapshot> snapshots;
-    prometheus::Registry registry;
-    ingest_probe probe{registry};
-    batch_applier applier{*store, model, snapshots, nullptr, probe, applier_options{.publish_interval = 5ms}};
-    std::int64_t offset = 0;
 
-    void apply_one() {
-        const std::string json = R"({"type":"like","user_id":"x","item_id":"m1","ts":1000})";
-        const raw_message m{.topic = "marquee.events", .partition = 0, .offset = offset++, .key = "x", .payload = json};
-        ASSERT_TRUE(applier.apply(std::span(&m, 1)));
-    }
+    void apply_one() { apply_json(R"({"type":"like","user_id":"x","item_id":"m1","ts":1000})"); }
     // Sum and count of marquee_snapshot_publish_seconds.
     std::pair<double, std::uint64_t> published() const {
         for (const auto& family : registry.Collect())
