@@ -49,4 +49,12 @@ inline std::optional<std::uint16_t> decision_instance(std::string_view id) {
     return std::uint16_t(tag);
 }
 
+// The tag of the instance that made `id` when that is not `self` (this
+// instance's tag); nullopt for this instance's ids and ids of other shapes.
+inline std::optional<std::uint16_t> other_instance(std::string_view id, std::uint16_t self) {
+    const auto tag = decision_instance(id);
+    if (tag && *tag == self) return std::nullopt;
+    return tag;
+}
+
 }  // namespace marquee::core

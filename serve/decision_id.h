@@ -7,8 +7,8 @@
 
 namespace marquee::serve {
 
-using core::decision_instance;
 using core::new_decision_id;
+using core::other_instance;
 using core::wall_clock_ms;
 
 }  // namespace marquee::serve

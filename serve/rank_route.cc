@@ -180,7 +180,7 @@ response api::impl::rewards(const request& req) {
         // Served by another instance sharing the stream: only it holds the
         // decision's features, and the reward needs a user id to travel the
         // stream, which this body lacks.
-        if (auto served_by = decision_instance(decision_id); served_by && *served_by != store.instance_tag()) {
+        if (auto served_by = other_instance(decision_id, store.instance_tag())) {
             char tag[8];
             std::snprintf(tag, sizeof tag, "%04x", unsigned(*served_by));
             return json_error(http::status::misdirected_request, "other_instance",

@@ -124,9 +124,8 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
                 }
                 // Another instance's decision (it holds the features) is not
                 // an unknown one: replicas each read every reward.
-                const auto served_by = core::decision_instance(e.decision_id);
-                probe_.reward(policy, served_by && *served_by != store_.instance_tag() ? "other_instance"
-                                                                                       : "unknown_decision");
+                probe_.reward(policy, core::other_instance(e.decision_id, store_.instance_tag()) ? "other_instance"
+                                                                                                 : "unknown_decision");
             }
             break;
         case engine::reward_outcome::applied:

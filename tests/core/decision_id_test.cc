@@ -18,6 +18,9 @@ TEST(decision_id, is_time_then_instance_tag_then_random_and_the_tag_reads_back) 
     EXPECT_NE(a, b);
     EXPECT_EQ(decision_instance(a), 0x3f2a);
     EXPECT_EQ(decision_instance(new_decision_id(7)), 7);
+    EXPECT_EQ(other_instance(a, 0x3f2b), 0x3f2a);
+    EXPECT_FALSE(other_instance(a, 0x3f2a)) << "this instance's own id";
+    EXPECT_FALSE(other_instance("d1", 0x3f2a)) << "not an id Marquee made";
 
     std::set<std::string> distinct;
     for (int i = 0; i < 10'000; ++i) distinct.insert(new_decision_id(1).substr(16));
