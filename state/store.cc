@@ -230,8 +230,8 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     i->db.reset(raw);
     auto tag = i->get(cf_meta, key_instance_tag);
     if (!tag) return tag.error();
-    if (tag.value() && tag.value()->size() == sizeof i->instance_tag) {
-        std::memcpy(&i->instance_tag, tag.value()->data(), sizeof i->instance_tag);
+    if (auto stored = tag.value() ? pod_value<std::uint16_t>(*tag.value()) : std::nullopt) {
+        i->instance_tag = *stored;
     } else {
         i->instance_tag = std::uint16_t(std::random_device{}());
         s = i->db->Put(i->write_options, i->h(cf_meta), slice(key_instance_tag), pod_bytes(i->instance_tag));
