@@ -109,12 +109,12 @@ start_engine() {
   wait_ready "$ENGINE_PORT"
 }
 
-applied() {
-  curl -s "http://127.0.0.1:$1/metrics" | awk '/^marquee_events_applied_total/ { s += $NF } END { printf "%.0f", s }'
+# metric_sum PORT NAME -> the sum of every series of counter NAME
+metric_sum() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($1, m) == 1 { s += $NF } END { printf "%.0f", s }'
 }
-skipped() {
-  curl -s "http://127.0.0.1:$1/metrics" | awk '/^marquee_consumer_skipped_offsets_total/ { s += $NF } END { printf "%.0f", s }'
-}
+applied() { metric_sum "$1" marquee_events_applied_total; }
+skipped() { metric_sum "$1" marquee_consumer_skipped_offsets_total; }
 
 # run_wrk PORT -> the wrk key=value line
 run_wrk() {
