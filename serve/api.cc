@@ -79,7 +79,7 @@ std::variant<boost::json::object, response> json_body(const request& req) {
 
 api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, state::store& st, api_links l,
                 prometheus::Registry& r, std::function<bool()> rd)
-    : options(std::move(o)), snapshots(s), store(st), links(l), registry(r), ready(std::move(rd)) {
+    : options(std::move(o)), snapshots(s), store(st), links(l), registry(r), ready(std::move(rd)), writer(st, r) {
     requests = &prometheus::BuildCounter()
                     .Name("marquee_http_requests_total")
                     .Help("HTTP requests answered, by route and status code")
@@ -141,7 +141,7 @@ const api::impl::route_series& api::impl::series_for(std::string_view route) con
     return by_route.back();  // "unmatched"
 }
 
-response api::impl::route(const request& req, const target& t, std::string_view& route_label) {
+net::awaitable<response> api::impl::route(const request& req, const target& t, std::string_view& route_label) {
     const auto& segs = t.segments;
     const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
     const bool post = req.method() == http::verb::post;
@@ -155,52 +155,52 @@ response api::impl::route(const request& req, const target& t, std::string_view&
     };
     if (segs.size() == 1 && segs[0] == "healthz") {
         route_label = "/healthz";
-        if (!get) return method_not_allowed(true);
-        return json_ok("{\"status\":\"ok\"}", req.version());
+        if (!get) co_return method_not_allowed(true);
+        co_return json_ok("{\"status\":\"ok\"}", req.version());
     }
     if (segs.size() == 1 && segs[0] == "readyz") {
         route_label = "/readyz";
-        if (!get) return method_not_allowed(true);
+        if (!get) co_return method_not_allowed(true);
         if (ready && !ready())
-            return json_error(http::status::service_unavailable, "not_ready",
-                              "no partitions assigned yet, or the consumer is more than ingest.ready_max_lag messages behind", req.version());
-        return json_ok("{\"status\":\"ready\"}", req.version());
+            co_return json_error(http::status::service_unavailable, "not_ready",
+                                 "no partitions assigned yet, or the consumer is more than ingest.ready_max_lag messages behind", req.version());
+        co_return json_ok("{\"status\":\"ready\"}", req.version());
     }
     if (segs.size() == 1 && segs[0] == "metrics") {
         route_label = "/metrics";
-        if (!get) return method_not_allowed(true);
+        if (!get) co_return method_not_allowed(true);
         if (before_scrape) before_scrape();
         response res{http::status::ok, req.version()};
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
         res.body() = prometheus::TextSerializer().Serialize(registry.Collect());
-        return res;
+        co_return res;
     }
     if (segs.size() >= 2 && segs[0] == "v1") {
         if (segs.size() == 4 && segs[1] == "users" && segs[3] == "recommendations") {
             route_label = "/v1/users/{user_id}/recommendations";
-            if (!get) return method_not_allowed(true);
-            return recommendations(req, t);
+            if (!get) co_return method_not_allowed(true);
+            co_return co_await recommendations(req, t);
         }
         if (segs.size() == 3 && segs[1] == "users") {
             route_label = "/v1/users/{user_id}";
-            if (!get) return method_not_allowed(true);
-            return user_summary(req, t);
+            if (!get) co_return method_not_allowed(true);
+            co_return user_summary(req, t);
         }
         if (segs.size() == 4 && segs[1] == "items" && segs[3] == "similar") {
             route_label = "/v1/items/{item_id}/similar";
-            if (!get) return method_not_allowed(true);
-            return similar(req, t);
+            if (!get) co_return method_not_allowed(true);
+            co_return similar(req, t);
         }
         if (segs.size() == 2 && (segs[1] == "rank" || segs[1] == "rewards" || segs[1] == "events")) {
             route_label = segs[1] == "rank" ? "/v1/rank" : segs[1] == "rewards" ? "/v1/rewards" : "/v1/events";
-            if (!post) return method_not_allowed(false);
-            if (segs[1] == "rank") return rank(req);
-            if (segs[1] == "rewards") return rewards(req);
-            return post_event(req);
+            if (!post) co_return method_not_allowed(false);
+            if (segs[1] == "rank") co_return rank(req);
+            if (segs[1] == "rewards") co_return rewards(req);
+            co_return post_event(req);
         }
     }
     route_label = "unmatched";
-    return json_error(http::status::not_found, "not_found", "no route for " + std::string(t.path), req.version());
+    co_return json_error(http::status::not_found, "not_found", "no route for " + std::string(t.path), req.version());
 }
 
 api::api(api_options options, core::snapshot_cell<engine::model_snapshot>& snapshots, state::store& store,
@@ -214,7 +214,7 @@ api::~api() = default;
 
 std::span<const route_info> api::routes() { return route_table; }
 
-response api::handle(request&& req) {
+net::awaitable<response> api::handle(request req) {
     const auto started = std::chrono::steady_clock::now();
     std::string_view route_label = "unmatched";
     response res;
@@ -222,7 +222,7 @@ response api::handle(request&& req) {
     if (!t) {
         res = json_error(http::status::bad_request, "bad_request", t.error().message, req.version());
     } else {
-        res = impl_->route(req, t.value(), route_label);
+        res = co_await impl_->route(req, t.value(), route_label);
     }
     if (req.method() == http::verb::head) res.body().clear();
     const auto& series = impl_->series_for(route_label);
@@ -232,7 +232,7 @@ response api::handle(request&& req) {
         impl_->requests->Add({{"route", std::string(series.route)}, {"code", std::to_string(res.result_int())}})
             .Increment();
     series.latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    return res;
+    co_return res;
 }
 
 }  // namespace marquee::serve

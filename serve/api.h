@@ -8,6 +8,7 @@
 // Thread-safe: called concurrently by every I/O thread.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
 #include <span>
@@ -64,7 +65,9 @@ public:
         std::function<void()> before_scrape = {});
     ~api();
 
-    response handle(request&& req);
+    // Recommendations complete once their decision is stored (see
+    // decision_writer); every other route without awaiting anything.
+    boost::asio::awaitable<response> handle(request req);
 
     // Every route served, for documentation checks.
     static std::span<const route_info> routes();

@@ -19,11 +19,13 @@
 #include "engine/recommender.h"
 #include "events/event_decoder.h"
 #include "serve/api.h"
+#include "serve/decision_writer.h"
 #include "serve/target.h"
 
 namespace marquee::serve {
 
 namespace http = boost::beast::http;
+namespace net = boost::asio;
 
 response json_ok(std::string body, unsigned version, http::status status = http::status::ok);
 
@@ -73,6 +75,8 @@ struct api::impl {
     std::array<by_source, bandits::all_policy_kinds.size()> items_shown{};
     std::array<prometheus::Counter*, bandits::all_policy_kinds.size()> served_lists{};
     std::array<std::array<prometheus::Counter*, 2>, bandits::all_policy_kinds.size()> new_releases_shown{};
+    // Last, so it is destroyed (drained) first.
+    decision_writer writer;
 
     impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, state::store& st, api_links l,
          prometheus::Registry& r, std::function<bool()> rd);
@@ -81,10 +85,10 @@ struct api::impl {
     // ?k= (options.default_k when absent), or the 400 to answer when it is
     // not an integer from 1 to options.max_k.
     std::variant<int, response> query_k(const request& req, const target& t) const;
-    response route(const request& req, const target& t, std::string_view& route_label);
+    boost::asio::awaitable<response> route(const request& req, const target& t, std::string_view& route_label);
 
     // recommend_route.cc
-    response recommendations(const request& req, const target& t);
+    boost::asio::awaitable<response> recommendations(const request& req, const target& t);
     response user_summary(const request& req, const target& t);
     // item_route.cc
     response similar(const request& req, const target& t);

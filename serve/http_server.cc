@@ -45,12 +45,14 @@ response read_error_response(const beast::error_code& ec) {
 struct http_server::impl {
     http_options options;
     request_handler handler;
+    async_request_handler async_handler;
     net::io_context ioc;
     tcp::acceptor acceptor{ioc};
     std::vector<std::thread> threads;
     std::uint16_t bound_port = 0;
 
-    impl(http_options o, request_handler h) : options(std::move(o)), handler(std::move(h)), ioc(options.threads) {}
+    impl(http_options o, request_handler h, async_request_handler a)
+        : options(std::move(o)), handler(std::move(h)), async_handler(std::move(a)), ioc(options.threads) {}
 
     net::awaitable<void> session(beast::tcp_stream stream) {
         beast::flat_buffer buffer;
@@ -73,7 +75,11 @@ struct http_server::impl {
             const bool keep_alive = req.keep_alive();
             response res;
             try {
-                res = handler(std::move(req));
+                // An if, not ?: with co_await in one arm: GCC 12 ran the wrong arm.
+                if (handler)
+                    res = handler(std::move(req));
+                else
+                    res = co_await async_handler(std::move(req));
             } catch (const std::exception& e) {  // a bug, not a client error
                 spdlog::error("http: handler threw: {}", e.what());
                 res = json_error(http::status::internal_server_error, "internal", "internal error");
@@ -115,7 +121,10 @@ struct http_server::impl {
 };
 
 http_server::http_server(http_options options, request_handler handler)
-    : impl_(std::make_unique<impl>(std::move(options), std::move(handler))) {}
+    : impl_(std::make_unique<impl>(std::move(options), std::move(handler), nullptr)) {}
+
+http_server::http_server(http_options options, async_request_handler handler)
+    : impl_(std::make_unique<impl>(std::move(options), nullptr, std::move(handler))) {}
 
 http_server::~http_server() { stop(); }
 

@@ -5,6 +5,7 @@
 // connection is closed; the server keeps serving everyone else.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdint>
@@ -18,6 +19,9 @@ using request = boost::beast::http::request<boost::beast::http::string_body>;
 using response = boost::beast::http::response<boost::beast::http::string_body>;
 // Must be thread-safe and must not throw.
 using request_handler = std::function<response(request&&)>;
+// The same, for handlers that await work of their own (such as a write)
+// before answering; the connection waits, its I/O thread serves others.
+using async_request_handler = std::function<boost::asio::awaitable<response>(request)>;
 
 struct http_options {
     // Listen address. Default: "127.0.0.1".
@@ -37,6 +41,7 @@ struct http_options {
 class http_server {
 public:
     http_server(http_options options, request_handler handler);
+    http_server(http_options options, async_request_handler handler);
     ~http_server();  // stops if running
 
     // Binds and starts the threads; throws std::system_error if the address

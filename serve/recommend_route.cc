@@ -1,4 +1,5 @@
 // GET /v1/users/{user_id}/recommendations and GET /v1/users/{user_id}.
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -44,55 +45,55 @@ std::optional<response> reject_user_id(const request& req, const std::string& us
 
 }  // namespace
 
-response api::impl::recommendations(const request& req, const target& t) {
+net::awaitable<response> api::impl::recommendations(const request& req, const target& t) {
     auto bad = [&](std::string message) {
         return json_error(http::status::bad_request, "invalid_parameter", message, req.version());
     };
     const std::string& user_id = t.segments[2];
-    if (auto rejected = reject_user_id(req, user_id)) return std::move(*rejected);
+    if (auto rejected = reject_user_id(req, user_id)) co_return std::move(*rejected);
     const auto parsed_k = query_k(req, t);
-    if (auto* r = std::get_if<response>(&parsed_k)) return std::move(*r);
+    if (auto* r = std::get_if<response>(&parsed_k)) co_return std::move(*r);
     const int k = std::get<int>(parsed_k);
     std::string device = t.query("device").value_or("");
     std::optional<bandits::policy_kind> policy;
     if (auto raw = t.query("policy")) {
         policy = bandits::parse_policy_kind(*raw);
-        if (!policy) return bad("policy must be one of " + bandits::policy_kind_names());
+        if (!policy) co_return bad("policy must be one of " + bandits::policy_kind_names());
     }
     std::optional<double> epsilon;
     if (auto raw = t.query("explore")) {
         double e = 0;
-        if (!parse_double(*raw, e) || e < 0.0 || e > 1.0) return bad("explore must be a number in [0, 1]");
+        if (!parse_double(*raw, e) || e < 0.0 || e > 1.0) co_return bad("explore must be a number in [0, 1]");
         epsilon = e;
     }
     std::vector<std::string> exclude, genres;
     if (auto raw = t.query("exclude")) {
         exclude = split_list(*raw);
         if (exclude.size() > std::size_t(options.max_exclude))
-            return bad("exclude takes at most " + std::to_string(options.max_exclude) + " item ids");
+            co_return bad("exclude takes at most " + std::to_string(options.max_exclude) + " item ids");
         for (const auto& id : exclude)
             if (id.size() > max_id_bytes)
-                return bad("excluded item ids must be at most " + std::to_string(max_id_bytes) + " bytes");
+                co_return bad("excluded item ids must be at most " + std::to_string(max_id_bytes) + " bytes");
     }
     if (auto raw = t.query("genres")) {
         genres = split_list(*raw);
         if (genres.size() > std::size_t(options.max_exclude))
-            return bad("genres takes at most " + std::to_string(options.max_exclude) + " names");
+            co_return bad("genres takes at most " + std::to_string(options.max_exclude) + " names");
     }
 
     auto snapshot = snapshots.load();
     if (!snapshot)
-        return json_error(http::status::service_unavailable, "not_ready", "model not loaded yet", req.version());
+        co_return json_error(http::status::service_unavailable, "not_ready", "model not loaded yet", req.version());
     if (!genres.empty() && (!snapshot->index || !snapshot->index->genre_mask_of(genres))) {
         std::string known;
         if (snapshot->index)
             for (const auto& g : snapshot->index->genre_names) known += (known.empty() ? "" : ", ") + g;
-        return bad("unknown genre in genres; the catalog knows: " + (known.empty() ? std::string("(none)") : known));
+        co_return bad("unknown genre in genres; the catalog knows: " + (known.empty() ? std::string("(none)") : known));
     }
     auto user = store.get_user(user_id);
     if (!user) {
         spdlog::error("http: reading user: {}", user.error().message);
-        return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
+        co_return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
     }
     const engine::user_state* u = user.value() ? &*user.value() : nullptr;
 
@@ -114,9 +115,11 @@ response api::impl::recommendations(const request& req, const target& t) {
 
     // Record the decision before answering, so a reward can always find it.
     if (!list.items.empty()) {
-        if (auto r = store.put_decision(decision_id, engine::to_pending(list, user_id, ts)); !r) {
+        auto written =
+            co_await writer.async_put(decision_id, engine::to_pending(list, user_id, ts), net::use_awaitable);
+        if (!written) {
             decision_log_errors->Increment();
-            spdlog::warn("http: recording decision: {}", r.error().message);
+            spdlog::warn("http: recording decision: {}", written.error().message);
         }
     }
     std::string items_json;
@@ -160,7 +163,7 @@ response api::impl::recommendations(const request& req, const target& t) {
         if (auto r = links.decisions->send(user_id, log); !r) decision_log_errors->Increment();
     }
     served_lists[policy_index]->Increment();
-    return json_ok(head + ",\"items\":[" + items_json + "]}", req.version());
+    co_return json_ok(head + ",\"items\":[" + items_json + "]}", req.version());
 }
 
 response api::impl::user_summary(const request& req, const target& t) {

@@ -89,7 +89,7 @@ TEST_F(http_api, the_exposure_floor_forces_under_exposed_new_releases_and_says_s
     prometheus::Registry own;
     api floored(o, snapshots, *store, api_links{&sink, nullptr, nullptr}, own, [] { return true; });
     request req{http::verb::get, "/v1/users/fan/recommendations?k=5", 11};
-    auto res = floored.handle(std::move(req));
+    auto res = handle_now(floored, std::move(req));
     ASSERT_EQ(res.result_int(), 200) << res.body();
     EXPECT_NE(res.body().find("\"forced\":true"), std::string::npos) << res.body();
     EXPECT_NE(sink.all().back().second.find("\"forced\":true"), std::string::npos);
@@ -311,7 +311,7 @@ TEST_F(http_api, without_an_events_topic_posting_events_is_a_503) {
     api bare(api_options{}, snapshots, *store, api_links{}, own, [] { return true; });
     request req{http::verb::post, "/v1/events", 11};
     req.body() = R"({"type":"like","user_id":"alice","item_id":"m3"})";
-    auto res = bare.handle(std::move(req));
+    auto res = handle_now(bare, std::move(req));
     EXPECT_EQ(res.result_int(), 503);
     EXPECT_NE(res.body().find("\"code\":\"unavailable\""), std::string::npos);
 }

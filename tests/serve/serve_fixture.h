@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
 #include <mutex>
 #include <string>
 #include <vector>
@@ -31,6 +35,15 @@ struct capture_sink : core::message_sink {
         return messages;
     }
 };
+
+// One request through `a` without a socket, for an api other than the
+// fixture's served one.
+inline response handle_now(api& a, request req) {
+    boost::asio::io_context ioc;
+    auto answer = boost::asio::co_spawn(ioc, a.handle(std::move(req)), boost::asio::use_future);
+    ioc.run();
+    return answer.get();
+}
 
 class http_api : public ::testing::Test {
 protected:

@@ -1,0 +1,75 @@
+#include "serve/decision_writer.h"
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/post.hpp>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace marquee::serve {
+
+struct decision_writer::impl {
+    state::store& store;
+    prometheus::Histogram& batch_size;
+    std::mutex mutex;
+    std::condition_variable wake;
+    // Bounded without a cap: every queued decision is a request waiting for
+    // it, and a connection sends its next request only after the answer.
+    std::vector<entry> queue;
+    bool stopping = false;
+    std::thread thread;
+
+    impl(state::store& s, prometheus::Registry& registry)
+        : store(s),
+          batch_size(prometheus::BuildHistogram()
+                         .Name("marquee_decision_write_batch_size")
+                         .Help("Served decisions stored per RocksDB write (group commit)")
+                         .Register(registry)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128})) {}
+
+    void run() {
+        std::vector<entry> batch;
+        for (;;) {
+            {
+                std::unique_lock lock(mutex);
+                wake.wait(lock, [&] { return stopping || !queue.empty(); });
+                if (queue.empty()) return;
+                batch.swap(queue);
+            }
+            auto changes = store.begin();
+            for (const auto& e : batch) changes.put_decision(e.id, e.decision);
+            const auto written = store.commit(changes);
+            batch_size.Observe(double(batch.size()));
+            for (auto& e : batch) boost::asio::post(e.work, boost::asio::append(std::move(e.done), written));
+            batch.clear();  // releases the work only after the completions are queued
+        }
+    }
+};
+
+decision_writer::decision_writer(state::store& store, prometheus::Registry& registry)
+    : impl_(std::make_unique<impl>(store, registry)) {
+    impl_->thread = std::thread([i = impl_.get()] { i->run(); });
+}
+
+decision_writer::~decision_writer() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->stopping = true;
+    }
+    impl_->wake.notify_one();
+    impl_->thread.join();
+}
+
+void decision_writer::enqueue(entry e) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->queue.push_back(std::move(e));
+    }
+    impl_->wake.notify_one();
+}
+
+}  // namespace marquee::serve

@@ -1,0 +1,63 @@
+// decision_writer: records served decisions in the state store from a thread
+// of its own, each write taking every decision queued meanwhile (group
+// commit). A request awaits its decision's write, so it is still answered
+// only once the decision is stored, while its HTTP thread serves others.
+#pragma once
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "engine/pending_decision.h"
+#include "state/store.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace marquee::serve {
+
+class decision_writer {
+public:
+    using signature = void(core::result<void>);
+
+    // Starts the thread. Registers marquee_decision_write_batch_size.
+    decision_writer(state::store& store, prometheus::Registry& registry);
+    // Writes and completes everything queued, then joins.
+    ~decision_writer();
+
+    // Stores `decision` under `id`, then completes with the write's result
+    // on the token's associated executor.
+    template <class Token>
+    auto async_put(std::string id, engine::pending_decision decision, Token&& token) {
+        return boost::asio::async_initiate<Token, signature>(
+            [this](auto handler, std::string id, engine::pending_decision decision) {
+                // Keeps the handler's io_context running until it completes.
+                boost::asio::any_io_executor work = boost::asio::prefer(
+                    boost::asio::get_associated_executor(handler), boost::asio::execution::outstanding_work.tracked);
+                enqueue({std::move(id), std::move(decision), std::move(handler), std::move(work)});
+            },
+            token, std::move(id), std::move(decision));
+    }
+
+    struct entry {
+        std::string id;
+        engine::pending_decision decision;
+        boost::asio::any_completion_handler<signature> done;
+        boost::asio::any_io_executor work;
+    };
+
+private:
+    void enqueue(entry e);
+
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace marquee::serve
