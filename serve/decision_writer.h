@@ -33,7 +33,8 @@ public:
     ~decision_writer();
 
     // Stores `decision` under `id`, then completes with the write's result
-    // on the token's associated executor.
+    // on the token's associated executor. That executor must be running: it
+    // also carries the wake-up of the writer (see enqueue), for every put.
     template <class Token>
     auto async_put(std::string id, engine::pending_decision decision, Token&& token) {
         return boost::asio::async_initiate<Token, signature>(
@@ -57,7 +58,7 @@ private:
     void enqueue(entry e);
 
     struct impl;
-    std::unique_ptr<impl> impl_;
+    std::shared_ptr<impl> impl_;  // shared with the wake-ups enqueue posts
 };
 
 }  // namespace marquee::serve
