@@ -79,19 +79,31 @@ std::vector<scored_row> top_n_buffered(std::span<const float> scores, std::size_
 
 // A bar that about 2n of the eligible scores reach, for n small against
 // the catalog: the score ranked ~2n/stride among every stride-th eligible
-// row. nullopt when there are too few rows to sample.
+// row. nullopt when there are too few rows to sample. The rank comes from a
+// min-heap of the best `keep` samples seen, not from ordering the sample:
+// after the first few, almost every sample fails one comparison with the
+// heap's top (this was the costliest step of the selection).
 std::optional<float> sampled_bar(std::span<const float> scores, std::size_t n, exclusion_mask excluded) {
     constexpr std::size_t stride = 16;
     const auto size = static_cast<std::uint32_t>(scores.size());
     if (size < 32 * n) return std::nullopt;
     const std::size_t keep = (2 * n + stride - 1) / stride;
-    thread_local std::vector<float> sample;
-    sample.clear();
-    for (std::uint32_t r = 0; r < size; r += stride)
-        if (!std::isnan(scores[r]) && !excluded_row(excluded, r)) sample.push_back(scores[r]);
-    if (sample.size() < keep) return std::nullopt;
-    std::nth_element(sample.begin(), sample.begin() + std::ptrdiff_t(keep - 1), sample.end(), std::greater<>());
-    return sample[keep - 1];
+    thread_local std::vector<float> best;  // min-heap: best.front() is the keep-th best so far
+    best.clear();
+    for (std::uint32_t r = 0; r < size; r += stride) {
+        const float score = scores[r];
+        if (std::isnan(score) || excluded_row(excluded, r)) continue;
+        if (best.size() < keep) {
+            best.push_back(score);
+            std::push_heap(best.begin(), best.end(), std::greater<>());
+        } else if (score > best.front()) {
+            std::pop_heap(best.begin(), best.end(), std::greater<>());
+            best.back() = score;
+            std::push_heap(best.begin(), best.end(), std::greater<>());
+        }
+    }
+    if (best.size() < keep) return std::nullopt;
+    return best.front();
 }
 
 // Appends every eligible row scoring at least `bar` to `kept` (never NaN).
