@@ -8,7 +8,6 @@
 #include <chrono>
 
 #include "serve/api_internal.h"
-#include "serve/decision_log_metrics.h"
 
 namespace marquee::serve {
 
@@ -79,7 +78,7 @@ std::variant<boost::json::object, response> json_body(const request& req) {
 
 api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, state::store& st, api_links l,
                 prometheus::Registry& r, std::function<bool()> rd)
-    : options(std::move(o)), snapshots(s), store(st), links(l), registry(r), ready(std::move(rd)), writer(st, r) {
+    : options(std::move(o)), snapshots(s), store(st), links(l), registry(r), ready(std::move(rd)), writer(st, r, l.decisions) {
     requests = &prometheus::BuildCounter()
                     .Name("marquee_http_requests_total")
                     .Help("HTTP requests answered, by route and status code")
@@ -112,7 +111,6 @@ api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, s
                                                              {"reason", std::string(engine::candidate_sources[src])},
                                                              {"explored", explored ? "true" : "false"}});
     }
-    decision_log_errors = &serve::decision_log_errors(registry);
     produced = &prometheus::BuildCounter()
                     .Name("marquee_http_events_produced_total")
                     .Help("Events the HTTP API produced to the events topic, by kind (event, reward)")

@@ -59,7 +59,6 @@ struct api::impl {
     engine::exposure_tracker exposure;
 
     prometheus::Family<prometheus::Counter>* requests;
-    prometheus::Counter* decision_log_errors;
     prometheus::Family<prometheus::Counter>* produced;
 
     // The series a served list touches, resolved once: Family::Add builds and

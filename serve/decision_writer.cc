@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -11,11 +12,15 @@
 #include <utility>
 #include <vector>
 
+#include "serve/decision_log_metrics.h"
+
 namespace marquee::serve {
 
 struct decision_writer::impl {
     state::store& store;
+    core::message_sink* log;
     prometheus::Histogram& batch_size;
+    prometheus::Counter& errors;
     std::mutex mutex;
     std::condition_variable wake;
     // Bounded without a cap: every queued decision is a request waiting for
@@ -25,13 +30,15 @@ struct decision_writer::impl {
     bool wake_posted = false;  // a wake-up is on its way (see enqueue)
     std::thread thread;
 
-    impl(state::store& s, prometheus::Registry& registry)
+    impl(state::store& s, prometheus::Registry& registry, core::message_sink* l)
         : store(s),
+          log(l),
           batch_size(prometheus::BuildHistogram()
                          .Name("marquee_decision_write_batch_size")
                          .Help("Served decisions stored per RocksDB write (group commit)")
                          .Register(registry)
-                         .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128})) {}
+                         .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128})),
+          errors(decision_log_errors(registry)) {}
 
     void run() {
         std::vector<entry> batch;
@@ -46,14 +53,20 @@ struct decision_writer::impl {
             for (const auto& e : batch) changes.put_decision(e.id, e.decision);
             const auto written = store.commit(changes);
             batch_size.Observe(double(batch.size()));
+            if (!written) {
+                errors.Increment(double(batch.size()));
+                spdlog::warn("http: recording {} decision(s): {}", batch.size(), written.error().message);
+            }
+            for (const auto& e : batch)
+                if (log && !e.log_message.empty() && !log->send(e.decision.user_id, e.log_message)) errors.Increment();
             for (auto& e : batch) boost::asio::post(e.work, boost::asio::append(std::move(e.done), written));
             batch.clear();  // releases the work only after the completions are queued
         }
     }
 };
 
-decision_writer::decision_writer(state::store& store, prometheus::Registry& registry)
-    : impl_(std::make_shared<impl>(store, registry)) {
+decision_writer::decision_writer(state::store& store, prometheus::Registry& registry, core::message_sink* log)
+    : impl_(std::make_shared<impl>(store, registry, log)) {
     impl_->thread = std::thread([i = impl_.get()] { i->run(); });
 }
 

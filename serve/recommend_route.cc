@@ -113,15 +113,6 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
     const std::string policy_name(to_string(list.policy));
     const auto policy_index = std::size_t(list.policy);
 
-    // Record the decision before answering, so a reward can always find it.
-    if (!list.items.empty()) {
-        auto written =
-            co_await writer.async_put(decision_id, engine::to_pending(list, user_id, ts), net::use_awaitable);
-        if (!written) {
-            decision_log_errors->Increment();
-            spdlog::warn("http: recording decision: {}", written.error().message);
-        }
-    }
     std::string items_json;
     for (const auto& item : list.items) {
         if (!items_json.empty()) items_json += ",";
@@ -156,11 +147,16 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
     core::append_json_number(head, std::int64_t(list.model_version));
     head += list.cold_start ? ",\"cold_start\":true" : ",\"cold_start\":false";
 
-    if (links.decisions && !list.items.empty()) {
-        std::string log = head + ",\"ts\":" + std::to_string(ts) +
-                          ",\"feature_map_version\":" + std::to_string(bandits::feature_map_version) +
-                          ",\"items\":[" + items_json + "]}";
-        if (auto r = links.decisions->send(user_id, log); !r) decision_log_errors->Increment();
+    // Record the decision before answering, so a reward can always find it
+    // (the writer counts and logs a failed write; the list is served anyway).
+    if (!list.items.empty()) {
+        std::string log;
+        if (links.decisions)
+            log = head + ",\"ts\":" + std::to_string(ts) +
+                  ",\"feature_map_version\":" + std::to_string(bandits::feature_map_version) + ",\"items\":[" +
+                  items_json + "]}";
+        co_await writer.async_put(decision_id, engine::to_pending(list, user_id, ts), std::move(log),
+                                  net::use_awaitable);
     }
     served_lists[policy_index]->Increment();
     co_return json_ok(head + ",\"items\":[" + items_json + "]}", req.version());

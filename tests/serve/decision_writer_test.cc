@@ -1,5 +1,6 @@
 // decision_writer over a real RocksDB store: a put completes only once its
-// decision can be read back, and shutting down writes what is queued.
+// decision can be read back and its log message is sent, and shutting down
+// writes what is queued.
 #include "serve/decision_writer.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <thread>
 
+#include "serve/serve_fixture.h"
 #include "utils/test_utils.h"
 
 namespace marquee::serve {
@@ -34,24 +36,32 @@ double batched_decisions(prometheus::Registry& registry) {
     return -1;
 }
 
-TEST(decision_writer, a_put_completes_only_once_its_decision_can_be_read) {
+bool was_sent(capture_sink& sink, const std::string& key, const std::string& value) {
+    for (const auto& m : sink.all())
+        if (m.first == key && m.second == value) return true;
+    return false;
+}
+
+TEST(decision_writer, a_put_completes_only_once_its_decision_is_stored_and_logged) {
     testing::temp_dir dir;
     auto store = state::store::open({.path = dir.str()}).value();
     prometheus::Registry registry;
-    decision_writer writer(*store, registry);
+    capture_sink log;
+    decision_writer writer(*store, registry, &log);
 
     constexpr int puts = 400;
-    std::atomic<int> readable{0}, failed{0};
+    std::atomic<int> readable{0}, logged{0}, failed{0};
     net::io_context ioc;
     for (int i = 0; i < puts; ++i)
         net::co_spawn(
             ioc,
             [&, i]() -> net::awaitable<void> {
-                const std::string id = "d" + std::to_string(i);
-                auto written = co_await writer.async_put(id, decision_for("u" + std::to_string(i)), net::use_awaitable);
+                const std::string id = "d" + std::to_string(i), user = "u" + std::to_string(i);
+                auto written = co_await writer.async_put(id, decision_for(user), "log " + id, net::use_awaitable);
                 if (!written) ++failed;
                 auto stored = store->get_decision(id);
-                if (stored && stored.value() && stored.value()->user_id == "u" + std::to_string(i)) ++readable;
+                if (stored && stored.value() && stored.value()->user_id == user) ++readable;
+                if (was_sent(log, user, "log " + id)) ++logged;
             },
             net::detached);
     std::thread other([&] { ioc.run(); });
@@ -60,7 +70,40 @@ TEST(decision_writer, a_put_completes_only_once_its_decision_can_be_read) {
 
     EXPECT_EQ(failed.load(), 0);
     EXPECT_EQ(readable.load(), puts);
+    EXPECT_EQ(logged.load(), puts);
+    EXPECT_EQ(log.all().size(), std::size_t(puts));
     EXPECT_EQ(batched_decisions(registry), double(puts));  // each decision in exactly one write
+}
+
+struct refusing_sink : core::message_sink {
+    core::result<void> send(std::string_view, std::string_view) override {
+        return core::error{"queue_full", "the producer queue is full"};
+    }
+};
+
+double counter(prometheus::Registry& registry, const std::string& name) {
+    for (const auto& family : registry.Collect())
+        if (family.name == name) return family.metric.at(0).counter.value;
+    return -1;
+}
+
+TEST(decision_writer, a_log_message_the_sink_refuses_is_counted_and_the_decision_still_stored) {
+    testing::temp_dir dir;
+    auto store = state::store::open({.path = dir.str()}).value();
+    prometheus::Registry registry;
+    refusing_sink log;
+    net::io_context ioc;
+    int stored = 0;
+    {
+        decision_writer writer(*store, registry, &log);
+        for (int i = 0; i < 3; ++i)
+            writer.async_put("r" + std::to_string(i), decision_for("u"), "log",
+                             net::bind_executor(ioc, [&](core::result<void> r) { stored += r ? 1 : 0; }));
+        writer.async_put("r3", decision_for("u"), "", net::bind_executor(ioc, [&](core::result<void> r) { stored += r ? 1 : 0; }));
+        ioc.run();
+    }
+    EXPECT_EQ(stored, 4);
+    EXPECT_EQ(counter(registry, "marquee_decision_log_errors_total"), 3.0);  // not the one without a message
 }
 
 TEST(decision_writer, shutting_down_stores_and_completes_every_queued_put) {
@@ -70,9 +113,9 @@ TEST(decision_writer, shutting_down_stores_and_completes_every_queued_put) {
     net::io_context ioc;  // not running yet: completions wait in its queue
     int completed = 0;
     {
-        decision_writer writer(*store, registry);
+        decision_writer writer(*store, registry, nullptr);
         for (int i = 0; i < 50; ++i)
-            writer.async_put("q" + std::to_string(i), decision_for("u"),
+            writer.async_put("q" + std::to_string(i), decision_for("u"), "",
                              net::bind_executor(ioc, [&](core::result<void> r) { completed += r ? 1 : 0; }));
     }
     for (int i = 0; i < 50; ++i) EXPECT_TRUE(store->get_decision("q" + std::to_string(i)).value()) << i;
@@ -85,11 +128,11 @@ TEST(decision_writer, a_pending_put_keeps_its_io_context_running_until_it_comple
     testing::temp_dir dir;
     auto store = state::store::open({.path = dir.str()}).value();
     prometheus::Registry registry;
-    decision_writer writer(*store, registry);
+    decision_writer writer(*store, registry, nullptr);
     net::io_context ioc;
     int completed = 0;
     for (int round = 0; round < 20; ++round) {
-        writer.async_put("w" + std::to_string(round), decision_for("u"),
+        writer.async_put("w" + std::to_string(round), decision_for("u"), "",
                          net::bind_executor(ioc, [&](core::result<void> r) { completed += r ? 1 : 0; }));
         ioc.restart();
         ioc.run();  // without the writer's work on ioc this returns at once, before the write
