@@ -78,7 +78,13 @@ std::variant<boost::json::object, response> json_body(const request& req) {
 
 api::impl::impl(api_options o, core::snapshot_cell<engine::model_snapshot>& s, state::store& st, api_links l,
                 prometheus::Registry& r, std::function<bool()> rd)
-    : options(std::move(o)), snapshots(s), store(st), links(l), registry(r), ready(std::move(rd)), writer(st, r, l.decisions) {
+    : options(std::move(o)),
+      snapshots(s),
+      store(st),
+      links(l),
+      registry(r),
+      ready(std::move(rd)),
+      writer(st, r, l.decisions) {
     requests = &prometheus::BuildCounter()
                     .Name("marquee_http_requests_total")
                     .Help("HTTP requests answered, by route and status code")

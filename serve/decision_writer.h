@@ -53,6 +53,7 @@ public:
             token, std::move(id), std::move(decision), std::move(log_message));
     }
 
+private:
     struct entry {
         std::string id;
         engine::pending_decision decision;
@@ -61,7 +62,6 @@ public:
         boost::asio::any_io_executor work;
     };
 
-private:
     void enqueue(entry e);
 
     struct impl;

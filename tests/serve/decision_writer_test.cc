@@ -99,7 +99,8 @@ TEST(decision_writer, a_log_message_the_sink_refuses_is_counted_and_the_decision
         for (int i = 0; i < 3; ++i)
             writer.async_put("r" + std::to_string(i), decision_for("u"), "log",
                              net::bind_executor(ioc, [&](core::result<void> r) { stored += r ? 1 : 0; }));
-        writer.async_put("r3", decision_for("u"), "", net::bind_executor(ioc, [&](core::result<void> r) { stored += r ? 1 : 0; }));
+        writer.async_put("r3", decision_for("u"), "",
+                         net::bind_executor(ioc, [&](core::result<void> r) { stored += r ? 1 : 0; }));
         ioc.run();
     }
     EXPECT_EQ(stored, 4);
