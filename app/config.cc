@@ -79,6 +79,9 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.kafka.items_topic; }));
         t.push_back(bind("topics.decisions", "Topic served decisions are appended to",
                          [](config& c) -> auto& { return c.kafka.decisions_topic; }));
+        t.push_back(bind("topics.decisions_linger_ms",
+                         "linger.ms of the decision log's own producer (replaces kafka.linger.ms there)",
+                         [](config& c) -> auto& { return c.kafka.decisions_linger_ms; }));
         t.push_back(bind("topics.dlq", "Dead-letter topic for invalid events; empty disables it",
                          [](config& c) -> auto& { return c.kafka.dlq_topic; }));
         t.push_back(bind("embedded.partitions", "Partitions per topic on the embedded broker",

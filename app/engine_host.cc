@@ -40,7 +40,8 @@ struct engine_host::impl {
     std::unique_ptr<engine::model> model;
     core::snapshot_cell<engine::model_snapshot> snapshots;
     std::unique_ptr<stream::ingest_probe> probe;
-    std::unique_ptr<stream::kafka_producer> producer;
+    std::unique_ptr<stream::kafka_producer> producer;      // events posted over HTTP, dead letters
+    std::unique_ptr<stream::kafka_producer> log_producer;  // the decision log: bulk, batched longer
     std::unique_ptr<stream::dead_letter_producer> dlq;
     std::unique_ptr<stream::topic_sink> decisions;
     std::unique_ptr<stream::topic_sink> events;  // POST /v1/events and recommendation rewards
@@ -101,7 +102,8 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     i.producer = std::make_unique<stream::kafka_producer>(i.cfg.kafka, i.registry);
     if (!i.cfg.kafka.dlq_topic.empty())
         i.dlq = std::make_unique<stream::dead_letter_producer>(*i.producer, i.cfg.kafka.dlq_topic);
-    i.decisions = std::make_unique<stream::topic_sink>(*i.producer, i.cfg.kafka.decisions_topic);
+    i.log_producer = std::make_unique<stream::kafka_producer>(i.cfg.kafka, i.registry, "decision_log");
+    i.decisions = std::make_unique<stream::topic_sink>(*i.log_producer, i.cfg.kafka.decisions_topic);
     i.cfg.applier.items_topic = i.cfg.kafka.items_topic;
     i.applier = std::make_unique<stream::batch_applier>(*i.store, *i.model, i.snapshots, i.dlq.get(), *i.probe,
                                                         i.cfg.applier);
@@ -158,11 +160,13 @@ engine_host::~engine_host() {
     i.runtime.reset();
     i.ingest.reset();
     i.applier.reset();
-    if (i.producer && !i.producer->flush(std::chrono::seconds(10)))
-        spdlog::warn("shutdown: some decision/DLQ messages were not delivered within 10 s");
+    for (auto* p : {i.log_producer.get(), i.producer.get()})
+        if (p && !p->flush(std::chrono::seconds(10)))
+            spdlog::warn("shutdown: some decision/DLQ messages were not delivered within 10 s");
     i.decisions.reset();
     i.events.reset();
     i.dlq.reset();
+    i.log_producer.reset();
     i.producer.reset();
     i.store.reset();
     i.broker.reset();

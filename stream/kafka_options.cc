@@ -39,6 +39,11 @@ std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std
         set(*conf, "enable.idempotence", "true");
     }
     for (const auto& [key, value] : options.properties) set(*conf, key, value);
+    if (role == "decision_log") {
+        std::string err;
+        if (conf->set("linger.ms", std::to_string(options.decisions_linger_ms), err) != RdKafka::Conf::CONF_OK)
+            throw std::invalid_argument("topics.decisions_linger_ms: " + err);
+    }
     return conf;
 }
 

@@ -26,6 +26,10 @@ struct kafka_options {
     std::string items_topic = "marquee.items";
     // Served decisions are appended here. Default: "marquee.decisions".
     std::string decisions_topic = "marquee.decisions";
+    // linger.ms of the decision log's own producer (it replaces `linger.ms`
+    // there). The log is bulk and nobody waits for it; the other producer
+    // keeps 5 ms for events posted over HTTP. Default: 50.
+    int decisions_linger_ms = 50;
     // Invalid events go here with the reason in headers; empty disables the
     // dead-letter topic (invalid events are still counted). Default: "marquee.events.dlq".
     std::string dlq_topic = "marquee.events.dlq";
@@ -40,7 +44,8 @@ struct kafka_options {
 };
 
 // Builds a librdkafka configuration: bootstrap servers, Marquee's defaults
-// for `role` ("consumer" or "producer"), then `properties`. Throws
+// for `role` ("consumer", "producer" or "decision_log", a producer with
+// linger.ms = decisions_linger_ms), then `properties`. Throws
 // std::invalid_argument with librdkafka's own message on a bad key or value.
 std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std::string& role);
 

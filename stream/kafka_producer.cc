@@ -21,7 +21,7 @@ struct kafka_producer::impl : RdKafka::DeliveryReportCb {
     }
 };
 
-kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registry& registry)
+kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registry& registry, const std::string& role)
     : impl_(std::make_unique<impl>()) {
     impl_->errors = &prometheus::BuildCounter()
                          .Name("marquee_kafka_delivery_errors_total")
@@ -29,7 +29,7 @@ kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registr
                          .Register(registry);
     for (const auto& topic : {options.decisions_topic, options.dlq_topic, options.events_topic})
         if (!topic.empty()) impl_->errors->Add({{"topic", topic}});
-    auto conf = make_conf(options, "producer");
+    auto conf = make_conf(options, role);
     std::string err;
     if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK)
         throw std::runtime_error(err);

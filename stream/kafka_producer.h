@@ -1,5 +1,6 @@
 // kafka_producer: a thread-safe, non-blocking Kafka producer with its own
-// delivery-report thread. Used for decision logs and the dead-letter topic.
+// delivery-report thread. Used for decision logs, events posted over HTTP and
+// the dead-letter topic.
 // Delivery failures are counted in marquee_kafka_delivery_errors_total{topic}.
 #pragma once
 
@@ -27,7 +28,9 @@ class kafka_producer {
 public:
     // Throws std::invalid_argument / std::runtime_error on bad configuration.
     // The delivery-error counter starts at 0 for each of `options`' topics.
-    kafka_producer(const kafka_options& options, prometheus::Registry& registry);
+    // `role`: make_conf's, "producer" or "decision_log".
+    kafka_producer(const kafka_options& options, prometheus::Registry& registry,
+                   const std::string& role = "producer");
     // Flushes outstanding messages (up to 10 s) and stops the report thread.
     ~kafka_producer();
 
