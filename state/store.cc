@@ -258,12 +258,6 @@ core::result<std::optional<engine::pending_decision>> store::get_decision(std::s
     return std::optional<engine::pending_decision>(std::move(d).value());
 }
 
-core::result<void> store::put_decision(std::string_view id, const engine::pending_decision& d) {
-    auto changes = begin();
-    changes.put_decision(id, d);
-    return commit(changes);
-}
-
 core::result<std::vector<store::stored_decision>> store::user_decisions(std::string_view user_id,
                                                                          std::int64_t from_ms,
                                                                          std::int64_t to_ms) const {

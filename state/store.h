@@ -94,8 +94,6 @@ public:
 
     core::result<std::optional<engine::user_state>> get_user(std::string_view id) const;
     core::result<std::optional<engine::pending_decision>> get_decision(std::string_view id) const;
-    // Serving path: records a served decision in its own small write.
-    core::result<void> put_decision(std::string_view id, const engine::pending_decision& d);
     struct stored_decision {
         std::string id;
         engine::pending_decision decision;

@@ -183,6 +183,13 @@ TEST(store, checksum_tracks_state_not_offsets) {
     EXPECT_NE(a->checksum().value(), b->checksum().value());
 }
 
+// A decision in a write of its own.
+core::result<void> put_decision(store& s, std::string_view id, const engine::pending_decision& d) {
+    auto w = s.begin();
+    w.put_decision(id, d);
+    return s.commit(w);
+}
+
 TEST(store, decisions_can_be_recorded_updated_and_erased) {
     testing::temp_dir dir;
     auto s = open_at(dir.str());
@@ -191,7 +198,7 @@ TEST(store, decisions_can_be_recorded_updated_and_erased) {
     d.served_ms = 5;
     d.policy = bandits::policy_kind::thompson;
     d.items.push_back({"m1", bandits::feature_vector::Constant(0.5), 0.25, false});
-    ASSERT_TRUE(s->put_decision("d1", d));
+    ASSERT_TRUE(put_decision(*s, "d1", d));
     auto got = s->get_decision("d1");
     ASSERT_TRUE(got && got.value());
     EXPECT_EQ(got.value()->items[0].features, d.items[0].features);
@@ -216,10 +223,10 @@ TEST(store, pending_decisions_are_found_by_user_and_window_and_by_serving_time) 
         return d;
     };
     // "u" and "u1" share a prefix: the length-prefixed index keeps them apart.
-    ASSERT_TRUE(s->put_decision("a", decision("u", 1000)));
-    ASSERT_TRUE(s->put_decision("b", decision("u", 2000)));
-    ASSERT_TRUE(s->put_decision("c", decision("u1", 1500)));
-    ASSERT_TRUE(s->put_decision("d", decision("u", 3000)));
+    ASSERT_TRUE(put_decision(*s, "a", decision("u", 1000)));
+    ASSERT_TRUE(put_decision(*s, "b", decision("u", 2000)));
+    ASSERT_TRUE(put_decision(*s, "c", decision("u1", 1500)));
+    ASSERT_TRUE(put_decision(*s, "d", decision("u", 3000)));
 
     auto ids = [](const std::vector<store::stored_decision>& v) {
         std::vector<std::string> out;

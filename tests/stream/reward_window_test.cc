@@ -29,7 +29,9 @@ struct rig : applier_rig {
         d.user_id = "viewer";
         d.served_ms = served_ms;
         d.items.push_back({"m7", bandits::feature_vector::Constant(0.1), 0.5, false});
-        ASSERT_TRUE(store->put_decision(id, d));
+        auto w = store->begin();
+        w.put_decision(id, d);
+        ASSERT_TRUE(store->commit(w));
     }
     std::size_t close(std::int64_t now) { return applier.close_reward_windows(now).value(); }
     bool pending(const std::string& id) { return store->get_decision(id).value().has_value(); }
