@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "serve/serve_fixture.h"
+#include "stream/stream_fixtures.h"
 #include "utils/test_utils.h"
 
 namespace marquee::serve {
@@ -28,12 +29,6 @@ engine::pending_decision decision_for(const std::string& user) {
     d.served_ms = 1'000;
     d.items.push_back({.item_id = "m1", .features = bandits::feature_vector::Constant(0.5), .propensity = 0.9});
     return d;
-}
-
-double batched_decisions(prometheus::Registry& registry) {
-    for (const auto& family : registry.Collect())
-        if (family.name == "marquee_decision_write_batch_size") return family.metric.at(0).histogram.sample_sum;
-    return -1;
 }
 
 bool was_sent(capture_sink& sink, const std::string& key, const std::string& value) {
@@ -72,7 +67,8 @@ TEST(decision_writer, a_put_completes_only_once_its_decision_is_stored_and_logge
     EXPECT_EQ(readable.load(), puts);
     EXPECT_EQ(logged.load(), puts);
     EXPECT_EQ(log.all().size(), std::size_t(puts));
-    EXPECT_EQ(batched_decisions(registry), double(puts));  // each decision in exactly one write
+    EXPECT_EQ(testing::histogram_totals(registry, "marquee_decision_write_batch_size").first,
+              double(puts));  // each decision in exactly one write
 }
 
 struct refusing_sink : core::message_sink {
@@ -80,12 +76,6 @@ struct refusing_sink : core::message_sink {
         return core::error{"queue_full", "the producer queue is full"};
     }
 };
-
-double counter(prometheus::Registry& registry, const std::string& name) {
-    for (const auto& family : registry.Collect())
-        if (family.name == name) return family.metric.at(0).counter.value;
-    return -1;
-}
 
 TEST(decision_writer, a_log_message_the_sink_refuses_is_counted_and_the_decision_still_stored) {
     testing::temp_dir dir;
@@ -104,7 +94,7 @@ TEST(decision_writer, a_log_message_the_sink_refuses_is_counted_and_the_decision
         ioc.run();
     }
     EXPECT_EQ(stored, 4);
-    EXPECT_EQ(counter(registry, "marquee_decision_log_errors_total"), 3.0);  // not the one without a message
+    EXPECT_EQ(testing::metric_sum(registry, "marquee_decision_log_errors_total"), 3.0);  // not the one without a message
 }
 
 TEST(decision_writer, shutting_down_stores_and_completes_every_queued_put) {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "stream/applier_rig.h"
+#include "stream/stream_fixtures.h"
 
 namespace marquee::stream {
 namespace {
@@ -20,10 +21,7 @@ struct rig : applier_rig {
     void apply_one() { apply_json(R"({"type":"like","user_id":"x","item_id":"m1","ts":1000})"); }
     // Sum and count of marquee_snapshot_publish_seconds.
     std::pair<double, std::uint64_t> published() const {
-        for (const auto& family : registry.Collect())
-            if (family.name == "marquee_snapshot_publish_seconds")
-                return {family.metric.at(0).histogram.sample_sum, family.metric.at(0).histogram.sample_count};
-        return {0.0, 0};
+        return testing::histogram_totals(registry, "marquee_snapshot_publish_seconds");
     }
 };
 

@@ -101,6 +101,13 @@ double metric_with(prometheus::Registry& registry, const std::string& name,
     return total;
 }
 
+std::pair<double, std::uint64_t> histogram_totals(const prometheus::Registry& registry, const std::string& name) {
+    for (const auto& family : registry.Collect())
+        if (family.name == name)
+            return {family.metric.at(0).histogram.sample_sum, family.metric.at(0).histogram.sample_count};
+    return {0.0, 0};
+}
+
 std::vector<events::event> synthetic_events(int users, int items, int count, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<int> user(0, users - 1);

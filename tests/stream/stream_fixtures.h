@@ -43,6 +43,10 @@ double metric_sum(prometheus::Registry& registry, const std::string& name, const
 double metric_with(prometheus::Registry& registry, const std::string& name,
                    const std::map<std::string, std::string>& labels);
 
+// Sum and count of the observations of an unlabelled histogram ({0, 0}
+// when it is not registered).
+std::pair<double, std::uint64_t> histogram_totals(const prometheus::Registry& registry, const std::string& name);
+
 // Synthetic but MovieLens-shaped events: `users` users, skewed item popularity.
 std::vector<events::event> synthetic_events(int users, int items, int count, std::uint64_t seed);
 
