@@ -1,6 +1,7 @@
 #include "engine/retrieval.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -106,7 +107,8 @@ std::optional<float> sampled_bar(std::span<const float> scores, std::size_t n, e
     return best.front();
 }
 
-// Appends every eligible row scoring at least `bar` to `kept` (never NaN).
+// Appends every eligible row scoring at least `bar` to `kept` (never NaN), in
+// increasing row order.
 // Eight rows per step where SSE2 is there (every x86-64): almost all fail,
 // and the few that pass are found from a bit mask, not a branch per row.
 void keep_at_or_above(std::span<const float> scores, float bar, exclusion_mask excluded,
@@ -128,12 +130,30 @@ void keep_at_or_above(std::span<const float> scores, float bar, exclusion_mask e
         if (scores[r] >= bar) keep(r);
 }
 
-// The best n of `kept` (at least n rows), best first.
-std::vector<scored_row> best_n(std::vector<scored_row> kept, std::size_t n) {
-    std::nth_element(kept.begin(), kept.begin() + std::ptrdiff_t(n - 1), kept.end(), better);
-    kept.resize(n);
-    std::sort(kept.begin(), kept.end(), better);
-    return kept;
+// (score, position) as one integer that orders as `better` does when
+// positions follow rows: the score's bits made monotone in the high half,
+// the position inverted in the low half, so the selection compares
+// integers, not a float and then a tie-break.
+std::uint64_t rank_key(float score, std::uint32_t position) {
+    // + 0.0f turns -0 into +0, which `better` counts as the same score.
+    const auto bits = std::bit_cast<std::uint32_t>(score + 0.0f);
+    const std::uint32_t monotone = (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
+    return std::uint64_t(monotone) << 32 | ~position;
+}
+
+// The best n of `kept` (at least n rows, none NaN, in increasing row
+// order), best first.
+std::vector<scored_row> best_n(const std::vector<scored_row>& kept, std::size_t n) {
+    thread_local std::vector<std::uint64_t> keys;
+    keys.clear();
+    for (std::size_t i = 0; i < kept.size(); ++i) keys.push_back(rank_key(kept[i].score, std::uint32_t(i)));
+    std::nth_element(keys.begin(), keys.begin() + std::ptrdiff_t(n - 1), keys.end(), std::greater<>());
+    keys.resize(n);
+    std::sort(keys.begin(), keys.end(), std::greater<>());
+    std::vector<scored_row> out;
+    out.reserve(n);
+    for (auto key : keys) out.push_back(kept[~std::uint32_t(key)]);
+    return out;
 }
 
 // Selection by a sampled bar: one pass keeps the ~2n rows at or above it,
@@ -148,7 +168,7 @@ std::optional<std::vector<scored_row>> top_n_sampled(std::span<const float> scor
     kept.reserve(4 * n);
     keep_at_or_above(scores, *bar, excluded, kept);
     if (kept.size() < n) return std::nullopt;
-    return best_n(std::move(kept), n);
+    return best_n(kept, n);
 }
 
 #if defined(__x86_64__)
@@ -275,7 +295,7 @@ std::optional<std::vector<scored_row>> top_n_by_half_dot(Eigen::Map<const online
     if (std::size_t(std::count_if(kept.begin(), kept.end(), [&](const auto& k) { return k.score >= *bar; })) < n)
         return std::nullopt;
     for (auto& k : kept) k.score = dot_row_avx2(items.data() + std::size_t(k.row) * dim, dim, user.data());
-    return best_n(std::move(kept), n);
+    return best_n(kept, n);
 #else
     (void)items, (void)user, (void)n, (void)excluded, (void)half;
     return std::nullopt;

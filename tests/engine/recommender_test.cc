@@ -348,7 +348,9 @@ TEST(recommender, genre_match_and_time_of_day_reach_the_features) {
     w.l.apply(make_event(events::event_type::dislike, "me", "m1", 100 * day + 1), u, nullptr, w.t);
     for (const auto& r : recommend(*w.snap(), &u, rq, o).items) {
         const int i = std::stoi(r.item_id.substr(1));
-        if (i < 40) EXPECT_EQ(r.features[8], i % 2 == 0 ? 1.0 : 0.0) << r.item_id;
+        if (i < 40) {
+            EXPECT_EQ(r.features[8], i % 2 == 0 ? 1.0 : 0.0) << r.item_id;
+        }
     }
 }
 

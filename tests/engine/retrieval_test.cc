@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -67,6 +68,32 @@ TEST(retrieval, top_n_over_a_large_catalog_equals_a_full_sort_whatever_is_exclud
             ASSERT_EQ(got.size(), std::min(n, reference.size())) << "trial " << trial << " n=" << n;
             for (std::size_t i = 0; i < got.size(); ++i)
                 ASSERT_EQ(got[i].row, reference[i]) << "trial " << trial << " n=" << n << " i=" << i;
+        }
+    }
+}
+
+// Negative scores, infinities and both zeros (which tie: -0 == +0) must
+// order as the float comparison does, and come back with their own bits.
+TEST(retrieval, top_n_orders_negative_scores_infinities_and_signed_zeros_like_a_full_sort) {
+    core::splitmix64 rng(13);
+    const float below[] = {-std::numeric_limits<float>::infinity(), -3.5f, -1.0f, -1e-30f, -0.0f, 0.0f};
+    const float above[] = {1e-30f, 0.25f, 2.0f, std::numeric_limits<float>::infinity()};
+    for (std::size_t size : {std::size_t(300), std::size_t(20000)}) {  // the buffered and the sampled path
+        // A few dozen rows above zero, so the 100th best is one of the zeros.
+        std::vector<float> scores(size);
+        for (auto& s : scores)
+            s = rng.below(size / 40) == 0 ? above[rng.below(std::size(above))] : below[rng.below(std::size(below))];
+        std::vector<std::uint32_t> reference(size);
+        std::iota(reference.begin(), reference.end(), 0u);
+        std::stable_sort(reference.begin(), reference.end(), [&](auto a, auto b) { return scores[a] > scores[b]; });
+        const std::vector<std::uint8_t> none(size, 0);
+        for (std::size_t n : {std::size_t(1), std::size_t(100), size / 2}) {
+            const auto got = top_n(scores, n, none);
+            ASSERT_EQ(got.size(), n);
+            for (std::size_t i = 0; i < n; ++i) {
+                ASSERT_EQ(got[i].row, reference[i]) << "size " << size << " n " << n << " i " << i;
+                ASSERT_EQ(std::bit_cast<std::uint32_t>(got[i].score), std::bit_cast<std::uint32_t>(scores[got[i].row]));
+            }
         }
     }
 }
