@@ -1,9 +1,11 @@
 #include "engine/retrieval.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <optional>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -80,20 +82,22 @@ std::vector<scored_row> top_n_buffered(std::span<const float> scores, std::size_
 
 // A bar that about 2n of the eligible scores reach, for n small against
 // the catalog: the score ranked ~2n/stride among every stride-th eligible
-// row. nullopt when there are too few rows to sample. The rank comes from a
-// min-heap of the best `keep` samples seen, not from ordering the sample:
-// after the first few, almost every sample fails one comparison with the
-// heap's top (this was the costliest step of the selection).
-std::optional<float> sampled_bar(std::span<const float> scores, std::size_t n, exclusion_mask excluded) {
+// one. score_at(i) is the i-th score (NaN: none) and eligible(i) whether
+// it may be returned; nullopt when there are too few to sample. The rank
+// comes from a min-heap of the best `keep` samples seen, not from ordering
+// the sample: after the first few, almost every sample fails one comparison
+// with the heap's top (this was the costliest step of the selection).
+template <class ScoreAt, class Eligible>
+std::optional<float> sampled_bar(std::uint32_t size, std::size_t n, ScoreAt score_at, Eligible eligible) {
     constexpr std::size_t stride = 16;
-    const auto size = static_cast<std::uint32_t>(scores.size());
     if (size < 32 * n) return std::nullopt;
     const std::size_t keep = (2 * n + stride - 1) / stride;
     thread_local std::vector<float> best;  // min-heap: best.front() is the keep-th best so far
     best.clear();
-    for (std::uint32_t r = 0; r < size; r += stride) {
-        const float score = scores[r];
-        if (std::isnan(score) || excluded_row(excluded, r)) continue;
+    for (std::uint32_t i = 0; i < size; i += stride) {
+        if (!eligible(i)) continue;
+        const float score = score_at(i);
+        if (std::isnan(score)) continue;
         if (best.size() < keep) {
             best.push_back(score);
             std::push_heap(best.begin(), best.end(), std::greater<>());
@@ -107,8 +111,7 @@ std::optional<float> sampled_bar(std::span<const float> scores, std::size_t n, e
     return best.front();
 }
 
-// Appends every eligible row scoring at least `bar` to `kept` (never NaN), in
-// increasing row order.
+// Appends every eligible row scoring at least `bar` to `kept` (never NaN).
 // Eight rows per step where SSE2 is there (every x86-64): almost all fail,
 // and the few that pass are found from a bit mask, not a branch per row.
 void keep_at_or_above(std::span<const float> scores, float bar, exclusion_mask excluded,
@@ -130,29 +133,36 @@ void keep_at_or_above(std::span<const float> scores, float bar, exclusion_mask e
         if (scores[r] >= bar) keep(r);
 }
 
-// (score, position) as one integer that orders as `better` does when
-// positions follow rows: the score's bits made monotone in the high half,
-// the position inverted in the low half, so the selection compares
-// integers, not a float and then a tie-break.
-std::uint64_t rank_key(float score, std::uint32_t position) {
+// (score, row) as one integer that orders as `better` does: the score's
+// bits made monotone in the high half, the row inverted in the low half, so
+// the selection compares integers, not a float and then a tie-break.
+std::uint64_t rank_key(float score, std::uint32_t row) {
     // + 0.0f turns -0 into +0, which `better` counts as the same score.
     const auto bits = std::bit_cast<std::uint32_t>(score + 0.0f);
     const std::uint32_t monotone = (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
-    return std::uint64_t(monotone) << 32 | ~position;
+    return std::uint64_t(monotone) << 32 | ~row;
 }
 
-// The best n of `kept` (at least n rows, none NaN, in increasing row
-// order), best first.
+scored_row from_rank_key(std::uint64_t key) {
+    const auto monotone = std::uint32_t(key >> 32), row = ~std::uint32_t(key);
+    const auto bits = (monotone & 0x80000000u) ? monotone & 0x7FFFFFFFu : ~monotone;
+    return {row, std::bit_cast<float>(bits), row};
+}
+
+// The best min(n, kept.size()) of `kept` (any order, no NaN), best first,
+// `because` set to the row. A score of -0 comes back as +0.
 std::vector<scored_row> best_n(const std::vector<scored_row>& kept, std::size_t n) {
+    n = std::min(n, kept.size());
+    if (n == 0) return {};
     thread_local std::vector<std::uint64_t> keys;
     keys.clear();
-    for (std::size_t i = 0; i < kept.size(); ++i) keys.push_back(rank_key(kept[i].score, std::uint32_t(i)));
+    for (const auto& k : kept) keys.push_back(rank_key(k.score, k.row));
     std::nth_element(keys.begin(), keys.begin() + std::ptrdiff_t(n - 1), keys.end(), std::greater<>());
     keys.resize(n);
     std::sort(keys.begin(), keys.end(), std::greater<>());
     std::vector<scored_row> out;
     out.reserve(n);
-    for (auto key : keys) out.push_back(kept[~std::uint32_t(key)]);
+    for (auto key : keys) out.push_back(from_rank_key(key));
     return out;
 }
 
@@ -162,13 +172,39 @@ std::vector<scored_row> best_n(const std::vector<scored_row>& kept, std::size_t 
 // nullopt.
 std::optional<std::vector<scored_row>> top_n_sampled(std::span<const float> scores, std::size_t n,
                                                      exclusion_mask excluded) {
-    const auto bar = sampled_bar(scores, n, excluded);
+    const auto bar = sampled_bar(
+        std::uint32_t(scores.size()), n, [&](std::uint32_t r) { return scores[r]; },
+        [&](std::uint32_t r) { return !excluded_row(excluded, r); });
     if (!bar) return std::nullopt;
     std::vector<scored_row> kept;
     kept.reserve(4 * n);
     keep_at_or_above(scores, *bar, excluded, kept);
     if (kept.size() < n) return std::nullopt;
     return best_n(kept, n);
+}
+
+// Indices of `values` (finite, >= 0) by decreasing value, ties by index: a
+// stable radix sort, three passes of 11 bits over keys that order as the
+// values do (a non-negative float's bits do), since std::sort took 3x the
+// rest of a snapshot's publishing.
+std::vector<std::uint32_t> by_decreasing(std::span<const float> values) {
+    const std::size_t size = values.size();
+    std::vector<std::uint32_t> order(size), next(size), key(size), next_key(size);
+    std::iota(order.begin(), order.end(), 0u);
+    for (std::size_t i = 0; i < size; ++i) key[i] = ~std::bit_cast<std::uint32_t>(values[i]);
+    for (int shift = 0; shift < 32; shift += 11) {
+        std::array<std::uint32_t, 2049> start{};
+        for (auto k : key) ++start[((k >> shift) & 2047) + 1];
+        for (std::size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+        for (std::size_t i = 0; i < size; ++i) {
+            const auto at = start[(key[i] >> shift) & 2047]++;
+            next[at] = order[i];
+            next_key[at] = key[i];
+        }
+        order.swap(next);
+        key.swap(next_key);
+    }
+    return order;
 }
 
 #if defined(__x86_64__)
@@ -233,13 +269,15 @@ MARQUEE_AVX2 void dot_rows_avx2(const T* m, std::size_t rows, std::size_t dim, c
     for (; r < rows; ++r) out[r] = dot_row_avx2(m + r * dim, dim, u);
 }
 
-// out = binary16(in), rows x dim, and the largest row norm; false (out
-// unspecified) if a value is NaN or beyond binary16's largest, 65504.
+// out = binary16(in), rows x dim, row-major, and norms[r] = row r's float
+// norm, rounded up (a bound, not an estimate); false (out unspecified) if a
+// value is NaN or beyond binary16's largest, 65504.
 MARQUEE_AVX2 bool to_half_avx2(const float* in, std::size_t rows, std::size_t dim, std::uint16_t* out,
-                               double& max_norm) {
+                               float* norms) {
     const __m256 largest = _mm256_set1_ps(65504.0f);
     const __m256 sign = _mm256_set1_ps(-0.0f);
-    float max_square = 0.0f;
+    // A float sum of dim squares is within dim * 2^-24 of exact.
+    const double widen = 1.0 + double(dim) * 0x1p-23;
     for (std::size_t r = 0; r < rows; ++r) {
         __m256 squares = _mm256_setzero_ps();
         __m256 fits = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
@@ -252,17 +290,39 @@ MARQUEE_AVX2 bool to_half_avx2(const float* in, std::size_t rows, std::size_t di
                              _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
         }
         if (_mm256_movemask_ps(fits) != 0xFF) return false;
-        max_square = std::max(max_square, lane_sum(squares));
+        norms[r] = std::nextafter(float(std::sqrt(double(lane_sum(squares)) * widen)), HUGE_VALF);
     }
-    // A float sum of dim squares is within dim * 2^-24 of exact; the bound
-    // that uses this norm must not be short of it.
-    max_norm = std::sqrt(double(max_square) * (1.0 + double(dim) * 0x1p-23));
     return true;
+}
+
+// Appends every eligible scanned row in positions [from, to) whose score is
+// at least `bar` (never NaN) to `kept`, as (item row, score), and raises
+// `best` to the best of them. Eight at a time where SSE2 is there, as
+// keep_at_or_above.
+void keep_scanned(const float* approx, std::uint32_t from, std::uint32_t to, float bar,
+                  const std::uint32_t* order, exclusion_mask excluded, std::vector<scored_row>& kept, float& best) {
+    auto keep = [&](std::uint32_t p) {
+        const std::uint32_t row = order[p];
+        if (excluded_row(excluded, row)) return;
+        kept.push_back({row, approx[p], row});
+        best = std::max(best, approx[p]);
+    };
+    std::uint32_t p = from;
+#if defined(__SSE2__)
+    const __m128 b = _mm_set1_ps(bar);
+    for (; p + 8 <= to; p += 8) {
+        unsigned mask = unsigned(_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(approx + p), b))) |
+                        unsigned(_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(approx + p + 4), b))) << 4;
+        for (; mask != 0; mask &= mask - 1) keep(p + std::uint32_t(__builtin_ctz(mask)));
+    }
+#endif
+    for (; p < to; ++p)
+        if (approx[p] >= bar) keep(p);
 }
 #endif
 
 // The binary16 scan (see top_n_by_dot), or nullopt to scan in float: no
-// usable copy, a user vector that is not finite, or an unlucky sample.
+// usable copy, or a user vector that is not finite.
 std::optional<std::vector<scored_row>> top_n_by_half_dot(Eigen::Map<const online_models::row_matrix> items,
                                                          std::span<const float> user, std::size_t n,
                                                          exclusion_mask excluded, const half_matrix& half) {
@@ -280,20 +340,74 @@ std::optional<std::vector<scored_row>> top_n_by_half_dot(Eigen::Map<const online
     const double slack =
         2.0 * user_norm * (half.max_row_norm * (0x1p-11 + 2.5 * d * 0x1p-24) + std::sqrt(d) * 0x1p-25);
     if (!std::isfinite(slack)) return std::nullopt;
+    // A float score is at most |user| |row| plus the float sum's error: the
+    // bound on every row from position p on, rows being by decreasing norm.
+    auto reachable = [&](std::size_t p) {
+        return user_norm * double(half.norms[p]) * (1.0 + 4.0 * d * 0x1p-24) + d * 0x1p-126;
+    };
 
+    // `bar` is the n-th best binary16 score of the eligible rows scanned so
+    // far, and only rises. The n rows at or above it have float scores >=
+    // bar - slack, so the n-th best float score s_n is too: a row whose bound
+    // is below that cannot even tie, nor can any later row, and a top-n row
+    // scores >= s_n - slack >= bar - 2 slack in binary16. `kept` holds every
+    // scanned eligible row at or above that.
+    std::vector<scored_row> kept;
+    kept.reserve(4 * n + 256);
+    bool have_bar = false;
+    double bar = 0.0;
+    float keep_from = -HUGE_VALF;
+    float best = -HUGE_VALF;  // the best score kept so far
+    std::size_t raised_with = 0;
+    auto raise_bar = [&] {
+        std::nth_element(kept.begin(), kept.begin() + std::ptrdiff_t(n - 1), kept.end(),
+                         [](const auto& x, const auto& y) { return x.score > y.score; });
+        bar = double(kept[n - 1].score);
+        have_bar = true;
+        keep_from = float(std::nextafter(bar - 2.0 * slack, -HUGE_VAL));
+        std::erase_if(kept, [&](const auto& k) { return k.score < keep_from; });
+        raised_with = kept.size();
+    };
     thread_local std::vector<float> approx;
     approx.resize(rows);
-    dot_rows_avx2(half.values.data(), rows, dim, user.data(), approx.data());
-    const auto bar = sampled_bar(approx, n, excluded);
-    if (!bar) return std::nullopt;
-    // With m >= n eligible rows at or above the bar, the n-th best float
-    // score s_n >= bar - slack, so a top-n row has approx >= bar - 2 slack,
-    // and a row below that has a float score < s_n: it cannot even tie.
-    std::vector<scored_row> kept;
-    kept.reserve(4 * n);
-    keep_at_or_above(approx, float(std::nextafter(double(*bar) - 2.0 * slack, -HUGE_VAL)), excluded, kept);
-    if (std::size_t(std::count_if(kept.begin(), kept.end(), [&](const auto& k) { return k.score >= *bar; })) < n)
-        return std::nullopt;
+    // First the longest quarter of the rows (at least 32n, for the sample),
+    // selected as top_n does: a bar sampled from them keeps ~2n rows, and
+    // holds if at least n reach it. Few rows past it come near the bar then,
+    // even where norms barely differ and the scan cannot stop early.
+    const std::size_t prefix = std::min(rows, std::max(rows / 4, 32 * n));
+    dot_rows_avx2(half.values.data(), prefix, dim, user.data(), approx.data());
+    const auto guess = sampled_bar(
+        std::uint32_t(prefix), n, [&](std::uint32_t p) { return approx[p]; },
+        [&](std::uint32_t p) { return !excluded_row(excluded, half.order[p]); });
+    auto keep_prefix = [&](float from) {
+        keep_scanned(approx.data(), 0, std::uint32_t(prefix), from, half.order.data(), excluded, kept, best);
+    };
+    if (guess) {
+        keep_prefix(float(std::nextafter(double(*guess) - 2.0 * slack, -HUGE_VAL)));
+        const auto reached = std::count_if(kept.begin(), kept.end(), [&](const auto& k) { return k.score >= *guess; });
+        if (std::size_t(reached) < n) {
+            kept.clear();  // an unlucky sample: keep them all
+            best = -HUGE_VALF;
+        }
+    }
+    if (kept.empty()) keep_prefix(-HUGE_VALF);
+    if (kept.size() >= n) raise_bar();
+    // Then the rest, 256 rows at a time, until the bound falls below the bar.
+    constexpr std::size_t chunk = 256;
+    for (std::size_t from = prefix; from < rows; from += chunk) {
+        // A raise is an nth_element: worth it only once the bound has fallen
+        // below the best score kept (no bar can pass that), and when enough
+        // rows came in since the last one to move the bar.
+        if (kept.size() >= n && kept.size() >= raised_with + n && reachable(from) < double(best) - slack)
+            raise_bar();
+        if (have_bar && reachable(from) < bar - slack) break;
+        const std::size_t to = std::min(rows, from + chunk);
+        dot_rows_avx2(half.values.data() + from * dim, to - from, dim, user.data(), approx.data() + from);
+        keep_scanned(approx.data(), std::uint32_t(from), std::uint32_t(to), keep_from, half.order.data(), excluded,
+                     kept, best);
+        if (kept.size() >= 4 * n + 64) raise_bar();
+    }
+    if (kept.size() >= n) raise_bar();
     for (auto& k : kept) k.score = dot_row_avx2(items.data() + std::size_t(k.row) * dim, dim, user.data());
     return best_n(kept, n);
 #else
@@ -335,8 +449,20 @@ half_matrix to_half(Eigen::Map<const online_models::row_matrix> items) {
 #if defined(__x86_64__)
     const auto rows = std::size_t(items.rows()), dim = std::size_t(items.cols());
     if (rows == 0 || dim % 8 != 0 || !have_avx2()) return out;
+    // Converted in item order (one sequential pass over the float matrix),
+    // then the binary16 rows, half the bytes, moved into norm order.
+    std::vector<float> norms(rows);
+    std::vector<std::uint16_t> by_row(rows * dim);
+    if (!to_half_avx2(items.data(), rows, dim, by_row.data(), norms.data())) return out;
+    out.order = by_decreasing(norms);
+    out.norms.resize(rows);
     out.values.resize(rows * dim);
-    if (!to_half_avx2(items.data(), rows, dim, out.values.data(), out.max_row_norm)) return half_matrix{};
+    for (std::size_t i = 0; i < rows; ++i) {
+        const std::size_t row = out.order[i];
+        out.norms[i] = norms[row];
+        std::copy_n(by_row.data() + row * dim, dim, out.values.data() + i * dim);
+    }
+    out.max_row_norm = out.norms.front();
     out.rows = rows;
     out.dim = dim;
 #else

@@ -43,9 +43,13 @@ void dot_rows(Eigen::Map<const online_models::row_matrix> items, std::span<const
 float dot_row(Eigen::Map<const online_models::row_matrix> items, std::uint32_t row, std::span<const float> user);
 
 // A binary16 copy of an item matrix for the retrieval scan: half the bytes
-// to read per request (10k items x 32 dims then fit a 1 MB L2 cache).
+// to read per request (10k items x 32 dims then fit a 1 MB L2 cache), rows
+// in order of decreasing norm so a scan can stop where no later row can
+// reach the top (by Cauchy-Schwarz, score <= |user| |row|).
 struct half_matrix {
-    std::vector<std::uint16_t> values;  // rows x dim, row-major, IEEE binary16
+    std::vector<std::uint16_t> values;  // rows x dim, row-major, IEEE binary16, by decreasing norm
+    std::vector<std::uint32_t> order;   // item row of values' i-th row
+    std::vector<float> norms;           // float norm of values' i-th row, rounded up
     std::size_t rows = 0;
     std::size_t dim = 0;
     double max_row_norm = 0.0;  // of the float rows, for the rounding bound
@@ -58,8 +62,9 @@ half_matrix to_half(Eigen::Map<const online_models::row_matrix> items);
 
 // Embedding retrieval: top_n of the scores dot_rows gives; `items` is
 // rows x dim, row-major. With a `half` copy of `items` the scan runs in
-// binary16 and every row within its rounding bound of the n-th best is
-// rescored in float, so the result is the same as without it.
+// binary16, by decreasing row norm, until no later row can reach the n-th
+// best; every row within its rounding bound of the n-th best is rescored in
+// float, so the result is the same as without it.
 std::vector<scored_row> top_n_by_dot(Eigen::Map<const online_models::row_matrix> items,
                                      std::span<const float> user, std::size_t n, exclusion_mask excluded,
                                      const half_matrix* half = nullptr);

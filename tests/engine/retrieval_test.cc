@@ -73,7 +73,7 @@ TEST(retrieval, top_n_over_a_large_catalog_equals_a_full_sort_whatever_is_exclud
 }
 
 // Negative scores, infinities and both zeros (which tie: -0 == +0) must
-// order as the float comparison does, and come back with their own bits.
+// order as the float comparison does, and come back with their own values.
 TEST(retrieval, top_n_orders_negative_scores_infinities_and_signed_zeros_like_a_full_sort) {
     core::splitmix64 rng(13);
     const float below[] = {-std::numeric_limits<float>::infinity(), -3.5f, -1.0f, -1e-30f, -0.0f, 0.0f};
@@ -92,7 +92,11 @@ TEST(retrieval, top_n_orders_negative_scores_infinities_and_signed_zeros_like_a_
             ASSERT_EQ(got.size(), n);
             for (std::size_t i = 0; i < n; ++i) {
                 ASSERT_EQ(got[i].row, reference[i]) << "size " << size << " n " << n << " i " << i;
-                ASSERT_EQ(std::bit_cast<std::uint32_t>(got[i].score), std::bit_cast<std::uint32_t>(scores[got[i].row]));
+                // The same value (the selection may give -0 back as +0), and bits for any other score.
+                ASSERT_EQ(got[i].score, scores[got[i].row]);
+                if (got[i].score != 0.0f) {
+                    ASSERT_EQ(std::bit_cast<std::uint32_t>(got[i].score), std::bit_cast<std::uint32_t>(scores[got[i].row]));
+                }
             }
         }
     }
@@ -250,6 +254,151 @@ TEST(retrieval, the_scan_reads_the_binary16_copy_when_there_is_one) {
     bool differs = false;
     for (std::size_t i = 0; i < got.size(); ++i) differs |= got[i].row != want[i].row;
     EXPECT_TRUE(differs);
+}
+
+// The scan goes by decreasing row norm and stops where no later row can
+// reach the n-th best. Small integers make float scores exact, so rows of
+// very different norms tie exactly, the lower row first: a low-norm row
+// scanned late must still win its tie against a high-norm row seen early.
+TEST(retrieval, the_norm_ordered_scan_returns_exactly_the_float_top_n_ties_across_norms_included) {
+    if (!cpu_has_avx2_f16c()) GTEST_SKIP() << "no AVX2/F16C: the binary16 copy is never built here";
+    core::splitmix64 rng(25);
+    const int dim = 32;
+    const std::uint32_t items = 15000;
+    for (int trial = 0; trial < 10; ++trial) {
+        online_models::row_matrix m(items, dim);
+        for (std::uint32_t r = 0; r < items; ++r) {
+            // Norms from ~1 to ~60: entries up to 1, 3 or 10 in magnitude.
+            const int spread = r % 3 == 0 ? 1 : r % 3 == 1 ? 3 : 10;
+            for (int c = 0; c < dim; ++c) m(r, c) = float(int(rng.below(2 * spread + 1)) - spread);
+        }
+        std::vector<float> user(dim);
+        for (auto& v : user) v = float(int(rng.below(5)) - 2);
+        std::vector<std::uint8_t> excluded(items, 0);
+        for (std::uint32_t r = 0; r < items; r += 7 + std::uint32_t(trial)) excluded[r] = 1;
+        const auto half = to_half(view_of(m));
+        ASSERT_FALSE(half.empty());
+        for (std::size_t n : {std::size_t(1), std::size_t(10), std::size_t(100), std::size_t(500)}) {
+            const auto want = top_n_by_dot(view_of(m), user, n, excluded);
+            const auto got = top_n_by_dot(view_of(m), user, n, excluded, &half);
+            ASSERT_EQ(got.size(), want.size()) << "trial " << trial << " n " << n;
+            std::size_t tied = 0;
+            for (std::size_t i = 0; i < got.size(); ++i) {
+                ASSERT_EQ(got[i].row, want[i].row) << "trial " << trial << " n " << n << " i " << i;
+                ASSERT_EQ(got[i].score, want[i].score) << "trial " << trial << " n " << n << " i " << i;
+                tied += i > 0 && got[i].score == got[i - 1].score;
+            }
+            if (n >= 100) {
+                EXPECT_GT(tied, 0u) << "the trial should hold exact ties";
+            }
+        }
+    }
+}
+
+// The copy's order and norms: a permutation of the rows, by decreasing norm,
+// each norm at least the row's exact one.
+TEST(retrieval, the_binary16_copy_orders_rows_by_decreasing_norm) {
+    if (!cpu_has_avx2_f16c()) GTEST_SKIP() << "no AVX2/F16C: the binary16 copy is never built here";
+    core::splitmix64 rng(26);
+    auto m = random_matrix(rng, 3000, 16);
+    for (std::uint32_t r = 0; r < 3000; r += 3) m.row(r) *= 4.0f;
+    const auto half = to_half(view_of(m));
+    ASSERT_EQ(half.order.size(), 3000u);
+    ASSERT_EQ(half.norms.size(), 3000u);
+    std::vector<bool> seen(3000, false);
+    for (std::size_t i = 0; i < 3000; ++i) {
+        const auto row = half.order[i];
+        ASSERT_LT(row, 3000u);
+        ASSERT_FALSE(seen[row]);
+        seen[row] = true;
+        if (i > 0) {
+            ASSERT_LE(half.norms[i], half.norms[i - 1]);
+        }
+        ASSERT_GE(double(half.norms[i]), m.row(row).cast<double>().norm());
+    }
+    EXPECT_EQ(half.max_row_norm, double(half.norms.front()));
+}
+
+// The scan must stop before rows whose norm bound is below the n-th best:
+// binary16 rows spoiled to look best would raise the bar past the true top
+// rows and change the answer, but only if they were read.
+TEST(retrieval, the_scan_never_reads_rows_that_cannot_reach_the_top) {
+    if (!cpu_has_avx2_f16c()) GTEST_SKIP() << "no AVX2/F16C: the binary16 copy is never built here";
+    core::splitmix64 rng(27);
+    const int dim = 32;
+    const std::uint32_t items = 12000;
+    auto m = random_matrix(rng, items, dim);
+    for (std::uint32_t r = 0; r < items; r += 2) m.row(r) *= 0.01f;  // half the rows far shorter
+    std::vector<float> user(dim);
+    for (auto& v : user) v = float(rng.uniform() * 2 - 1);
+    const std::vector<std::uint8_t> none(items, 0);
+    const auto want = top_n_by_dot(view_of(m), user, 100, none);
+    auto spoil = [&](std::size_t from, std::size_t to) {
+        auto half = to_half(view_of(m));
+        const auto big = to_half(view_of(online_models::row_matrix(
+            Eigen::Map<const Eigen::RowVectorXf>(user.data(), dim).replicate(1, 1) * 100.0f)));
+        for (std::size_t i = from; i < to; ++i)
+            std::copy(big.values.begin(), big.values.end(), half.values.begin() + std::ptrdiff_t(i * dim));
+        return top_n_by_dot(view_of(m), user, 100, none, &half);
+    };
+    auto same = [&](const std::vector<scored_row>& got) {
+        if (got.size() != want.size()) return false;
+        for (std::size_t i = 0; i < got.size(); ++i)
+            if (got[i].row != want[i].row || got[i].score != want[i].score) return false;
+        return true;
+    };
+    EXPECT_TRUE(same(spoil(items - items / 4, items))) << "the shortest rows were read";
+    EXPECT_FALSE(same(spoil(items / 4, items / 2))) << "spoiling rows that are read must show";
+}
+
+// Where the norm bound is tight: a row parallel to the user scores exactly
+// |user| |row|. All 6,144 longer rows (norm 10) come first: 90 scoring 8
+// |user|, 10 scoring 1.5 |user| (the bar once they are read), the rest at
+// most |user|. Ten shorter parallel rows then score just above that bar:
+// they belong in the top 100, and stopping even slightly before the bound
+// allows drops them. 6,144 rows end on a chunk boundary, so the parallel
+// rows start a chunk of their own.
+TEST(retrieval, the_scan_reads_every_row_the_norm_bound_cannot_rule_out) {
+    if (!cpu_has_avx2_f16c()) GTEST_SKIP() << "no AVX2/F16C: the binary16 copy is never built here";
+    core::splitmix64 rng(28);
+    const int dim = 32;
+    const std::uint32_t longer = 6144, parallel = 10;
+    Eigen::VectorXf u(dim);
+    for (auto& v : u) v = float(rng.uniform() * 2 - 1);
+    const Eigen::VectorXf along = u / u.norm();
+    auto across = [&] {  // a random unit vector orthogonal to the user
+        Eigen::VectorXf r(dim);
+        for (auto& v : r) v = float(rng.uniform() * 2 - 1);
+        r -= along * along.dot(r);
+        return Eigen::VectorXf(r / r.norm());
+    };
+    online_models::row_matrix m(longer + parallel, dim);
+    const Eigen::VectorXf bar_side = across();
+    for (std::uint32_t r = 0; r < longer; ++r) {
+        const float a = r < 90 ? 8.0f : r < 100 ? 1.5f : float(rng.uniform());
+        m.row(r) = (a * along + std::sqrt(100.0f - a * a) * (r < 100 ? bar_side : across())).transpose();
+    }
+    const std::vector<float> user(u.data(), u.data() + dim);
+    const std::vector<std::uint8_t> none(longer + parallel, 0);
+    // Parallel rows at 1.5 |user| x (1 + step), ..., x (1 + 10 step): the
+    // smaller step keeps them within the binary16 slack of the bar, the
+    // larger reaches 4 % above it.
+    for (double step : {0.0002, 0.004}) {
+        for (std::uint32_t i = 0; i < parallel; ++i)
+            m.row(longer + i) = (along * float(1.5 * (1.0 + step * (i + 1)))).transpose();
+        const auto half = to_half(view_of(m));
+        ASSERT_FALSE(half.empty());
+        const auto want = top_n_by_dot(view_of(m), user, 100, none);
+        const auto got = top_n_by_dot(view_of(m), user, 100, none, &half);
+        ASSERT_EQ(got.size(), want.size());
+        std::size_t parallel_rows = 0;
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            ASSERT_EQ(got[i].row, want[i].row) << "step " << step << " i " << i;
+            ASSERT_EQ(got[i].score, want[i].score) << "step " << step << " i " << i;
+            parallel_rows += got[i].row >= longer;
+        }
+        EXPECT_EQ(parallel_rows, parallel) << "step " << step;
+    }
 }
 
 TEST(retrieval, no_binary16_copy_for_values_it_cannot_hold_or_odd_dims) {
