@@ -407,7 +407,8 @@ std::optional<std::vector<scored_row>> top_n_by_half_dot(Eigen::Map<const online
                      kept, best);
         if (kept.size() >= 4 * n + 64) raise_bar();
     }
-    if (kept.size() >= n) raise_bar();
+    // Rescoring a few extra rows costs less than an nth_element to drop them.
+    if (kept.size() > 2 * n) raise_bar();
     for (auto& k : kept) k.score = dot_row_avx2(items.data() + std::size_t(k.row) * dim, dim, user.data());
     return best_n(kept, n);
 #else
