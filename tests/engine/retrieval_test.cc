@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <string>
 
 #include "core/rng.h"
 
@@ -170,6 +171,22 @@ Eigen::Map<const online_models::row_matrix> view_of(const online_models::row_mat
     return {m.data(), m.rows(), m.cols()};
 }
 
+// The binary16 scan's top n, checked against the float scan's: the same rows
+// in the same order, with the same scores. `context` names the case.
+std::vector<scored_row> half_scan_checked(const online_models::row_matrix& m, std::span<const float> user,
+                                          std::size_t n, std::span<const std::uint8_t> excluded,
+                                          const half_matrix& half, const std::string& context) {
+    const auto want = top_n_by_dot(view_of(m), user, n, excluded);
+    const auto got = top_n_by_dot(view_of(m), user, n, excluded, &half);
+    EXPECT_EQ(got.size(), want.size()) << context;
+    for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+        EXPECT_EQ(got[i].row, want[i].row) << context << " i " << i;
+        EXPECT_EQ(got[i].score, want[i].score) << context << " i " << i;
+        if (got[i].row != want[i].row || got[i].score != want[i].score) break;  // the first difference says it
+    }
+    return got;
+}
+
 // Rescored rows must carry the scan's exact bits, or a rescored row could
 // swap places with a row the scan scored.
 TEST(retrieval, dot_row_gives_a_row_the_score_dot_rows_gives_it) {
@@ -223,15 +240,8 @@ TEST(retrieval, the_binary16_scan_returns_exactly_what_the_float_scan_returns) {
 
         const auto half = to_half(view_of(m));
         ASSERT_FALSE(half.empty());
-        for (std::size_t n : {std::size_t(1), std::size_t(10), std::size_t(100), std::size_t(500)}) {
-            const auto want = top_n_by_dot(view_of(m), user, n, excluded);
-            const auto got = top_n_by_dot(view_of(m), user, n, excluded, &half);
-            ASSERT_EQ(got.size(), want.size()) << "trial " << trial << " n " << n;
-            for (std::size_t i = 0; i < got.size(); ++i) {
-                ASSERT_EQ(got[i].row, want[i].row) << "trial " << trial << " n " << n << " i " << i;
-                ASSERT_EQ(got[i].score, want[i].score) << "trial " << trial << " n " << n << " i " << i;
-            }
-        }
+        for (std::size_t n : {std::size_t(1), std::size_t(10), std::size_t(100), std::size_t(500)})
+            half_scan_checked(m, user, n, excluded, half, "trial " + std::to_string(trial) + " n " + std::to_string(n));
     }
 }
 
@@ -279,15 +289,10 @@ TEST(retrieval, the_norm_ordered_scan_returns_exactly_the_float_top_n_ties_acros
         const auto half = to_half(view_of(m));
         ASSERT_FALSE(half.empty());
         for (std::size_t n : {std::size_t(1), std::size_t(10), std::size_t(100), std::size_t(500)}) {
-            const auto want = top_n_by_dot(view_of(m), user, n, excluded);
-            const auto got = top_n_by_dot(view_of(m), user, n, excluded, &half);
-            ASSERT_EQ(got.size(), want.size()) << "trial " << trial << " n " << n;
+            const auto got =
+                half_scan_checked(m, user, n, excluded, half, "trial " + std::to_string(trial) + " n " + std::to_string(n));
             std::size_t tied = 0;
-            for (std::size_t i = 0; i < got.size(); ++i) {
-                ASSERT_EQ(got[i].row, want[i].row) << "trial " << trial << " n " << n << " i " << i;
-                ASSERT_EQ(got[i].score, want[i].score) << "trial " << trial << " n " << n << " i " << i;
-                tied += i > 0 && got[i].score == got[i - 1].score;
-            }
+            for (std::size_t i = 1; i < got.size(); ++i) tied += got[i].score == got[i - 1].score;
             if (n >= 100) {
                 EXPECT_GT(tied, 0u) << "the trial should hold exact ties";
             }
@@ -388,16 +393,9 @@ TEST(retrieval, the_scan_reads_every_row_the_norm_bound_cannot_rule_out) {
             m.row(longer + i) = (along * float(1.5 * (1.0 + step * (i + 1)))).transpose();
         const auto half = to_half(view_of(m));
         ASSERT_FALSE(half.empty());
-        const auto want = top_n_by_dot(view_of(m), user, 100, none);
-        const auto got = top_n_by_dot(view_of(m), user, 100, none, &half);
-        ASSERT_EQ(got.size(), want.size());
-        std::size_t parallel_rows = 0;
-        for (std::size_t i = 0; i < got.size(); ++i) {
-            ASSERT_EQ(got[i].row, want[i].row) << "step " << step << " i " << i;
-            ASSERT_EQ(got[i].score, want[i].score) << "step " << step << " i " << i;
-            parallel_rows += got[i].row >= longer;
-        }
-        EXPECT_EQ(parallel_rows, parallel) << "step " << step;
+        const auto got = half_scan_checked(m, user, 100, none, half, "step " + std::to_string(step));
+        const auto parallel_rows = std::count_if(got.begin(), got.end(), [&](const auto& g) { return g.row >= longer; });
+        EXPECT_EQ(std::size_t(parallel_rows), parallel) << "step " << step;
     }
 }
 
