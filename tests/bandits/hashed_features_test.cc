@@ -27,7 +27,9 @@ TEST(hashed_features, are_deterministic_sorted_unique_and_inside_the_space) {
         EXPECT_EQ(a[i].index, b[i].index);
         EXPECT_EQ(a[i].value, b[i].value);
         EXPECT_LT(a[i].index, 1u << 10);
-        if (i) EXPECT_LT(a[i - 1].index, a[i].index) << "sorted, each index once";
+        if (i) {
+            EXPECT_LT(a[i - 1].index, a[i].index) << "sorted, each index once";
+        }
     }
     // 1 bias + 2 context + 3 candidate terms + 2 x 3 interactions, before collisions.
     double total = 0;

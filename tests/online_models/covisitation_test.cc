@@ -59,7 +59,9 @@ TEST(covisitation, memory_stays_bounded_and_heavy_neighbours_survive_noise) {
         auto list = c.neighbours(r);
         EXPECT_LE(list.size(), std::size_t(capacity));
         for (std::size_t i = 0; i < list.size(); ++i) {
-            if (i) EXPECT_GE(list[i - 1].count, list[i].count) << "row " << r << " not sorted";
+            if (i) {
+                EXPECT_GE(list[i - 1].count, list[i].count) << "row " << r << " not sorted";
+            }
             // Space-Saving bounds: true <= count <= true + error.
             const float t = truth[{r, list[i].row}];
             EXPECT_GE(list[i].count + 1e-3f, t);
