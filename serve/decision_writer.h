@@ -38,8 +38,9 @@ public:
 
     // Stores `decision` under `id`, sends `log_message` (unless empty) to
     // the log, then completes with the store write's result on the token's
-    // associated executor. That executor must be running: it also carries
-    // the wake-up of the writer (see enqueue), for every put.
+    // associated executor. That executor also carries the writer's wake-up
+    // (see enqueue); while it is not running, puts wait for the writer's
+    // 10 ms fallback wake-up instead.
     template <class Token>
     auto async_put(std::string id, engine::pending_decision decision, std::string log_message, Token&& token) {
         return boost::asio::async_initiate<Token, signature>(

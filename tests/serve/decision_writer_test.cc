@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "serve/serve_fixture.h"
@@ -129,6 +130,38 @@ TEST(decision_writer, a_pending_put_keeps_its_io_context_running_until_it_comple
         ioc.run();  // without the writer's work on ioc this returns at once, before the write
         EXPECT_EQ(completed, round + 1);
     }
+}
+
+
+// The writer's wake-up rides on a caller's executor. One that never runs
+// must not hold back its own decision's write, nor anyone else's put.
+TEST(decision_writer, a_caller_executor_that_never_runs_delays_no_put_for_long) {
+    testing::temp_dir dir;
+    auto store = state::store::open({.path = dir.str()}).value();
+    prometheus::Registry registry;
+    net::io_context idle;  // never run
+    net::io_context running;
+    int completed = 0;
+    decision_writer writer(*store, registry, nullptr);
+    auto put = [&](const std::string& id, net::io_context& on) {
+        writer.async_put(id, decision_for("u"), "",
+                         net::bind_executor(on, [&](core::result<void> r) { completed += r ? 1 : 0; }));
+    };
+    // One put through, then a pause, so that the writer is asleep: otherwise
+    // it could find the next puts queued without any wake-up.
+    put("first", running);
+    running.run();
+    ASSERT_EQ(completed, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    put("stuck", idle);    // its wake-up waits in `idle`
+    put("next", running);  // a wake-up is already on its way: none posted
+    running.restart();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (completed < 2 && std::chrono::steady_clock::now() < deadline) running.run_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(completed, 2) << "the put after the stuck one never completed";
+    EXPECT_TRUE(store->get_decision("stuck").value()) << "the stuck caller's decision was never written";
+    idle.run();  // the stuck put's completion and the wake-up it carried
+    EXPECT_EQ(completed, 3);
 }
 
 }  // namespace
