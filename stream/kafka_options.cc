@@ -9,10 +9,12 @@ namespace marquee::stream {
 
 namespace {
 
-void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
+// `setting`: the Marquee setting a bad value is reported under.
+void set(RdKafka::Conf& conf, const std::string& key, const std::string& value,
+         const std::string& setting = {}) {
     std::string err;
     if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK)
-        throw std::invalid_argument("kafka." + key + ": " + err);
+        throw std::invalid_argument((setting.empty() ? "kafka." + key : setting) + ": " + err);
 }
 
 }  // namespace
@@ -39,11 +41,8 @@ std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std
         set(*conf, "enable.idempotence", "true");
     }
     for (const auto& [key, value] : options.properties) set(*conf, key, value);
-    if (role == "decision_log") {
-        std::string err;
-        if (conf->set("linger.ms", std::to_string(options.decisions_linger_ms), err) != RdKafka::Conf::CONF_OK)
-            throw std::invalid_argument("topics.decisions_linger_ms: " + err);
-    }
+    if (role == "decision_log")
+        set(*conf, "linger.ms", std::to_string(options.decisions_linger_ms), "topics.decisions_linger_ms");
     return conf;
 }
 
