@@ -338,10 +338,11 @@ TEST(retrieval, the_scan_never_reads_rows_that_cannot_reach_the_top) {
     for (auto& v : user) v = float(rng.uniform() * 2 - 1);
     const std::vector<std::uint8_t> none(items, 0);
     const auto want = top_n_by_dot(view_of(m), user, 100, none);
+    // One row along the user, long enough to beat every real row.
+    const auto big =
+        to_half(view_of(online_models::row_matrix(Eigen::Map<const Eigen::RowVectorXf>(user.data(), dim) * 100.0f)));
     auto spoil = [&](std::size_t from, std::size_t to) {
         auto half = to_half(view_of(m));
-        const auto big = to_half(view_of(online_models::row_matrix(
-            Eigen::Map<const Eigen::RowVectorXf>(user.data(), dim).replicate(1, 1) * 100.0f)));
         for (std::size_t i = from; i < to; ++i)
             std::copy(big.values.begin(), big.values.end(), half.values.begin() + std::ptrdiff_t(i * dim));
         return top_n_by_dot(view_of(m), user, 100, none, &half);
