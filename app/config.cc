@@ -109,6 +109,8 @@ const std::vector<entry>& entries() {
         t.push_back(bind("state.background_write_bytes_per_s",
                          "Cap on RocksDB flush and compaction writes, bytes/s (0: none)",
                          [](config& c) -> auto& { return c.state.background_write_bytes_per_s; }));
+        t.push_back(bind("state.background_low_priority", "Run RocksDB flushes and compactions at nice 19",
+                         [](config& c) -> auto& { return c.state.background_low_priority; }));
         t.push_back(bind("http.address", "Listen address", [](config& c) -> auto& { return c.http.address; }));
         t.push_back(bind("http.port", "Listen port (0: any free port)", [](config& c) -> auto& { return c.http.port; }));
         t.push_back(bind("http.threads", "HTTP I/O threads", [](config& c) -> auto& { return c.http.threads; }));

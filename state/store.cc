@@ -209,6 +209,11 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     if (options.background_write_bytes_per_s > 0)
         db_options.rate_limiter.reset(
             rocksdb::NewGenericRateLimiter(std::int64_t(options.background_write_bytes_per_s)));
+    if (options.background_low_priority)
+        for (auto pool : {rocksdb::Env::Priority::LOW, rocksdb::Env::Priority::HIGH}) {
+            auto s = db_options.env->LowerThreadPoolCPUPriority(pool, rocksdb::CpuPriority::kLow);
+            if (!s.ok() && !s.IsNotSupported()) return from_status(s);
+        }
     // Tickers only (no per-operation timers): enough for write-stall time.
     db_options.statistics = rocksdb::CreateDBStatistics();
     db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptDetailedTimers);

@@ -36,6 +36,10 @@ struct store_options {
     // a core at once and queues requests behind it. Ingest's flushes write
     // little (hot keys are overwritten in the memtable). Default: 32 MiB/s.
     std::size_t background_write_bytes_per_s = 32u << 20;
+    // Run RocksDB's flush and compaction threads at the lowest CPU priority
+    // (nice 19). They are process-wide: once lowered, they stay lowered for
+    // every store the process opens. Default: true.
+    bool background_low_priority = true;
 };
 
 struct partition_offset {

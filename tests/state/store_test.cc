@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <sys/resource.h>
 
 #include <cstring>
+#include <future>
 #include <set>
 
 #include "core/byte_io.h"
@@ -378,6 +381,26 @@ TEST(store, flushes_and_compactions_write_under_the_configured_cap) {
     auto s = store::open({.path = dir.str() + "/uncapped", .background_write_bytes_per_s = 0});
     ASSERT_TRUE(s);
     EXPECT_EQ(s.value()->stats().background_write_limit, 0u);
+}
+
+// Runs a job on one of RocksDB's (process-wide) background pools and returns
+// the nice value of the thread that ran it.
+int nice_of_pool(rocksdb::Env::Priority pool) {
+    std::promise<int> nice;
+    rocksdb::Env::Default()->Schedule(
+        [](void* p) {
+            errno = 0;
+            static_cast<std::promise<int>*>(p)->set_value(getpriority(PRIO_PROCESS, 0));
+        },
+        &nice, pool);
+    return nice.get_future().get();
+}
+
+TEST(store, flushes_and_compactions_run_at_the_lowest_cpu_priority) {
+    testing::temp_dir dir;
+    auto s = open_at(dir.str());
+    EXPECT_EQ(nice_of_pool(rocksdb::Env::Priority::HIGH), 19);  // flushes
+    EXPECT_EQ(nice_of_pool(rocksdb::Env::Priority::LOW), 19);   // compactions
 }
 
 TEST(store, open_reports_unusable_paths) {
