@@ -8,7 +8,7 @@ namespace marquee::state {
 
 namespace {
 
-constexpr std::uint8_t user_format = 4, item_format = 2, decision_format = 3;
+constexpr std::uint8_t user_format = 4, item_format = 2, decision_format = 3, shown_items_format = 1;
 // Item format 1 (before the catalog topic): no availability, release time,
 // title or genres. Still decoded, as an available item with none of them.
 constexpr std::uint8_t item_format_v1 = 1;
@@ -127,6 +127,27 @@ std::string encode_decision(const engine::pending_decision& d) {
         w.put(std::uint8_t(i.rewarded));
     }
     return w.take();
+}
+
+std::string encode_shown_items(const engine::pending_decision& d) {
+    writer w;
+    w.put(shown_items_format);
+    w.put(std::uint32_t(d.items.size()));
+    for (const auto& i : d.items) w.put_string(i.item_id);
+    return w.take();
+}
+
+std::optional<bool> shows_item(std::string_view value, std::string_view item) {
+    reader r(value);
+    std::uint8_t format = 0;
+    std::uint32_t n = 0;
+    if (!r.get(format) || format != shown_items_format || !r.get(n)) return std::nullopt;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::string_view id;
+        if (!r.get_string_view(id)) return std::nullopt;
+        if (id == item) return true;
+    }
+    return false;
 }
 
 core::result<engine::pending_decision> decode_decision(std::string_view bytes) {

@@ -245,6 +245,80 @@ TEST(store, pending_decisions_are_found_by_user_and_window_and_by_serving_time) 
     EXPECT_EQ(s->decisions_served_before(2500, 10).value()[1].decision.user_id, "u1");
 }
 
+// Opens the store's database directly, for writing what the store would not.
+template <class Fn>
+void with_raw_db(const std::string& path, Fn fn) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name :
+         {"default", "users", "items", "bandit", "decisions", "offsets", "covisit", "decision_index", "rank"})
+        families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), path, families, &handles, &raw).ok());
+    fn(*raw, handles);
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+}
+
+TEST(store, decisions_that_showed_an_item_are_found_without_reading_the_others) {
+    testing::temp_dir dir;
+    auto decision = [](std::int64_t served, std::vector<std::string> items) {
+        engine::pending_decision d;
+        d.user_id = "u";
+        d.served_ms = served;
+        for (auto& i : items) d.items.push_back({std::move(i), bandits::feature_vector::Zero(), 0.5, false});
+        return d;
+    };
+    auto ids = [](const core::result<std::vector<store::stored_decision>>& v) {
+        std::vector<std::string> out;
+        if (!v) return std::vector<std::string>{"error: " + v.error().message};
+        for (const auto& d : v.value()) out.push_back(d.id);
+        return out;
+    };
+    {
+        auto s = open_at(dir.str());
+        ASSERT_TRUE(put_decision(*s, "a", decision(1000, {"x", "y"})));
+        ASSERT_TRUE(put_decision(*s, "b", decision(2000, {"z"})));
+        ASSERT_TRUE(put_decision(*s, "c", decision(3000, {"xx", "x"})));
+        EXPECT_EQ(ids(s->user_decisions("u", 0, 10'000, "x")), (std::vector<std::string>{"a", "c"}));
+        EXPECT_EQ(ids(s->user_decisions("u", 0, 10'000, "z")), (std::vector<std::string>{"b"}));
+        EXPECT_TRUE(ids(s->user_decisions("u", 0, 10'000, "w")).empty());
+        EXPECT_EQ(ids(s->user_decisions("u", 2500, 10'000, "x")), (std::vector<std::string>{"c"}));
+        ASSERT_TRUE(put_decision(*s, "e", decision(4000, {"x"})));
+    }
+    with_raw_db(dir.str(), [](rocksdb::DB& db, auto& handles) {
+        // b's record is spoiled: reading it is an error, so a lookup that
+        // succeeds never read it.
+        ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), handles[4], "b", "spoiled").ok());
+        // e's index entry as written before entries listed their items (no
+        // value): its decision must be read to tell.
+        std::string key = "u";
+        for (int shift = 24; shift >= 0; shift -= 8) key.push_back(char((1u >> shift) & 0xff));
+        key += "u";
+        core::append_ordered(key, 4000);
+        key += "e";
+        ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), handles[7], key, "").ok());
+    });
+    auto s = open_at(dir.str());
+    EXPECT_FALSE(s->user_decisions("u", 0, 10'000)) << "reading every decision reads the spoiled one";
+    EXPECT_EQ(ids(s->user_decisions("u", 0, 10'000, "x")), (std::vector<std::string>{"a", "c", "e"}));
+    EXPECT_TRUE(ids(s->user_decisions("u", 0, 10'000, "w")).empty());
+}
+
+TEST(codec, shown_items_list_every_item_and_nothing_else) {
+    engine::pending_decision d;
+    d.items.push_back({"m1", bandits::feature_vector::Zero(), 0.5, false});
+    d.items.push_back({"m22", bandits::feature_vector::Zero(), 0.5, false});
+    const auto v = encode_shown_items(d);
+    EXPECT_EQ(shows_item(v, "m1"), true);
+    EXPECT_EQ(shows_item(v, "m22"), true);
+    EXPECT_EQ(shows_item(v, "m2"), false);
+    EXPECT_EQ(shows_item(v, ""), false);
+    EXPECT_EQ(shows_item("", "m1"), std::nullopt) << "entries written before the list";
+    EXPECT_EQ(shows_item(v.substr(0, v.size() - 1), "m22"), std::nullopt) << "truncated";
+    EXPECT_EQ(shows_item(std::string(1, '\x7f') + v.substr(1), "m1"), std::nullopt) << "unknown format";
+}
+
 TEST(codec, decisions_scored_by_another_feature_map_decode_as_stale) {
     engine::pending_decision d;
     d.user_id = "u";
