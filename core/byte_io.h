@@ -52,14 +52,6 @@ public:
         in_.remove_prefix(n);
         return true;
     }
-    // The next string, without copying it: valid while the input is.
-    bool get_string_view(std::string_view& s) {
-        std::uint32_t n = 0;
-        if (!get(n) || in_.size() < n) return false;
-        s = in_.substr(0, n);
-        in_.remove_prefix(n);
-        return true;
-    }
     std::size_t remaining() const { return in_.size(); }
     bool done() const { return in_.empty(); }
 

@@ -28,11 +28,12 @@ core::result<item_row> decode_item(std::string_view bytes);
 std::string encode_decision(const engine::pending_decision& d);
 core::result<engine::pending_decision> decode_decision(std::string_view bytes);
 
-// The ids of the items a decision showed: the value of its by-user index
-// entry, so a reward without a decision id reads only the decisions that
-// showed its item. shows_item is nullopt for a value that lists nothing
-// (entries written before the list existed) or cannot be read.
+// Hashes of the items a decision showed: the value of its by-user index
+// entry, so a reward without a decision id reads only the decisions that may
+// have shown its item. may_show_item: false means certainly not shown; true
+// means the decision must be read to be sure; nullopt, a value that lists
+// nothing (entries written before the list existed) or cannot be read.
 std::string encode_shown_items(const engine::pending_decision& d);
-std::optional<bool> shows_item(std::string_view value, std::string_view item);
+std::optional<bool> may_show_item(std::string_view value, std::string_view item);
 
 }  // namespace marquee::state

@@ -276,13 +276,12 @@ core::result<std::vector<store::stored_decision>> store::user_decisions(std::str
         if (key.size() < prefix.size() + 8) return core::error{"corrupt_state", "short decision index key"};
         if (core::read_ordered(key.data() + prefix.size()) > to_ms) break;
         const std::string_view id(key.data() + prefix.size() + 8, key.size() - prefix.size() - 8);
-        const auto listed = showing.empty() ? std::optional<bool>() : shows_item(it->value().ToStringView(), showing);
-        if (listed == false) continue;
+        if (!showing.empty() && may_show_item(it->value().ToStringView(), showing) == false) continue;
         auto d = get_decision(id);
         if (!d) return d.error();
         // A dangling index entry (decision erased by another writer) is skipped.
         if (!d.value()) continue;
-        if (!showing.empty() && !listed &&
+        if (!showing.empty() &&
             std::none_of(d.value()->items.begin(), d.value()->items.end(),
                          [&](const auto& i) { return i.item_id == showing; }))
             continue;

@@ -305,18 +305,20 @@ TEST(store, decisions_that_showed_an_item_are_found_without_reading_the_others) 
     EXPECT_TRUE(ids(s->user_decisions("u", 0, 10'000, "w")).empty());
 }
 
-TEST(codec, shown_items_list_every_item_and_nothing_else) {
+TEST(codec, shown_items_rule_out_the_items_a_decision_did_not_show) {
     engine::pending_decision d;
     d.items.push_back({"m1", bandits::feature_vector::Zero(), 0.5, false});
     d.items.push_back({"m22", bandits::feature_vector::Zero(), 0.5, false});
     const auto v = encode_shown_items(d);
-    EXPECT_EQ(shows_item(v, "m1"), true);
-    EXPECT_EQ(shows_item(v, "m22"), true);
-    EXPECT_EQ(shows_item(v, "m2"), false);
-    EXPECT_EQ(shows_item(v, ""), false);
-    EXPECT_EQ(shows_item("", "m1"), std::nullopt) << "entries written before the list";
-    EXPECT_EQ(shows_item(v.substr(0, v.size() - 1), "m22"), std::nullopt) << "truncated";
-    EXPECT_EQ(shows_item(std::string(1, '\x7f') + v.substr(1), "m1"), std::nullopt) << "unknown format";
+    EXPECT_EQ(v.size(), 1u + 4u + 2u * 4u);
+    EXPECT_EQ(may_show_item(v, "m1"), true);
+    EXPECT_EQ(may_show_item(v, "m22"), true);
+    int ruled_out = 0;
+    for (int i = 0; i < 10000; ++i) ruled_out += may_show_item(v, "m" + std::to_string(100 + i)) == false;
+    EXPECT_EQ(ruled_out, 10000);
+    EXPECT_EQ(may_show_item("", "m1"), std::nullopt) << "entries written before the list";
+    EXPECT_EQ(may_show_item(v.substr(0, v.size() - 1), "m22"), std::nullopt) << "truncated";
+    EXPECT_EQ(may_show_item(std::string(1, '\x7f') + v.substr(1), "m1"), std::nullopt) << "unknown format";
 }
 
 TEST(codec, decisions_scored_by_another_feature_map_decode_as_stale) {
