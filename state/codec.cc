@@ -3,13 +3,12 @@
 #include <cstring>
 
 #include "core/byte_io.h"
-#include "core/hash.h"
 
 namespace marquee::state {
 
 namespace {
 
-constexpr std::uint8_t user_format = 4, item_format = 2, decision_format = 3, shown_items_format = 1;
+constexpr std::uint8_t user_format = 4, item_format = 2, decision_format = 3;
 // Item format 1 (before the catalog topic): no availability, release time,
 // title or genres. Still decoded, as an available item with none of them.
 constexpr std::uint8_t item_format_v1 = 1;
@@ -128,37 +127,6 @@ std::string encode_decision(const engine::pending_decision& d) {
         w.put(std::uint8_t(i.rewarded));
     }
     return w.take();
-}
-
-namespace {
-// 32 bits of an item id's hash: 4 bytes per shown item on the serving write
-// path, and a false match (which reading the decision then rules out) about
-// once in 400 million for a 10-item list.
-std::uint32_t shown_item_hash(std::string_view item) { return std::uint32_t(core::hash64(item, 0x5710'e4a9)); }
-}  // namespace
-
-std::string encode_shown_items(const engine::pending_decision& d) {
-    writer w;
-    w.reserve(1 + 4 + 4 * d.items.size());
-    w.put(shown_items_format);
-    w.put(std::uint32_t(d.items.size()));
-    for (const auto& i : d.items) w.put(shown_item_hash(i.item_id));
-    return w.take();
-}
-
-std::optional<bool> may_show_item(std::string_view value, std::string_view item) {
-    reader r(value);
-    std::uint8_t format = 0;
-    std::uint32_t n = 0;
-    if (!r.get(format) || format != shown_items_format || !r.get(n) || r.remaining() != 4 * std::size_t(n))
-        return std::nullopt;
-    const auto wanted = shown_item_hash(item);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        std::uint32_t h = 0;
-        r.get(h);
-        if (h == wanted) return true;
-    }
-    return false;
 }
 
 core::result<engine::pending_decision> decode_decision(std::string_view bytes) {

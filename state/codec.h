@@ -3,7 +3,6 @@
 // corrupt input instead of reading past it.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,13 +26,5 @@ core::result<item_row> decode_item(std::string_view bytes);
 
 std::string encode_decision(const engine::pending_decision& d);
 core::result<engine::pending_decision> decode_decision(std::string_view bytes);
-
-// Hashes of the items a decision showed: the value of its by-user index
-// entry, so a reward without a decision id reads only the decisions that may
-// have shown its item. may_show_item: false means certainly not shown; true
-// means the decision must be read to be sure; nullopt, a value that lists
-// nothing (entries written before the list existed) or cannot be read.
-std::string encode_shown_items(const engine::pending_decision& d);
-std::optional<bool> may_show_item(std::string_view value, std::string_view item);
 
 }  // namespace marquee::state

@@ -150,7 +150,7 @@ void write_set::put_model_meta(const engine::model& m) {
 void write_set::put_decision(std::string_view id, const engine::pending_decision& d) {
     impl_->batch.Put(impl_->h(cf_decisions), slice(id), encode_decision(d));
     impl_->batch.Put(impl_->h(cf_decision_index), time_key(d.served_ms, id), rocksdb::Slice());
-    impl_->batch.Put(impl_->h(cf_decision_index), user_key(d.user_id, d.served_ms, id), encode_shown_items(d));
+    impl_->batch.Put(impl_->h(cf_decision_index), user_key(d.user_id, d.served_ms, id), rocksdb::Slice());
 }
 
 void write_set::erase_decision(std::string_view id, const engine::pending_decision& d) {
@@ -264,8 +264,8 @@ core::result<std::optional<engine::pending_decision>> store::get_decision(std::s
 }
 
 core::result<std::vector<store::stored_decision>> store::user_decisions(std::string_view user_id,
-                                                                         std::int64_t from_ms, std::int64_t to_ms,
-                                                                         std::string_view showing) const {
+                                                                         std::int64_t from_ms,
+                                                                         std::int64_t to_ms) const {
     std::vector<stored_decision> out;
     const std::string prefix = user_prefix(user_id);
     std::string start = prefix;
@@ -276,16 +276,10 @@ core::result<std::vector<store::stored_decision>> store::user_decisions(std::str
         if (key.size() < prefix.size() + 8) return core::error{"corrupt_state", "short decision index key"};
         if (core::read_ordered(key.data() + prefix.size()) > to_ms) break;
         const std::string_view id(key.data() + prefix.size() + 8, key.size() - prefix.size() - 8);
-        if (!showing.empty() && may_show_item(it->value().ToStringView(), showing) == false) continue;
         auto d = get_decision(id);
         if (!d) return d.error();
         // A dangling index entry (decision erased by another writer) is skipped.
-        if (!d.value()) continue;
-        if (!showing.empty() &&
-            std::none_of(d.value()->items.begin(), d.value()->items.end(),
-                         [&](const auto& i) { return i.item_id == showing; }))
-            continue;
-        out.push_back({std::string(id), std::move(*d.value())});
+        if (d.value()) out.push_back({std::string(id), std::move(*d.value())});
     }
     if (!it->status().ok()) return from_status(it->status());
     return out;

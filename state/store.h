@@ -103,10 +103,9 @@ public:
         engine::pending_decision decision;
     };
     // The user's pending decisions served in [from_ms, to_ms], oldest first
-    // (for rewards that arrive without a decision id); with `showing`, only
-    // those that showed that item, read without reading the others.
+    // (for rewards that arrive without a decision id).
     core::result<std::vector<stored_decision>> user_decisions(std::string_view user_id, std::int64_t from_ms,
-                                                              std::int64_t to_ms, std::string_view showing = {}) const;
+                                                              std::int64_t to_ms) const;
     // Up to `limit` pending decisions served before `before_ms`, oldest first
     // (their reward window has closed).
     core::result<std::vector<stored_decision>> decisions_served_before(std::int64_t before_ms,

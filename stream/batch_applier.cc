@@ -167,7 +167,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
 
 core::result<engine::pending_decision*> batch_applier::window_decision(const events::event& e,
                                                                       decision_map& decisions) {
-    auto stored = store_.user_decisions(e.user_id, e.ts_ms - options_.rewards.window.count(), e.ts_ms, e.item_id);
+    auto stored = store_.user_decisions(e.user_id, e.ts_ms - options_.rewards.window.count(), e.ts_ms);
     if (!stored) return stored.error();
     for (auto& [id, d] : stored.value()) {
         // This batch's copy, if it has one, knows the latest rewards.
