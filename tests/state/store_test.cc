@@ -389,7 +389,6 @@ int nice_of_pool(rocksdb::Env::Priority pool) {
     std::promise<int> nice;
     rocksdb::Env::Default()->Schedule(
         [](void* p) {
-            errno = 0;
             static_cast<std::promise<int>*>(p)->set_value(getpriority(PRIO_PROCESS, 0));
         },
         &nice, pool);
