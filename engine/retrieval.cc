@@ -111,26 +111,31 @@ std::optional<float> sampled_bar(std::uint32_t size, std::size_t n, ScoreAt scor
     return best.front();
 }
 
-// Appends every eligible row scoring at least `bar` to `kept` (never NaN).
-// Eight rows per step where SSE2 is there (every x86-64): almost all fail,
-// and the few that pass are found from a bit mask, not a branch per row.
-void keep_at_or_above(std::span<const float> scores, float bar, exclusion_mask excluded,
-                      std::vector<scored_row>& kept) {
-    const auto size = static_cast<std::uint32_t>(scores.size());
-    auto keep = [&](std::uint32_t r) {
-        if (!excluded_row(excluded, r)) kept.push_back({r, scores[r], r});
-    };
-    std::uint32_t r = 0;
+// Calls keep(i) for every i in [from, to) with scores[i] >= bar (never
+// NaN), in order. Eight per step where SSE2 is there (every x86-64): almost
+// all fail, and the few that pass are found from a bit mask, not a branch
+// per score.
+template <class Keep>
+void for_each_at_or_above(const float* scores, std::uint32_t from, std::uint32_t to, float bar, Keep keep) {
+    std::uint32_t i = from;
 #if defined(__SSE2__)
     const __m128 b = _mm_set1_ps(bar);
-    for (; r + 8 <= size; r += 8) {
-        unsigned mask = unsigned(_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(scores.data() + r), b))) |
-                        unsigned(_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(scores.data() + r + 4), b))) << 4;
-        for (; mask != 0; mask &= mask - 1) keep(r + std::uint32_t(__builtin_ctz(mask)));
+    for (; i + 8 <= to; i += 8) {
+        unsigned mask = unsigned(_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(scores + i), b))) |
+                        unsigned(_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(scores + i + 4), b))) << 4;
+        for (; mask != 0; mask &= mask - 1) keep(i + std::uint32_t(__builtin_ctz(mask)));
     }
 #endif
-    for (; r < size; ++r)
-        if (scores[r] >= bar) keep(r);
+    for (; i < to; ++i)
+        if (scores[i] >= bar) keep(i);
+}
+
+// Appends every eligible row scoring at least `bar` to `kept` (never NaN).
+void keep_at_or_above(std::span<const float> scores, float bar, exclusion_mask excluded,
+                      std::vector<scored_row>& kept) {
+    for_each_at_or_above(scores.data(), 0, std::uint32_t(scores.size()), bar, [&](std::uint32_t r) {
+        if (!excluded_row(excluded, r)) kept.push_back({r, scores[r], r});
+    });
 }
 
 // (score, row) as one integer that orders as `better` does: the score's
@@ -297,27 +302,15 @@ MARQUEE_AVX2 bool to_half_avx2(const float* in, std::size_t rows, std::size_t di
 
 // Appends every eligible scanned row in positions [from, to) whose score is
 // at least `bar` (never NaN) to `kept`, as (item row, score), and raises
-// `best` to the best of them. Eight at a time where SSE2 is there, as
-// keep_at_or_above.
+// `best` to the best of them.
 void keep_scanned(const float* approx, std::uint32_t from, std::uint32_t to, float bar,
                   const std::uint32_t* order, exclusion_mask excluded, std::vector<scored_row>& kept, float& best) {
-    auto keep = [&](std::uint32_t p) {
+    for_each_at_or_above(approx, from, to, bar, [&](std::uint32_t p) {
         const std::uint32_t row = order[p];
         if (excluded_row(excluded, row)) return;
         kept.push_back({row, approx[p], row});
         best = std::max(best, approx[p]);
-    };
-    std::uint32_t p = from;
-#if defined(__SSE2__)
-    const __m128 b = _mm_set1_ps(bar);
-    for (; p + 8 <= to; p += 8) {
-        unsigned mask = unsigned(_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(approx + p), b))) |
-                        unsigned(_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(approx + p + 4), b))) << 4;
-        for (; mask != 0; mask &= mask - 1) keep(p + std::uint32_t(__builtin_ctz(mask)));
-    }
-#endif
-    for (; p < to; ++p)
-        if (approx[p] >= bar) keep(p);
+    });
 }
 #endif
 
