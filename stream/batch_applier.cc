@@ -31,23 +31,26 @@ core::result<engine::user_state*> batch_applier::user(std::string_view id) {
     return &users_.emplace(std::string(id), std::move(loaded)).first->second;
 }
 
+core::result<void> batch_applier::dead_letter(const raw_message& m, const core::error& why) {
+    if (!dlq_) return core::success();
+    if (auto sent = dlq_->send(m, why); !sent) return sent.error();
+    probe_.dead_lettered();
+    return core::success();
+}
+
 // A catalog record changes the item row alone; it is committed with the
 // rest of the batch (and its offset), so availability is exactly-once too.
-bool batch_applier::apply_catalog(const raw_message& m, batch_stats& stats) {
+core::result<void> batch_applier::apply_catalog(const raw_message& m, batch_stats& stats) {
     auto decoded = catalog_decoder_.decode(m.key, m.payload);
     if (!decoded) {
         ++stats.invalid;
         probe_.catalog_invalid(decoded.error().reason);
-        if (dlq_) {
-            dlq_->send(m, decoded.error());
-            probe_.dead_lettered();
-        }
-        return false;
+        return dead_letter(m, decoded.error());
     }
     touched_.item_rows.insert(model_.apply_catalog(decoded.value()));
     probe_.catalog_applied();
     ++stats.catalog;
-    return true;
+    return core::success();
 }
 
 core::result<batch_stats> batch_applier::apply(std::span<const raw_message> messages) {
@@ -67,7 +70,8 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         next = std::max(next, m.offset + 1);
 
         if (m.topic == options_.items_topic) {
-            apply_catalog(m, stats);  // invalid records are counted and dead-lettered inside
+            // Invalid records are counted and dead-lettered inside.
+            if (auto r = apply_catalog(m, stats); !r) return r.error();
             continue;
         }
 
@@ -75,10 +79,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         if (!decoded) {
             ++stats.invalid;
             probe_.event_invalid(decoded.error().reason);
-            if (dlq_) {
-                dlq_->send(m, decoded.error());
-                probe_.dead_lettered();
-            }
+            if (auto r = dead_letter(m, decoded.error()); !r) return r.error();
             continue;
         }
         const events::event& e = decoded.value();
@@ -156,6 +157,10 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
     }
     for (const auto& [tp, next] : next_offsets) changes.put_offset({std::string(tp.first), tp.second, next});
     changes.put_model_meta(model_);
+    // These offsets pass the invalid records: commit them only once the
+    // copies are safely in the dead-letter topic.
+    if (stats.invalid > 0 && dlq_)
+        if (auto delivered = dlq_->confirm(); !delivered) return delivered.error();
     if (auto committed = store_.commit(changes); !committed) return committed.error();
 
     unpublished_ = true;

@@ -38,11 +38,15 @@ struct raw_message {
     std::int64_t timestamp_ms = 0;  // broker/producer timestamp, fallback event time
 };
 
-// Where invalid events go. Implementations must not throw.
+// Where invalid events go. The applier commits a batch's offsets only once
+// confirm() says its dead letters arrived. Implementations must not throw.
 class dead_letter_sink {
 public:
     virtual ~dead_letter_sink() = default;
-    virtual void send(const raw_message& message, const core::error& why) = 0;
+    // Queues a copy of `message`; an error if it cannot be sent at all.
+    virtual core::result<void> send(const raw_message& message, const core::error& why) = 0;
+    // Waits for everything sent so far; an error if any of it was not delivered.
+    virtual core::result<void> confirm() = 0;
 };
 
 struct applier_options {
@@ -104,7 +108,9 @@ private:
     // `e`, that showed e's item and has no reward for it yet.
     core::result<engine::pending_decision*> window_decision(const events::event& e, decision_map& decisions);
     core::result<engine::user_state*> user(std::string_view id);
-    bool apply_catalog(const raw_message& m, batch_stats& stats);
+    core::result<void> apply_catalog(const raw_message& m, batch_stats& stats);
+    // Counts and forwards an invalid record; an error stops the batch.
+    core::result<void> dead_letter(const raw_message& m, const core::error& why);
 
     state::store& store_;
     engine::model& model_;

@@ -41,6 +41,12 @@ void embedded_broker::set_broker_up(int id, bool up) {
         throw std::runtime_error("embedded broker: broker " + std::to_string(id) + ": " + rd_kafka_err2str(err));
 }
 
+void embedded_broker::refuse_next_produce_requests(int count) {
+    constexpr std::int16_t produce_api_key = 0;
+    for (int i = 0; i < count; ++i)
+        rd_kafka_mock_push_request_errors(impl_->cluster, produce_api_key, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+}
+
 void embedded_broker::create_topic(const std::string& name, int partitions) {
     auto err = rd_kafka_mock_topic_create(impl_->cluster, name.c_str(), partitions, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)

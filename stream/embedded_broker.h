@@ -23,6 +23,10 @@ public:
     // Takes broker `id` (1-based) off the network, or brings it back: the
     // closest the mock cluster has to a broker restart.
     void set_broker_up(int id, bool up);
+    // Answers the next `count` produce requests, whatever their topic, with
+    // a non-retriable error (MSG_SIZE_TOO_LARGE), as a broker that refuses
+    // records would: for tests of what is done with undelivered messages.
+    void refuse_next_produce_requests(int count);
 
 private:
     struct impl;

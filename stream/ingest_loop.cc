@@ -83,12 +83,20 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     // waits for the group commit: needed when the partitions are about to
     // move to another member, which starts from the group's offsets.
     bool flush(bool sync = false) {
+        // After a failed apply the in-memory state is ahead of the store:
+        // applying the batch again (from the revoke that close() runs)
+        // would count its events twice.
+        if (!fatal) return false;
         if (batch.empty()) return true;
         std::vector<raw_message> raw;
         raw.reserve(batch.size());
+        // topic_name() returns a temporary; the views below must outlive
+        // this loop, so the names are kept here (reserved: never moved).
+        std::vector<std::string> topics;
+        topics.reserve(batch.size());
         for (const auto& m : batch) {
             raw.push_back(raw_message{
-                .topic = m->topic_name(),
+                .topic = topics.emplace_back(m->topic_name()),
                 .partition = m->partition(),
                 .offset = m->offset(),
                 .key = m->key() ? std::string_view(*m->key()) : std::string_view(),
@@ -220,14 +228,20 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     }
 
     // Decisions whose reward window closed get the default reward. Checked
-    // once a second between batches (the window is minutes long).
+    // once a second between batches (the window is minutes long), and again
+    // at once while a pass finds more than it takes: serving writes
+    // thousands of decisions a second.
     void close_reward_windows() {
+        constexpr std::size_t per_pass = 1000;
         const auto now = clock::now();
         if (now < next_window_check) return;
         next_window_check = now + std::chrono::seconds(1);
-        if (auto closed = applier.close_reward_windows(core::wall_clock_ms()); !closed) {
+        auto closed = applier.close_reward_windows(core::wall_clock_ms(), per_pass);
+        if (!closed) {
             fatal = closed.error();
             spdlog::critical("ingest: closing reward windows failed ({}); stopping", closed.error().message);
+        } else if (closed.value() == per_pass) {
+            next_window_check = now;
         }
     }
 
@@ -451,9 +465,12 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
             i.update_lag();
         }
     }
-    if (i.fatal) i.flush();
+    // Never publish state that failed to commit.
+    if (i.fatal && i.flush()) i.applier.publish(true);
     i.log_checkpoint(true);
-    i.applier.publish(true);
+    // Left only by a failure (a restart reads it again). Its messages hold
+    // the consumer: destroying it first would wait for them forever.
+    i.batch.clear();
     spdlog::info("ingest: leaving the group");
     i.consumer->close();  // revokes (flushing nothing left) and leaves the group
     i.consumer.reset();

@@ -5,6 +5,8 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -15,9 +17,15 @@ struct kafka_producer::impl : RdKafka::DeliveryReportCb {
     std::unique_ptr<RdKafka::Producer> producer;
     std::atomic<bool> stop{false};
     std::thread poller;
+    mutable std::mutex failed_mutex;
+    std::map<std::string, std::uint64_t, std::less<>> failed;  // by topic
 
     void dr_cb(RdKafka::Message& m) override {
-        if (m.err() != RdKafka::ERR_NO_ERROR) errors->Add({{"topic", m.topic_name()}}).Increment();
+        if (m.err() == RdKafka::ERR_NO_ERROR) return;
+        const auto topic = m.topic_name();
+        errors->Add({{"topic", topic}}).Increment();
+        std::lock_guard lock(failed_mutex);
+        ++failed[topic];
     }
 };
 
@@ -59,11 +67,18 @@ core::result<void> kafka_producer::produce(std::string_view topic, std::string_v
     if (err == RdKafka::ERR_NO_ERROR) return core::success();  // headers now owned by librdkafka
     delete hs;
     if (err == RdKafka::ERR__QUEUE_FULL) return core::error{"queue_full", "producer queue is full"};
+    if (err == RdKafka::ERR_MSG_SIZE_TOO_LARGE) return core::error{"too_large", RdKafka::err2str(err)};
     return core::error{"produce", RdKafka::err2str(err)};
 }
 
 bool kafka_producer::flush(std::chrono::milliseconds timeout) {
     return impl_->producer->flush(int(timeout.count())) == RdKafka::ERR_NO_ERROR;
+}
+
+std::uint64_t kafka_producer::failed_deliveries(std::string_view topic) const {
+    std::lock_guard lock(impl_->failed_mutex);
+    auto it = impl_->failed.find(topic);
+    return it == impl_->failed.end() ? 0 : it->second;
 }
 
 }  // namespace marquee::stream

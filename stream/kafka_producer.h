@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -34,12 +35,14 @@ public:
     // Flushes outstanding messages (up to 10 s) and stops the report thread.
     ~kafka_producer();
 
-    // Enqueues one message; fails fast (reason "queue_full", "produce") and
-    // never blocks the caller.
+    // Enqueues one message; fails fast (reason "queue_full", "too_large",
+    // "produce") and never blocks the caller.
     core::result<void> produce(std::string_view topic, std::string_view key, std::string_view value,
                                std::span<const header> headers = {});
     // Waits until everything enqueued so far is delivered or failed.
     bool flush(std::chrono::milliseconds timeout);
+    // Messages to `topic` that Kafka did not accept, since construction.
+    std::uint64_t failed_deliveries(std::string_view topic) const;
 
 private:
     struct impl;

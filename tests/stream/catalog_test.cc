@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <thread>
 
 #include "app/engine_host.h"
 #include "events/catalog_decoder.h"
@@ -170,6 +171,44 @@ TEST_F(catalog, unavailable_items_are_never_recommended_new_items_are_new_releas
         EXPECT_EQ(testing::metric_sum(again.registry(), "marquee_catalog_applied_total"), 0);
         EXPECT_EQ(testing::metric_sum(again.registry(), "marquee_events_applied_total"), 0);
     }
+}
+
+TEST_F(catalog, catalog_records_and_events_in_one_batch_are_each_read_as_what_they_are) {
+    {
+        app::engine_host host(settings());
+        auto& reg = host.registry();
+        ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+        // Catalog records published while events flow: the loop drains the
+        // catalog into the batch it is filling with events.
+        const auto events = testing::synthetic_events(5, 20, 400, 3);
+        std::thread producer([&] {
+            for (std::size_t at = 0; at < events.size(); at += 20)
+                testing::produce_events(broker.bootstrap(), "marquee.events",
+                                        std::vector(events.begin() + at, events.begin() + at + 20));
+        });
+        for (int i = 0; i < 40; ++i) {
+            events::catalog_item item;
+            item.item_id = "title-" + std::to_string(i);
+            item.title = "Title " + std::to_string(i);
+            publish({{item.item_id, events::encode_json(item)}});
+        }
+        producer.join();
+        ASSERT_TRUE(testing::wait_until([&] {
+            return testing::metric_sum(reg, "marquee_events_applied_total") >= 400 &&
+                   testing::metric_sum(reg, "marquee_catalog_applied_total") >= 40;
+        }, 30s)) << testing::metric_sum(reg, "marquee_catalog_applied_total") << " catalog records, "
+                 << testing::metric_sum(reg, "marquee_events_invalid_total") << " invalid events";
+        EXPECT_EQ(testing::metric_sum(reg, "marquee_events_applied_total"), 400);
+        EXPECT_EQ(testing::metric_sum(reg, "marquee_catalog_applied_total"), 40);
+        EXPECT_EQ(testing::metric_sum(reg, "marquee_events_invalid_total"), 0);
+        EXPECT_EQ(testing::metric_sum(reg, "marquee_catalog_invalid_total"), 0);
+    }
+    // Each record's offset is stored under its own topic.
+    auto s = state::store::open({.path = dir.str()});
+    ASSERT_TRUE(s) << s.error().message;
+    std::map<std::string, std::int64_t> read;
+    for (const auto& o : s.value()->offsets()) read[o.topic] += o.next_offset;
+    EXPECT_EQ(read, (std::map<std::string, std::int64_t>{{"marquee.events", 400}, {"marquee.items", 40}}));
 }
 
 TEST_F(catalog, every_member_of_a_group_reads_the_whole_catalog) {
