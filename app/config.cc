@@ -3,7 +3,9 @@
 #include <charconv>
 #include <cstdio>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <functional>
 #include <stdexcept>
 #include <toml++/toml.h>
@@ -51,18 +53,47 @@ struct entry {
     std::function<std::string(const config&)> get;
 };
 
+// The values a numeric key accepts; anything else fails at start-up rather
+// than as a division by zero or a NaN model later.
+struct range {
+    double min = -std::numeric_limits<double>::infinity();
+    double max = std::numeric_limits<double>::infinity();
+    bool min_excluded = false;
+
+    bool contains(double v) const { return (min_excluded ? v > min : v >= min) && v <= max; }
+    std::string describe() const {
+        std::string out;
+        if (std::isfinite(min)) out = (min_excluded ? "above " : "at least ") + text(min);
+        if (std::isfinite(max)) out += (out.empty() ? "at most " : " and at most ") + text(max);
+        return out;
+    }
+};
+range at_least(double min) { return {.min = min}; }
+range positive() { return {.min = 0, .min_excluded = true}; }
+range within(double min, double max) { return {.min = min, .max = max}; }
+
 // Binds a key to a member via an accessor; parsing follows the member's type.
 template <class F>
-entry bind(std::string_view name, std::string_view doc, F field) {
+entry bind(std::string_view name, std::string_view doc, F field, range allowed = {}) {
     using T = std::remove_reference_t<decltype(field(std::declval<config&>()))>;
     return entry{
         {name, doc},
-        [name, field](config& c, std::string_view v) {
+        [name, field, allowed](config& c, std::string_view v) {
             T& target = field(c);
             if constexpr (std::is_same_v<T, std::string>) target = std::string(v);
             else if constexpr (std::is_same_v<T, bool>) target = parse_bool(name, v);
-            else if constexpr (is_duration<T>::value) target = T(parse_number<typename T::rep>(name, v));
-            else target = parse_number<T>(name, v);
+            else {
+                T parsed;
+                if constexpr (is_duration<T>::value) parsed = T(parse_number<typename T::rep>(name, v));
+                else parsed = parse_number<T>(name, v);
+                double value;
+                if constexpr (is_duration<T>::value) value = double(parsed.count());
+                else value = double(parsed);
+                if (!std::isfinite(value) || !allowed.contains(value))
+                    throw std::invalid_argument(std::string(name) + ": '" + std::string(v) + "' is out of range (" +
+                                                (allowed.describe().empty() ? "not finite" : allowed.describe()) + ")");
+                target = parsed;
+            }
         },
         [field](const config& c) { return text(field(const_cast<config&>(c))); },
     };
@@ -85,22 +116,25 @@ const std::vector<entry>& entries() {
         t.push_back(bind("topics.dlq", "Dead-letter topic for invalid events; empty disables it",
                          [](config& c) -> auto& { return c.kafka.dlq_topic; }));
         t.push_back(bind("embedded.partitions", "Partitions per topic on the embedded broker",
-                         [](config& c) -> auto& { return c.kafka.embedded_partitions; }));
+                         [](config& c) -> auto& { return c.kafka.embedded_partitions; }, at_least(1)));
         t.push_back(bind("ingest.batch_max_messages", "Largest batch applied in one RocksDB write",
-                         [](config& c) -> auto& { return c.ingest.batch_max_messages; }));
+                         [](config& c) -> auto& { return c.ingest.batch_max_messages; }, at_least(1)));
         t.push_back(bind("ingest.batch_max_wait_ms", "Longest a message waits for its batch to fill",
-                         [](config& c) -> auto& { return c.ingest.batch_max_wait; }));
+                         [](config& c) -> auto& { return c.ingest.batch_max_wait; }, at_least(0)));
         t.push_back(bind("ingest.ready_max_lag", "/readyz needs the consumer lag (messages) at most this",
-                         [](config& c) -> auto& { return c.ingest.ready_max_lag; }));
+                         [](config& c) -> auto& { return c.ingest.ready_max_lag; }, at_least(0)));
         t.push_back(bind("ingest.replay_moved_partitions",
                          "On a partition another group member consumed meanwhile, replay it from this instance's offset",
                          [](config& c) -> auto& { return c.ingest.replay_moved_partitions; }));
         t.push_back(bind("ingest.max_event_bytes", "Events larger than this are rejected (too_large)",
-                         [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }));
+                         [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }, at_least(1)));
+        t.push_back(bind("ingest.max_ts_ahead_ms",
+                         "Events whose ts is further than this ahead of their Kafka timestamp are rejected (invalid_value)",
+                         [](config& c) -> auto& { return c.applier.decoder.max_ts_ahead_ms; }, at_least(0)));
         t.push_back(bind("ingest.user_cache_size", "Users kept decoded in memory by the ingest thread",
                          [](config& c) -> auto& { return c.applier.user_cache_size; }));
         t.push_back(bind("ingest.publish_interval_ms", "Minimum interval between serving snapshots (at least 4x the last one's copy time)",
-                         [](config& c) -> auto& { return c.applier.publish_interval; }));
+                         [](config& c) -> auto& { return c.applier.publish_interval; }, at_least(0)));
         t.push_back(bind("state.data_dir", "Directory of the RocksDB state", [](config& c) -> auto& { return c.state.path; }));
         t.push_back(bind("state.sync_writes", "fsync the WAL on every batch",
                          [](config& c) -> auto& { return c.state.sync_writes; }));
@@ -113,47 +147,47 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.state.background_low_priority; }));
         t.push_back(bind("http.address", "Listen address", [](config& c) -> auto& { return c.http.address; }));
         t.push_back(bind("http.port", "Listen port (0: any free port)", [](config& c) -> auto& { return c.http.port; }));
-        t.push_back(bind("http.threads", "HTTP I/O threads", [](config& c) -> auto& { return c.http.threads; }));
-        t.push_back(bind("http.body_limit", "Largest request body, bytes", [](config& c) -> auto& { return c.http.body_limit; }));
+        t.push_back(bind("http.threads", "HTTP I/O threads", [](config& c) -> auto& { return c.http.threads; }, within(1, 256)));
+        t.push_back(bind("http.body_limit", "Largest request body, bytes", [](config& c) -> auto& { return c.http.body_limit; }, at_least(1)));
         t.push_back(bind("http.header_limit", "Largest request header block, bytes",
-                         [](config& c) -> auto& { return c.http.header_limit; }));
+                         [](config& c) -> auto& { return c.http.header_limit; }, at_least(1)));
         t.push_back(bind("http.idle_timeout_s", "Idle connection timeout, seconds",
-                         [](config& c) -> auto& { return c.http.idle_timeout; }));
-        t.push_back(bind("api.max_k", "Largest k a client may request", [](config& c) -> auto& { return c.api.max_k; }));
-        t.push_back(bind("api.default_k", "k when the request gives none", [](config& c) -> auto& { return c.api.default_k; }));
+                         [](config& c) -> auto& { return c.http.idle_timeout; }, at_least(1)));
+        t.push_back(bind("api.max_k", "Largest k a client may request", [](config& c) -> auto& { return c.api.max_k; }, at_least(1)));
+        t.push_back(bind("api.default_k", "k when the request gives none", [](config& c) -> auto& { return c.api.default_k; }, at_least(1)));
         t.push_back(bind("api.exploration_seed", "Seed mixed into each decision's exploration seed",
                          [](config& c) -> auto& { return c.api.exploration_seed; }));
         t.push_back(bind("api.max_exclude", "Most item ids in exclude= (and names in genres=)",
-                         [](config& c) -> auto& { return c.api.max_exclude; }));
+                         [](config& c) -> auto& { return c.api.max_exclude; }, at_least(0)));
         t.push_back(bind("rank.bits", "POST /v1/rank: hashed feature space is 2^bits (model dim 2^bits + 4; O(dim^2) per reward)",
-                         [](config& c) -> auto& { return c.api.rank.model.bits; }));
+                         [](config& c) -> auto& { return c.api.rank.model.bits; }, within(1, 14)));
         t.push_back(bind("rank.alpha", "POST /v1/rank: LinUCB confidence width",
-                         [](config& c) -> auto& { return c.api.rank.model.alpha; }));
+                         [](config& c) -> auto& { return c.api.rank.model.alpha; }, at_least(0)));
         t.push_back(bind("rank.lambda", "POST /v1/rank: ridge prior",
-                         [](config& c) -> auto& { return c.api.rank.model.lambda; }));
+                         [](config& c) -> auto& { return c.api.rank.model.lambda; }, positive()));
         t.push_back(bind("rank.thompson_v", "POST /v1/rank: Thompson sampling posterior scale",
-                         [](config& c) -> auto& { return c.api.rank.model.v; }));
+                         [](config& c) -> auto& { return c.api.rank.model.v; }, at_least(0)));
         t.push_back(bind("rank.epsilon", "POST /v1/rank: per-slot uniform exploration when the request gives no explore",
-                         [](config& c) -> auto& { return c.api.rank.epsilon; }));
+                         [](config& c) -> auto& { return c.api.rank.epsilon; }, within(0, 1)));
         t.push_back(bind("rank.max_candidates", "POST /v1/rank: most candidates per request",
-                         [](config& c) -> auto& { return c.api.rank.max_candidates; }));
+                         [](config& c) -> auto& { return c.api.rank.max_candidates; }, at_least(1)));
         t.push_back(bind("rank.max_features", "POST /v1/rank: most feature terms in the context and in each candidate",
-                         [](config& c) -> auto& { return c.api.rank.max_features; }));
+                         [](config& c) -> auto& { return c.api.rank.max_features; }, at_least(1)));
         t.push_back(bind("rank.checkpoint_every", "POST /v1/rank: rewards between full model writes (others are logged)",
-                         [](config& c) -> auto& { return c.api.rank.checkpoint_every; }));
+                         [](config& c) -> auto& { return c.api.rank.checkpoint_every; }, at_least(1)));
         t.push_back(bind("rank.seed", "POST /v1/rank: seed mixed into each decision's exploration seed",
                          [](config& c) -> auto& { return c.api.rank.seed; }));
         t.push_back(bind("retrieval.embedding_n", "Candidates from the embedding dot product",
-                         [](config& c) -> auto& { return c.api.recommend.retrieval_n; }));
-        t.push_back(bind("retrieval.popular_n", "Popular candidates added", [](config& c) -> auto& { return c.api.recommend.popular_n; }));
+                         [](config& c) -> auto& { return c.api.recommend.retrieval_n; }, at_least(0)));
+        t.push_back(bind("retrieval.popular_n", "Popular candidates added", [](config& c) -> auto& { return c.api.recommend.popular_n; }, at_least(0)));
         t.push_back(bind("retrieval.new_release_n", "New-release candidates added",
-                         [](config& c) -> auto& { return c.api.recommend.new_release_n; }));
+                         [](config& c) -> auto& { return c.api.recommend.new_release_n; }, at_least(0)));
         t.push_back(bind("retrieval.covisit_n", "Co-visitation candidates (because you watched) added",
-                         [](config& c) -> auto& { return c.api.recommend.covisit_n; }));
-        t.push_back(bind("bandit.alpha", "LinUCB confidence width", [](config& c) -> auto& { return c.model.bandit.alpha; }));
-        t.push_back(bind("bandit.lambda", "LinUCB ridge prior", [](config& c) -> auto& { return c.model.bandit.lambda; }));
+                         [](config& c) -> auto& { return c.api.recommend.covisit_n; }, at_least(0)));
+        t.push_back(bind("bandit.alpha", "LinUCB confidence width", [](config& c) -> auto& { return c.model.bandit.alpha; }, at_least(0)));
+        t.push_back(bind("bandit.lambda", "LinUCB ridge prior", [](config& c) -> auto& { return c.model.bandit.lambda; }, positive()));
         t.push_back(bind("bandit.epsilon", "Per-slot uniform exploration probability",
-                         [](config& c) -> auto& { return c.api.recommend.slate.epsilon; }));
+                         [](config& c) -> auto& { return c.api.recommend.slate.epsilon; }, within(0, 1)));
         t.push_back(entry{
             {"bandit.policy", "Default policy: linucb, thompson, greedy, epsilon_greedy or uniform (per request: ?policy=)"},
             [](config& c, std::string_view v) {
@@ -166,43 +200,43 @@ const std::vector<entry>& entries() {
             [](const config& c) { return std::string(bandits::to_string(c.api.recommend.slate.policy)); },
         });
         t.push_back(bind("bandit.new_release_weight", "Multiplies the exploration term of new releases",
-                         [](config& c) -> auto& { return c.api.recommend.slate.new_release.exploration_weight; }));
+                         [](config& c) -> auto& { return c.api.recommend.slate.new_release.exploration_weight; }, at_least(0)));
         t.push_back(bind("bandit.exposure_floor_per_hour",
                          "Impressions per hour each new release is guaranteed (0: off)",
-                         [](config& c) -> auto& { return c.api.recommend.exposure_floor.min_impressions_per_hour; }));
+                         [](config& c) -> auto& { return c.api.recommend.exposure_floor.min_impressions_per_hour; }, at_least(0)));
         t.push_back(bind("bandit.exposure_floor_max_inserts", "Most exposure-floor insertions per slate",
-                         [](config& c) -> auto& { return c.api.recommend.exposure_floor.max_inserts; }));
+                         [](config& c) -> auto& { return c.api.recommend.exposure_floor.max_inserts; }, at_least(0)));
         t.push_back(bind("bandit.max_per_genre", "Most items of one genre per slate (0: no cap)",
-                         [](config& c) -> auto& { return c.api.recommend.slate.diversity.max_per_genre; }));
+                         [](config& c) -> auto& { return c.api.recommend.slate.diversity.max_per_genre; }, at_least(0)));
         t.push_back(bind("bandit.mmr_lambda", "MMR relevance weight against genre similarity (1: off)",
-                         [](config& c) -> auto& { return c.api.recommend.slate.diversity.mmr_lambda; }));
+                         [](config& c) -> auto& { return c.api.recommend.slate.diversity.mmr_lambda; }, within(0, 1)));
         t.push_back(bind("bandit.reward_window_ms",
                          "How long a shown item can still earn a reward without its decision_id",
-                         [](config& c) -> auto& { return c.applier.rewards.window; }));
+                         [](config& c) -> auto& { return c.applier.rewards.window; }, at_least(0)));
         t.push_back(bind("bandit.decision_ttl_ms",
                          "Longest a decision waits for the stream to pass its window (at least the window)",
-                         [](config& c) -> auto& { return c.applier.rewards.decision_ttl; }));
+                         [](config& c) -> auto& { return c.applier.rewards.decision_ttl; }, at_least(0)));
         t.push_back(bind("bandit.default_reward", "Reward of shown items that got none within the window",
-                         [](config& c) -> auto& { return c.applier.rewards.default_reward; }));
+                         [](config& c) -> auto& { return c.applier.rewards.default_reward; }, within(0, 1)));
         t.push_back(bind("bandit.watch_reward_fraction", "A watch of at least this fraction is a positive response",
-                         [](config& c) -> auto& { return c.applier.rewards.watch_fraction; }));
-        t.push_back(bind("model.dim", "Embedding dimension", [](config& c) -> auto& { return c.model.mf.dim; }));
-        t.push_back(bind("model.learning_rate", "SGD learning rate", [](config& c) -> auto& { return c.model.mf.learning_rate; }));
-        t.push_back(bind("model.l2", "L2 regularisation", [](config& c) -> auto& { return c.model.mf.l2; }));
+                         [](config& c) -> auto& { return c.applier.rewards.watch_fraction; }, within(0, 1)));
+        t.push_back(bind("model.dim", "Embedding dimension", [](config& c) -> auto& { return c.model.mf.dim; }, within(1, 1024)));
+        t.push_back(bind("model.learning_rate", "SGD learning rate", [](config& c) -> auto& { return c.model.mf.learning_rate; }, positive()));
+        t.push_back(bind("model.l2", "L2 regularisation", [](config& c) -> auto& { return c.model.mf.l2; }, at_least(0)));
         t.push_back(bind("model.negatives", "Sampled negatives per positive event",
-                         [](config& c) -> auto& { return c.model.mf.negatives; }));
+                         [](config& c) -> auto& { return c.model.mf.negatives; }, at_least(0)));
         t.push_back(bind("model.seed", "Seed of initial vectors and negative sampling",
                          [](config& c) -> auto& { return c.model.mf.seed; }));
         t.push_back(bind("model.popularity_half_life_hours", "Half-life of item popularity (event time)",
-                         [](config& c) -> auto& { return c.model.popularity_half_life_hours; }));
+                         [](config& c) -> auto& { return c.model.popularity_half_life_hours; }, positive()));
         t.push_back(bind("model.new_release_days", "Age under which an item counts as a new release",
-                         [](config& c) -> auto& { return c.model.new_release_days; }));
+                         [](config& c) -> auto& { return c.model.new_release_days; }, at_least(0)));
         t.push_back(bind("model.history_size", "Recent items kept per user (never re-recommended)",
-                         [](config& c) -> auto& { return c.model.history_size; }));
+                         [](config& c) -> auto& { return c.model.history_size; }, at_least(0)));
         t.push_back(bind("model.covisit_neighbours", "Co-visitation neighbours kept per item (Space-Saving)",
-                         [](config& c) -> auto& { return c.model.covisit.capacity; }));
+                         [](config& c) -> auto& { return c.model.covisit.capacity; }, at_least(1)));
         t.push_back(bind("model.covisit_window", "Recent items a liked item is paired with",
-                         [](config& c) -> auto& { return c.model.covisit.window; }));
+                         [](config& c) -> auto& { return c.model.covisit.window; }, at_least(0)));
         t.push_back(bind("log.level", "trace, debug, info, warn, error", [](config& c) -> auto& { return c.log_level; }));
         t.push_back(bind("log.format", "text, or json (one object per line)", [](config& c) -> auto& { return c.log_format; }));
         return t;

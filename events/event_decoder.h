@@ -22,6 +22,11 @@ struct decoder_options {
     std::size_t max_event_bytes = 64 * 1024;
     // Longest accepted user/item/decision/event id. Default: 256.
     std::size_t max_id_bytes = default_max_id_bytes;
+    // Latest accepted "ts", in ms after the time the event was received (the
+    // fallback below): a producer clock in micro- or nanoseconds would
+    // otherwise move the model's event clock years ahead, for good.
+    // Default: 24 h.
+    std::int64_t max_ts_ahead_ms = 24 * 3'600'000;
 };
 
 // Every reason an event can be rejected for (stable metric label values).
@@ -36,8 +41,9 @@ public:
     event_decoder(const event_decoder&) = delete;
     event_decoder& operator=(const event_decoder&) = delete;
 
-    // `fallback_ts_ms` is used when the event has no "ts" (e.g. the Kafka
-    // message timestamp).
+    // `fallback_ts_ms`, when the event was received (e.g. the Kafka message
+    // timestamp), is its time if it has no "ts"; if positive, it also bounds
+    // "ts" (max_ts_ahead_ms).
     core::result<event> decode(std::string_view payload, std::int64_t fallback_ts_ms);
 
 private:

@@ -66,6 +66,34 @@ TEST(config, bad_keys_and_values_name_the_key) {
     EXPECT_THROW(apply_toml_file(c, path), std::invalid_argument);
 }
 
+TEST(config, values_that_would_break_the_engine_are_refused_naming_the_range) {
+    config c;
+    auto refused = [&](const char* key, const char* value) -> std::string {
+        try {
+            set(c, key, value);
+        } catch (const std::invalid_argument& e) {
+            return e.what();
+        }
+        return "accepted";
+    };
+    // A division by zero and a NaN decay, had they been accepted.
+    EXPECT_EQ(refused("rank.checkpoint_every", "0"), "rank.checkpoint_every: '0' is out of range (at least 1)");
+    EXPECT_EQ(refused("model.popularity_half_life_hours", "0"),
+              "model.popularity_half_life_hours: '0' is out of range (above 0)");
+    EXPECT_EQ(refused("bandit.epsilon", "1.5"), "bandit.epsilon: '1.5' is out of range (at least 0 and at most 1)");
+    EXPECT_EQ(refused("model.learning_rate", "nan"), "model.learning_rate: 'nan' is out of range (above 0)");
+    EXPECT_EQ(refused("http.threads", "0"), "http.threads: '0' is out of range (at least 1 and at most 256)");
+    EXPECT_EQ(refused("ingest.batch_max_wait_ms", "-1"), "ingest.batch_max_wait_ms: '-1' is out of range (at least 0)");
+    EXPECT_EQ(get(c, "rank.checkpoint_every"), get(config{}, "rank.checkpoint_every")) << "a refused value is not kept";
+    // The bounds themselves are allowed, and every default is in range.
+    EXPECT_EQ(refused("bandit.epsilon", "1"), "accepted");
+    EXPECT_EQ(refused("rank.checkpoint_every", "1"), "accepted");
+    const config defaults;
+    for (const auto& key : config_keys()) {
+        EXPECT_EQ(refused(std::string(key.name).c_str(), get(defaults, key.name).c_str()), "accepted") << key.name;
+    }
+}
+
 TEST(config, every_documented_key_reads_back) {
     config c;
     for (const auto& k : config_keys()) {

@@ -8,7 +8,8 @@
 namespace marquee::events {
 namespace {
 
-core::result<event> decode(std::string_view json, std::int64_t fallback = 5) {
+// Received in 2030 unless said otherwise: after every "ts" below.
+core::result<event> decode(std::string_view json, std::int64_t fallback = 1'900'000'000'000) {
     event_decoder d;
     return d.decode(json, fallback);
 }
@@ -105,6 +106,22 @@ TEST(event_decoder, rejects_invalid_values) {
     EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":-5})"), "invalid_value");
     std::string long_id(300, 'x');
     EXPECT_EQ(reason(R"({"type":"watch","user_id":")" + long_id + R"(","item_id":"m1"})"), "invalid_value");
+}
+
+TEST(event_decoder, rejects_a_ts_far_ahead_of_when_the_event_was_received) {
+    constexpr std::int64_t received = 1'700'000'000'000;
+    // Microseconds where milliseconds belong: 1700 years ahead.
+    auto r = decode(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":1700000000000000})", received);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().reason, "invalid_value");
+    EXPECT_NE(r.error().message.find("milliseconds"), std::string::npos) << r.error().message;
+    // A day ahead is clock skew, not a unit error; a day and a millisecond is not.
+    EXPECT_TRUE(decode(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":1700086400000})", received));
+    EXPECT_FALSE(decode(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":1700086400001})", received));
+    // No receive time (a record without a timestamp): nothing to bound by.
+    EXPECT_TRUE(decode(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":1700000000000000})", -1));
+    event_decoder lenient({.max_ts_ahead_ms = std::int64_t(1) << 62});
+    EXPECT_TRUE(lenient.decode(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":1700000000000000})", received));
 }
 
 TEST(event_decoder, rejects_unknown_types) {
