@@ -163,6 +163,7 @@ response api::impl::rewards(const request& req) {
     switch (outcome.value()) {
     case reward_outcome::applied:
     case reward_outcome::duplicate:
+    case reward_outcome::rejected:  // counted and logged by the service
         return json_ok(ack("rank", "outcome", to_string(outcome.value())), req.version());
     case reward_outcome::unknown_item:
         return json_error(http::status::not_found, "not_found",

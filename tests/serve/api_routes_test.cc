@@ -197,6 +197,35 @@ TEST_F(http_api, rank_rejects_bad_bodies_with_clear_400s) {
                       "payload_too_large");
 }
 
+TEST_F(http_api, rank_rejects_non_finite_or_huge_feature_values_and_the_model_stays_finite) {
+    // 1e400 parses as +inf; 1e200 is finite but overflows in the context x
+    // candidate products and in the ridge update. Either used to reach the
+    // shared model (NaN for every later score).
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {R"({"context":{"temp":1e400},"candidates":[{"id":"a","features":{"len":1}}]})", "'temp'"},
+        {R"({"context":{"temp":-1e400},"candidates":[{"id":"a","features":{"len":1}}]})", "'temp'"},
+        {R"({"context":{"temp":1e200},"candidates":[{"id":"a","features":{"len":1e200}}]})", "'temp'"},
+        {R"({"context":{"temp":1},"candidates":[{"id":"a","features":{"len":1e200}}]})", "'len'"},
+        {R"({"candidates":[{"id":"a","features":{"len":-1000001}}]})", "'len'"},
+    };
+    for (const auto& [body, feature] : cases) {
+        auto r = testing::http_request(port, "POST", "/v1/rank", body);
+        expect_json_error(r, 400, "invalid_body");
+        EXPECT_NE(r.body.find(feature), std::string::npos) << body << " -> " << r.body;
+        if (r.status == 200)  // what a client would do next
+            testing::http_request(port, "POST", "/v1/rewards",
+                                  R"({"decision_id":")" + json_field(r.body, "decision_id") +
+                                      R"(","item_id":"a","reward":1})");
+    }
+    auto ok = testing::http_request(port, "POST", "/v1/rank",
+                                    R"({"context":{"temp":-1e6},"candidates":[{"id":"a","features":{"len":1e6}}]})");
+    ASSERT_EQ(ok.status, 200) << "the bound itself is accepted: " << ok.body;
+    EXPECT_NE(ok.body.find("\"model_version\":0"), std::string::npos) << ok.body;
+    auto next = testing::http_request(port, "POST", "/v1/rank", rank_body);
+    EXPECT_NE(next.body.find("\"model_version\":0"), std::string::npos) << next.body;
+    EXPECT_EQ(next.body.find("null"), std::string::npos) << next.body;
+}
+
 TEST_F(http_api, a_rank_reward_is_applied_once_and_moves_the_model) {
     auto r = testing::http_request(port, "POST", "/v1/rank", rank_body);
     ASSERT_EQ(r.status, 200) << r.body;
