@@ -197,6 +197,19 @@ TEST_F(http_api, rank_rejects_bad_bodies_with_clear_400s) {
                       "payload_too_large");
 }
 
+TEST_F(http_api, a_rank_k_beyond_int64_is_the_same_400_as_any_huge_k) {
+    // Boost.JSON holds integers above INT64_MAX as uint64, which
+    // to_number<int64_t> refused by throwing (a 500).
+    for (const char* k : {"1000001", "9223372036854775807", "9223372036854775808", "18446744073709551615",
+                          "-9223372036854775808"}) {
+        auto r = testing::http_request(port, "POST", "/v1/rank", std::string(R"({"candidates":[{"id":"a"}],"k":)") + k + "}");
+        expect_json_error(r, 400, "invalid_body");
+        EXPECT_NE(r.body.find("k must be an integer from 1 to the number of candidates (1)"), std::string::npos)
+            << k << " -> " << r.body;
+    }
+    EXPECT_EQ(testing::http_request(port, "POST", "/v1/rank", R"({"candidates":[{"id":"a"}],"k":1})").status, 200);
+}
+
 TEST_F(http_api, rank_rejects_non_finite_or_huge_feature_values_and_the_model_stays_finite) {
     // 1e400 parses as +inf; 1e200 is finite but overflows in the context x
     // candidate products and in the ridge update. Either used to reach the
