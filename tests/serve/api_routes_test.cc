@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/decision_id.h"
+#include "events/event_decoder.h"
 #include "serve/serve_fixture.h"
 
 namespace marquee::serve {
@@ -130,6 +131,48 @@ TEST_F(http_api, similar_items_never_include_the_item_itself_or_unavailable_item
     expect_json_error(testing::http_get(port, "/v1/items/nope/similar"), 404, "not_found");
     expect_json_error(testing::http_get(port, "/v1/items/m40/similar?k=0"), 400, "invalid_parameter");
     expect_json_error(testing::http_request(port, "DELETE", "/v1/items/m40/similar"), 405, "method_not_allowed");
+}
+
+TEST_F(http_api, ids_in_paths_and_queries_must_be_utf8) {
+    // Decoded from percent-escapes: an invalid sequence used to be echoed raw
+    // (invalid JSON) and key a decision whose reward event the ingest's
+    // decoder then refused, after a 202.
+    for (const char* target : {"/v1/users/%FF/recommendations", "/v1/users/%FF", "/v1/users/a%ED%A0%80b/recommendations",
+                               "/v1/users/%C0%AF", "/v1/users/%E2%82/recommendations", "/v1/items/%FF/similar",
+                               "/v1/items/m1%F4%90%80%80/similar", "/v1/users/fan/recommendations?exclude=m1,%FF",
+                               "/v1/users/fan/recommendations?genres=Comedy,%E2%82"}) {
+        auto r = testing::http_get(port, target);
+        expect_json_error(r, 400, "invalid_parameter");
+        EXPECT_NE(r.body.find("UTF-8"), std::string::npos) << target << " -> " << r.body;
+    }
+    EXPECT_TRUE(sink.all().empty()) << "no decision was recorded";
+    // Beast passes raw bytes above 0x7F in a target through; the 404 for an
+    // unknown route must not echo them.
+    auto raw = testing::raw_exchange(port, "GET /nothing\xFF HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(raw.find("HTTP/1.1 404"), std::string::npos) << raw;
+    EXPECT_EQ(raw.find('\xFF'), std::string::npos) << raw;
+
+    // Valid UTF-8 is echoed as is, and its reward event decodes.
+    auto rec = testing::http_get(port, "/v1/users/%C3%A9l%C3%A8ve/recommendations?k=2");
+    ASSERT_EQ(rec.status, 200) << rec.body;
+    EXPECT_NE(rec.body.find("\"user_id\":\"\xC3\xA9l\xC3\xA8ve\""), std::string::npos) << rec.body;
+    auto reward = testing::http_request(port, "POST", "/v1/rewards",
+                                        R"({"decision_id":")" + json_field(rec.body, "decision_id") +
+                                            R"(","item_id":")" + item_ids(rec.body)[0] + R"(","reward":1})");
+    ASSERT_EQ(reward.status, 202) << reward.body;
+    ASSERT_EQ(events_sink.all().size(), 1u);
+    events::event_decoder decoder;
+    auto e = decoder.decode(events_sink.all()[0].second, 0);
+    ASSERT_TRUE(e) << e.error().message;
+    EXPECT_EQ(e.value().user_id, "\xC3\xA9l\xC3\xA8ve");
+    EXPECT_EQ(testing::http_get(port, "/v1/users/%C3%A9l%C3%A8ve").status, 404) << "a valid id nobody knows";
+
+    // Body ids are JSON strings: the parser refuses invalid UTF-8 in them.
+    for (const char* item : {"\xFF", R"(\udcff)"})
+        expect_json_error(testing::http_request(port, "POST", "/v1/rewards",
+                                                R"({"decision_id":"d","item_id":")" + std::string(item) +
+                                                    R"(","reward":1})"),
+                          400, "invalid_body");
 }
 
 // ---- rank and rewards --------------------------------------------------------------
