@@ -391,6 +391,21 @@ TEST_F(http_api, invalid_events_get_the_decoders_reason) {
                       415, "unsupported_media_type");
 }
 
+TEST_F(http_api, an_event_with_a_malformed_unknown_field_is_a_400_and_is_not_produced) {
+    // The body is produced as sent, so it must be JSON throughout, also where
+    // the decoder reads nothing.
+    for (const char* body : {R"({"type":"like","user_id":"u1","item_id":"m1","x":tru})",
+                             R"({"type":"like","user_id":"u1","item_id":"m1","context":{"hour":[1 2]}})"}) {
+        auto r = testing::http_request(port, "POST", "/v1/events", body);
+        expect_json_error(r, 400, "invalid_event");
+        EXPECT_NE(r.body.find("\"message\":\"malformed_json"), std::string::npos) << body << " -> " << r.body;
+    }
+    EXPECT_TRUE(events_sink.all().empty());
+    auto ok = testing::http_request(port, "POST", "/v1/events",
+                                    R"({"type":"like","user_id":"u1","item_id":"m1","x":true,"context":{"hour":[1,2]}})");
+    EXPECT_EQ(ok.status, 202) << ok.body;
+}
+
 TEST_F(http_api, without_an_events_topic_posting_events_is_a_503) {
     prometheus::Registry own;
     api bare(api_options{}, snapshots, *store, api_links{}, own, [] { return true; });
