@@ -90,7 +90,7 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
     auto snapshot = snapshots.load();
     if (!snapshot)
         co_return json_error(http::status::service_unavailable, "not_ready", "model not loaded yet", req.version());
-    if (!genres.empty() && (!snapshot->index || !snapshot->index->genre_mask_of(genres))) {
+    if (!genres.empty() && (!snapshot->index || !snapshot->index->genre_filter_of(genres))) {
         std::string known;
         if (snapshot->index)
             for (const auto& g : snapshot->index->genre_names) known += (known.empty() ? "" : ", ") + g;
