@@ -64,8 +64,13 @@ public:
     // sqrt(x' A^-1 x), O(nnz^2).
     double width(const sparse_x& x) const;
     // O(d^2): Sherman-Morrison, the Cholesky rank-one update, and A itself
-    // (kept so serialize() costs no O(d^3) reconstruction).
-    void update(const sparse_x& x, double reward);
+    // (kept so serialize() costs no O(d^3) reconstruction). Refuses (false,
+    // model unchanged) a non-finite reward or x, or an x so large that x'x
+    // overflows: one such update would put inf/NaN into A^-1 and theta, so
+    // into every later score and checkpoint.
+    [[nodiscard]] bool update(const sparse_x& x, double reward);
+    // Whether update(x, reward) would accept them.
+    static bool learnable(const sparse_x& x, double reward);
     // Undoes the latest update(x, reward) (e.g. when persisting it failed):
     // rebuilt from A and b, O(d^3), so only for the rare failure path.
     void revert(const sparse_x& x, double reward);

@@ -5,14 +5,33 @@
 
 namespace marquee::engine {
 
-std::optional<bandits::genre_mask> item_index::genre_mask_of(std::span<const std::string> names) const {
-    bandits::genre_mask mask = 0;
+namespace {
+
+// Genre g's bit: its own below 63, the shared last one from 63 on.
+bandits::genre_mask bit_of(std::size_t g) {
+    return bandits::genre_mask(1) << std::min<std::size_t>(g, bandits::max_genres - 1);
+}
+
+}  // namespace
+
+std::optional<genre_filter> item_index::genre_filter_of(std::span<const std::string> names) const {
+    genre_filter f;
     for (const auto& name : names) {
         auto it = std::find(genre_names.begin(), genre_names.end(), name);
         if (it == genre_names.end()) return std::nullopt;
-        mask |= bandits::genre_mask(1) << std::min<std::ptrdiff_t>(it - genre_names.begin(), bandits::max_genres - 1);
+        const auto g = std::size_t(it - genre_names.begin());
+        f.mask |= bit_of(g);
+        if (g >= bandits::max_genres - 1) f.shared.push_back(std::uint32_t(g));
     }
-    return mask;
+    return f;
+}
+
+bool item_index::has_shared(std::uint32_t row, const genre_filter& f) const {
+    auto it = shared_genres.find(row);
+    if (it == shared_genres.end()) return false;
+    for (auto g : it->second)
+        if (std::find(f.shared.begin(), f.shared.end(), g) != f.shared.end()) return true;
+    return false;
 }
 
 namespace {
@@ -23,6 +42,7 @@ constexpr std::string_view no_genres = "(no genres listed)";
 void index_genres(const model& m, item_index& index) {
     const std::size_t n = index.ids.size();
     index.genres.assign(n, 0);
+    index.shared_genres.clear();
     for (std::uint32_t r = 0; r < n; ++r) {
         std::string_view rest = m.stats(r).genres;
         while (!rest.empty()) {
@@ -32,8 +52,9 @@ void index_genres(const model& m, item_index& index) {
             if (name.empty() || name == no_genres) continue;
             auto it = std::find(index.genre_names.begin(), index.genre_names.end(), name);
             if (it == index.genre_names.end()) it = index.genre_names.insert(it, std::string(name));
-            const auto bit = std::min<std::ptrdiff_t>(it - index.genre_names.begin(), bandits::max_genres - 1);
-            index.genres[r] |= bandits::genre_mask(1) << bit;
+            const auto g = std::size_t(it - index.genre_names.begin());
+            index.genres[r] |= bit_of(g);
+            if (g >= bandits::max_genres - 1) index.shared_genres[r].push_back(std::uint32_t(g));
         }
     }
 }

@@ -18,16 +18,28 @@
 
 namespace marquee::engine {
 
+// Genres a request filters by (item_index::genre_filter_of).
+struct genre_filter {
+    bandits::genre_mask mask = 0;
+    std::vector<std::uint32_t> shared;  // wanted genre numbers that share the last bit
+};
+
 // Item ids and their rows, and catalog titles and genres. Shared between
 // snapshots until items are added or the catalog changes.
 struct item_index {
+    // The last bit of a genre mask.
+    static constexpr bandits::genre_mask shared_bit = bandits::genre_mask(1) << (bandits::max_genres - 1);
+
     std::vector<std::string> ids;
     std::vector<std::string> titles;  // "" when the catalog gave none
-    // Bit g of a genre mask is genre_names[g], numbered in order of first
-    // appearance by row (stable across replays); past 64 genres the rest
-    // share the last bit.
+    // Genre g is genre_names[g], numbered in order of first appearance by
+    // row (stable across replays). Bit g of a mask is genre g for g < 63;
+    // genres 63 and on share bit 63, so the genre cap, MMR and the genre
+    // match feature see them as one genre. The filter stays exact:
+    // shared_genres holds, for each row with that bit, its genres >= 63.
     std::vector<std::string> genre_names;
     std::vector<bandits::genre_mask> genres;  // by row
+    boost::unordered_flat_map<std::uint32_t, std::vector<std::uint32_t>> shared_genres;
     std::uint64_t catalog_version = 0;
     boost::unordered_flat_map<std::string, std::uint32_t, online_models::string_hash, std::equal_to<>> rows;
 
@@ -36,8 +48,20 @@ struct item_index {
         if (it == rows.end()) return std::nullopt;
         return it->second;
     }
-    // The mask of these genre names; nullopt if one is not in the catalog.
-    std::optional<bandits::genre_mask> genre_mask_of(std::span<const std::string> names) const;
+    // The filter for these genre names; nullopt if one is not in the catalog.
+    std::optional<genre_filter> genre_filter_of(std::span<const std::string> names) const;
+    // Whether `row` has any of the filter's genres. As cheap as a mask test
+    // unless the only common bit is the shared one of a catalog with more
+    // than 64 genres; then the row's own genres decide.
+    bool has_any(std::uint32_t row, const genre_filter& f) const {
+        if (row >= genres.size()) return false;
+        const bandits::genre_mask hit = genres[row] & f.mask;
+        if (hit != shared_bit || genre_names.size() <= std::size_t(bandits::max_genres)) return hit != 0;
+        return has_shared(row, f);
+    }
+
+private:
+    bool has_shared(std::uint32_t row, const genre_filter& f) const;
 };
 
 struct snapshot_options {

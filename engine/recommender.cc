@@ -57,9 +57,9 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     taken.assign(s.unavailable.begin(), s.unavailable.end());
     taken.resize(n, 0);
     if (!request.genres.empty()) {
-        const auto wanted = s.index->genre_mask_of(request.genres).value_or(0);
+        const auto wanted = s.index->genre_filter_of(request.genres).value_or(genre_filter{});
         for (std::size_t r = 0; r < n; ++r)
-            if (r >= s.index->genres.size() || (s.index->genres[r] & wanted) == 0) taken[r] = 1;
+            if (!s.index->has_any(std::uint32_t(r), wanted)) taken[r] = 1;
     }
     for (const auto& id : request.exclude)
         if (auto row = s.index->find(id)) taken[*row] = 1;

@@ -103,9 +103,11 @@ core::result<catalog_item> catalog_decoder::decode(std::string_view key, std::st
             bool b = true;
             if (auto err = v.get_bool().get(b)) return fail(type_reason(err), "available must be a boolean");
             item.available = b;
+        } else if (auto r = detail::well_formed(v, name); !r) {
+            // Unknown fields are ignored for forward compatibility, but must
+            // be well-formed (the iterator would skip them unchecked).
+            return r.error();
         }
-        // Unknown fields are ignored for forward compatibility; the iterator
-        // still validates them.
     }
     if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
         return fail("malformed_json", "trailing content after the item object");

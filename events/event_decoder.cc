@@ -101,13 +101,18 @@ core::result<event> event_decoder::decode(std::string_view payload, std::int64_t
                 if (cf.unescaped_key().get(ckey)) return fail("malformed_json", "bad object key");
                 if (ckey == "device") {
                     if (auto r = read_id(cf.value(), "context.device", e.device); !r) return r.error();
+                } else if (auto r = detail::well_formed(cf.value(), "context"); !r) {
+                    // Other context keys are accepted for forward
+                    // compatibility, if well-formed (the iterator would skip
+                    // them unchecked).
+                    return r.error();
                 }
-                // Other context keys are skipped by the iterator; they are
-                // accepted for forward compatibility.
             }
+        } else if (auto r = detail::well_formed(v, key); !r) {
+            // Unknown top-level fields are ignored for forward compatibility,
+            // but must be well-formed: the event is produced as sent.
+            return r.error();
         }
-        // Unknown top-level fields are ignored for forward compatibility,
-        // but must still be well-formed: the iterator validates them.
     }
     // current_location() fails with OUT_OF_BOUNDS once every token is read.
     if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return fail("malformed_json", "trailing content after the event object");

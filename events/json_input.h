@@ -49,4 +49,91 @@ inline core::result<void> read_id(od::value v, std::string_view field, std::size
     return core::success();
 }
 
+// The JSON number grammar (RFC 8259): -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+inline bool json_number(std::string_view s) {
+    std::size_t i = 0;
+    auto digits = [&] {
+        const std::size_t start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+        return i > start;
+    };
+    if (i < s.size() && s[i] == '-') ++i;
+    if (i < s.size() && s[i] == '0') ++i;
+    else if (!digits()) return false;
+    if (i < s.size() && s[i] == '.' && (++i, !digits())) return false;
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+        if (!digits()) return false;
+    }
+    return i == s.size();
+}
+
+// How deep a value the decoders ignore may nest: walking it recurses, and a
+// 64 KiB payload could otherwise nest 32k levels.
+inline constexpr int max_ignored_depth = 64;
+
+// simdjson On-Demand skips a value nobody reads by its brackets alone,
+// without validating scalars (`tru`, `1.`, `"\q"` and even `[1 2]` pass), so
+// the fields the decoders ignore are walked here: objects and arrays
+// recursively, strings, booleans and null by their getters, numbers by the
+// JSON grammar (simdjson's getters refuse valid literals beyond a double,
+// e.g. 1e400). Only called for unknown fields, so known ones cost nothing.
+inline core::result<void> well_formed(od::value v, std::string_view field, int depth = 0) {
+    auto malformed = [&] { return fail("malformed_json", "field '" + std::string(field) + "' is not valid JSON"); };
+    if (depth > max_ignored_depth)
+        return fail("invalid_value", "field '" + std::string(field) + "' nests deeper than " +
+                                         std::to_string(max_ignored_depth) + " levels");
+    od::json_type type;
+    if (v.type().get(type)) return malformed();
+    switch (type) {
+    case od::json_type::object: {
+        od::object object;
+        if (v.get_object().get(object)) return malformed();
+        for (auto member : object) {
+            od::field f;
+            std::string_view key;
+            if (std::move(member).get(f) || f.unescaped_key().get(key)) return malformed();
+            if (auto r = well_formed(f.value(), field, depth + 1); !r) return r;
+        }
+        return core::success();
+    }
+    case od::json_type::array: {
+        od::array array;
+        if (v.get_array().get(array)) return malformed();
+        for (auto element : array) {
+            od::value e;
+            if (element.get(e)) return malformed();
+            if (auto r = well_formed(e, field, depth + 1); !r) return r;
+        }
+        return core::success();
+    }
+    case od::json_type::string: {
+        std::string_view s;
+        if (v.get_string().get(s)) return malformed();
+        return core::success();
+    }
+    case od::json_type::number: {
+        // The token runs to the next structural character: drop its spaces.
+        std::string_view token = v.raw_json_token();
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                                  token.back() == '\r'))
+            token.remove_suffix(1);
+        if (!json_number(token)) return malformed();
+        return core::success();
+    }
+    case od::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b)) return malformed();
+        return core::success();
+    }
+    case od::json_type::null: {
+        bool null = false;
+        if (v.is_null().get(null) || !null) return malformed();
+        return core::success();
+    }
+    }
+    return malformed();
+}
+
 }  // namespace marquee::events::detail

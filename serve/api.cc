@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "core/utf8.h"
 #include "serve/api_internal.h"
 
 namespace marquee::serve {
@@ -204,7 +205,10 @@ net::awaitable<response> api::impl::route(const request& req, const target& t, s
         }
     }
     route_label = "unmatched";
-    co_return json_error(http::status::not_found, "not_found", "no route for " + std::string(t.path), req.version());
+    // Beast lets raw bytes above 0x7F through in a target: echo only UTF-8.
+    co_return json_error(http::status::not_found, "not_found",
+                         "no route for " + (core::valid_utf8(t.path) ? t.path : std::string("this path (not UTF-8)")),
+                         req.version());
 }
 
 api::api(api_options options, core::snapshot_cell<engine::model_snapshot>& snapshots, state::store& store,

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/hash.h"
@@ -88,9 +89,12 @@ response api::impl::rank(const request& req) {
         rq.candidates.push_back(std::move(rc));
     }
     if (auto it = body.find("k"); it != body.end()) {
-        if (!it->value().is_int64() && !it->value().is_uint64()) return bad("'k' must be an integer");
-        auto k = it->value().to_number<std::int64_t>();
-        rq.k = k > 1'000'000 ? 1'000'000 : k < -1 ? -1 : int(k);
+        // Clamped to a value the service rejects with its own message; read
+        // by kind, since an integer above INT64_MAX is only a uint64.
+        const auto& k = it->value();
+        if (k.is_uint64()) rq.k = k.get_uint64() > 1'000'000 ? 1'000'000 : int(k.get_uint64());
+        else if (k.is_int64()) rq.k = int(std::clamp<std::int64_t>(k.get_int64(), -1, 1'000'000));
+        else return bad("'k' must be an integer");
     }
     if (auto it = body.find("policy"); it != body.end()) {
         if (it->value().is_string()) rq.policy = bandits::parse_policy_kind(it->value().as_string());
@@ -163,6 +167,7 @@ response api::impl::rewards(const request& req) {
     switch (outcome.value()) {
     case reward_outcome::applied:
     case reward_outcome::duplicate:
+    case reward_outcome::rejected:  // counted and logged by the service
         return json_ok(ack("rank", "outcome", to_string(outcome.value())), req.version());
     case reward_outcome::unknown_item:
         return json_error(http::status::not_found, "not_found",

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +30,7 @@ std::string_view to_string(reward_outcome o) {
     case reward_outcome::duplicate: return "duplicate";
     case reward_outcome::unknown_decision: return "unknown_decision";
     case reward_outcome::unknown_item: return "unknown_item";
+    case reward_outcome::rejected: return "rejected";
     }
     return "unknown";
 }
@@ -159,6 +161,14 @@ bandits::sparse_x within(const bandits::sparse_x& x, int dim) {
     return out;
 }
 
+// The first numeric feature that is not finite or beyond max_feature_value,
+// or null.
+const bandits::named_feature* out_of_range(const std::vector<bandits::named_feature>& features) {
+    for (const auto& f : features)
+        if (const auto* v = std::get_if<double>(&f.value); v && !(std::abs(*v) <= max_feature_value)) return &f;
+    return nullptr;
+}
+
 std::size_t term_count(const std::vector<bandits::named_feature>& features) {
     std::size_t n = 0;
     for (const auto& f : features) {
@@ -200,7 +210,7 @@ struct rank_service::impl {
     // Series resolved once, as the recommendations route does: by policy_kind
     // and by reward_outcome value, then the window's default rewards.
     std::array<prometheus::Counter*, bandits::all_policy_kinds.size()> decided{};
-    std::array<prometheus::Counter*, std::size_t(reward_outcome::unknown_item) + 1> rewarded{};
+    std::array<prometheus::Counter*, std::size_t(reward_outcome::rejected) + 1> rewarded{};
     prometheus::Counter* defaulted_rewards = nullptr;
     prometheus::Counter* log_errors;
 
@@ -231,17 +241,28 @@ struct rank_service::impl {
         // Replay the rewards logged since that checkpoint, in order.
         bandits::sparse_x x;
         bool corrupt = false;
+        std::size_t refused = 0;
         auto replayed = store.scan_rank(log_prefix, [&](std::string_view key, std::string_view value) {
             double r = 0;
             if (!decode_log(value, x, r)) return !(corrupt = true);
             for (const auto& f : x)
                 if (int(f.index) >= model.dim()) return !(corrupt = true);
             const auto seq = std::strtoull(std::string(key.substr(log_prefix.size())).c_str(), nullptr, 10);
-            if (seq > model.updates()) model.update(x, r);
+            if (seq > model.updates() && !model.update(x, r)) ++refused;
             return true;
         });
         if (!replayed) throw std::runtime_error("reading the rank reward log: " + replayed.error().message);
         if (corrupt) throw std::runtime_error("the rank reward log is corrupt");
+        if (refused > 0) {
+            // Only a log written before the model refused non-finite inputs
+            // holds such records. Checkpoint now: the log's sequence numbers
+            // no longer match the model's update count.
+            spdlog::warn("rank: the reward log held {} non-finite rewards; the model refused them", refused);
+            const std::string checkpoint = model.serialize();
+            const std::pair<std::string_view, std::string_view> entry{model_key, checkpoint};
+            if (auto r = store.put_rank(std::span(&entry, 1), log_prefix, log_end); !r)
+                throw std::runtime_error("writing the rank model: " + r.error().message);
+        }
         if (options.checkpoint_every < 1) throw std::invalid_argument("rank.checkpoint_every must be at least 1");
         auto& decisions_family = prometheus::BuildCounter()
                                      .Name("marquee_rank_decisions_total")
@@ -255,7 +276,7 @@ struct rank_service::impl {
         for (auto k : bandits::all_policy_kinds)
             decided[std::size_t(k)] = &decisions_family.Add({{"policy", std::string(to_string(k))}});
         for (auto o : {reward_outcome::applied, reward_outcome::duplicate, reward_outcome::unknown_decision,
-                       reward_outcome::unknown_item})
+                       reward_outcome::unknown_item, reward_outcome::rejected})
             rewarded[std::size_t(o)] = &rewards_family.Add({{"outcome", std::string(to_string(o))}});
         defaulted_rewards = &rewards_family.Add({{"outcome", "default"}});
         log_errors = &decision_log_errors(registry);
@@ -333,6 +354,8 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         return invalid("explore must be a number in [0, 1]");
     if (term_count(request.context) > std::size_t(o.max_features))
         return invalid("context has more than " + std::to_string(o.max_features) + " features (tags count one each)");
+    const std::string range = " must be a finite number from -1e6 to 1e6 (scale features to about [0, 1])";
+    if (const auto* f = out_of_range(request.context)) return invalid("context feature '" + f->name + "'" + range);
     std::unordered_set<std::string_view> ids;
     for (const auto& c : request.candidates) {
         if (c.id.empty() || c.id.size() > events::default_max_id_bytes)
@@ -340,6 +363,8 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         if (!ids.insert(c.id).second) return invalid("candidate id '" + c.id + "' appears twice");
         if (term_count(c.features) > std::size_t(o.max_features))
             return invalid("candidate '" + c.id + "' has more than " + std::to_string(o.max_features) + " features");
+        if (const auto* f = out_of_range(c.features))
+            return invalid("candidate '" + c.id + "' feature '" + f->name + "'" + range);
     }
 
     // Outside the lock: the snapshot and the user's row (thread-safe reads).
@@ -421,7 +446,7 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
     });
     if (!scanned) return scanned.error();
     if (ids.empty()) return std::size_t(0);
-    std::size_t defaulted = 0;
+    std::size_t defaulted = 0, refused = 0;
     std::vector<std::pair<bandits::sparse_x, double>> applied;  // to revert if the write fails
     for (const auto& id : ids) {
         const std::string key = decision_key(id);
@@ -434,7 +459,10 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
         for (const auto& item : d.value().items) {
             if (item.rewarded) continue;
             auto x = within(item.x, i.model.dim());
-            i.model.update(x, i.options.default_reward);
+            if (!i.model.update(x, i.options.default_reward)) {
+                ++refused;  // the decision is erased all the same: it can never be learned from
+                continue;
+            }
             applied.emplace_back(std::move(x), i.options.default_reward);
             ++defaulted;
         }
@@ -454,6 +482,10 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
         return r.error();
     }
     if (defaulted > 0) i.defaulted_rewards->Increment(double(defaulted));
+    if (refused > 0) {
+        i.rewarded[std::size_t(reward_outcome::rejected)]->Increment(double(refused));
+        spdlog::warn("rank: the model refused {} default rewards of expired decisions (non-finite features)", refused);
+    }
     return ids.size();
 }
 
@@ -482,9 +514,11 @@ core::result<reward_outcome> rank_service::reward(std::string_view decision_id, 
                 outcome = reward_outcome::unknown_item;
             } else if (item->rewarded) {
                 outcome = reward_outcome::duplicate;
+            } else if (const auto x = within(item->x, i.model.dim()); !i.model.update(x, value)) {
+                outcome = reward_outcome::rejected;
+                spdlog::warn("rank: the model refused the reward for item '{}' of decision '{}' (non-finite features)",
+                             item_id, decision_id);
             } else {
-                const auto x = within(item->x, i.model.dim());
-                i.model.update(x, value);
                 item->rewarded = true;
                 item->reward = value;
                 const std::uint64_t seq = i.model.updates();

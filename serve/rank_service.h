@@ -70,6 +70,12 @@ struct rank_options {
     std::chrono::milliseconds close_every{0};
 };
 
+// Largest magnitude of a numeric feature value. Values are multiplied into
+// the context x candidate interactions and enter the ridge update squared,
+// so 1e6 keeps every term below about 1e24, far from overflow (and well past
+// the "about [0, 1]" the README asks for).
+inline constexpr double max_feature_value = 1e6;
+
 struct rank_candidate {
     std::string id;
     std::vector<bandits::named_feature> features;
@@ -102,7 +108,10 @@ struct rank_response {
     std::vector<ranked_item> items;
 };
 
-enum class reward_outcome : std::uint8_t { applied, duplicate, unknown_decision, unknown_item };
+// rejected: the model refused the decision's stored x (non-finite: only a
+// decision ranked before feature values were bounded can hold one); the
+// model is unchanged and the item stays unrewarded.
+enum class reward_outcome : std::uint8_t { applied, duplicate, unknown_decision, unknown_item, rejected };
 std::string_view to_string(reward_outcome o);
 
 class rank_service {
@@ -119,8 +128,9 @@ public:
                  prometheus::Registry& registry, std::function<std::string()> new_id = {});
     ~rank_service();
 
-    // Errors: "invalid_parameter" (the request breaks a limit; message says
-    // which), "storage" (the decision could not be recorded).
+    // Errors: "invalid_parameter" (the request breaks a limit, e.g. a
+    // numeric feature that is not finite or beyond max_feature_value;
+    // message says which), "storage" (the decision could not be recorded).
     core::result<rank_response> rank(const rank_request& request, std::int64_t now_ms);
     // `value` must be in [0, 1] ("invalid_parameter" otherwise); "storage"
     // when the write failed (the model is then left as it was).

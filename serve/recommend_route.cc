@@ -8,6 +8,7 @@
 
 #include "core/hash.h"
 #include "core/json_writer.h"
+#include "core/utf8.h"
 #include "serve/api_internal.h"
 #include "serve/decision_id.h"
 
@@ -36,11 +37,13 @@ bool parse_double(std::string_view raw, double& out) {
     return ec == std::errc() && end == raw.data() + raw.size() && std::isfinite(out);
 }
 
-// The 400 for a user id outside 1 to max_id_bytes bytes, if it is one.
+// The 400 for a user id outside 1 to max_id_bytes bytes or not UTF-8 (it is
+// echoed in JSON and keys the decision, whose reward event must decode), if
+// it is one.
 std::optional<response> reject_user_id(const request& req, const std::string& user_id) {
-    if (!user_id.empty() && user_id.size() <= max_id_bytes) return std::nullopt;
+    if (!user_id.empty() && user_id.size() <= max_id_bytes && core::valid_utf8(user_id)) return std::nullopt;
     return json_error(http::status::bad_request, "invalid_parameter",
-                      "user_id must be 1 to " + std::to_string(max_id_bytes) + " bytes", req.version());
+                      "user_id must be 1 to " + std::to_string(max_id_bytes) + " bytes of UTF-8", req.version());
 }
 
 }  // namespace
@@ -72,19 +75,22 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
         if (exclude.size() > std::size_t(options.max_exclude))
             co_return bad("exclude takes at most " + std::to_string(options.max_exclude) + " item ids");
         for (const auto& id : exclude)
-            if (id.size() > max_id_bytes)
-                co_return bad("excluded item ids must be at most " + std::to_string(max_id_bytes) + " bytes");
+            if (id.size() > max_id_bytes || !core::valid_utf8(id))
+                co_return bad("excluded item ids must be at most " + std::to_string(max_id_bytes) +
+                              " bytes of UTF-8");
     }
     if (auto raw = t.query("genres")) {
         genres = split_list(*raw);
         if (genres.size() > std::size_t(options.max_exclude))
             co_return bad("genres takes at most " + std::to_string(options.max_exclude) + " names");
+        for (const auto& g : genres)
+            if (!core::valid_utf8(g)) co_return bad("genres must be UTF-8");
     }
 
     auto snapshot = snapshots.load();
     if (!snapshot)
         co_return json_error(http::status::service_unavailable, "not_ready", "model not loaded yet", req.version());
-    if (!genres.empty() && (!snapshot->index || !snapshot->index->genre_mask_of(genres))) {
+    if (!genres.empty() && (!snapshot->index || !snapshot->index->genre_filter_of(genres))) {
         std::string known;
         if (snapshot->index)
             for (const auto& g : snapshot->index->genre_names) known += (known.empty() ? "" : ", ") + g;

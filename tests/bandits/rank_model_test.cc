@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "bandits/linear_ts.h"
 #include "core/rng.h"
 
@@ -39,7 +42,7 @@ TEST(rank_model, dimension_is_the_hashed_space_plus_the_known_signals) {
 TEST(rank_model, sparse_scores_equal_ridge_scorers_dense_ones) {
     rank_model m({.bits = 6});
     core::splitmix64 rng(5);
-    for (int i = 0; i < 100; ++i) m.update(random_x(rng, m.dim(), 6), rng.uniform());
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(m.update(random_x(rng, m.dim(), 6), rng.uniform()));
     std::vector<sparse_x> xs;
     std::vector<rank_model::vector> dense;
     for (int i = 0; i < 10; ++i) {
@@ -68,6 +71,27 @@ TEST(rank_model, sparse_scores_equal_ridge_scorers_dense_ones) {
     }
 }
 
+TEST(rank_model, an_update_with_non_finite_inputs_leaves_the_model_unchanged_and_finite) {
+    rank_model m({.bits = 6});
+    core::splitmix64 rng(3);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(m.update(random_x(rng, m.dim(), 6), rng.uniform()));
+    const std::string before = m.serialize();
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+    const sparse_x good{{1, 0.5}, {7, 1.0}};
+    // 1e200 is finite, but x x' overflows.
+    for (const auto& bad : {sparse_x{{1, inf}}, sparse_x{{1, 0.5}, {7, nan}}, sparse_x{{3, -inf}, {9, 1.0}},
+                            sparse_x{{2, 1e200}}})
+        EXPECT_FALSE(m.update(bad, 1.0));
+    EXPECT_FALSE(m.update(good, nan));
+    EXPECT_FALSE(m.update(good, inf));
+    EXPECT_EQ(m.updates(), 20u);
+    EXPECT_EQ(m.serialize(), before) << "a refused update changes nothing";
+    EXPECT_TRUE(m.ridge().theta().allFinite());
+    EXPECT_TRUE(m.ridge().a_inverse().allFinite());
+    EXPECT_TRUE(std::isfinite(m.mean(good)));
+    EXPECT_TRUE(std::isfinite(m.width(good)));
+}
+
 TEST(rank_model, learns_which_candidate_pays_in_which_context) {
     rank_model m({.bits = 8});
     sparse_x night_horror, night_comedy, day_horror, day_comedy;
@@ -81,10 +105,10 @@ TEST(rank_model, learns_which_candidate_pays_in_which_context) {
     enc("day", "horror", day_horror);
     enc("day", "comedy", day_comedy);
     for (int i = 0; i < 50; ++i) {
-        m.update(night_horror, 1.0);
-        m.update(night_comedy, 0.0);
-        m.update(day_horror, 0.0);
-        m.update(day_comedy, 1.0);
+        ASSERT_TRUE(m.update(night_horror, 1.0));
+        ASSERT_TRUE(m.update(night_comedy, 0.0));
+        ASSERT_TRUE(m.update(day_horror, 0.0));
+        ASSERT_TRUE(m.update(day_comedy, 1.0));
     }
     EXPECT_EQ(m.updates(), 200u);
     EXPECT_GT(m.mean(night_horror), m.mean(night_comedy) + 0.5);
@@ -115,7 +139,7 @@ TEST(rank_model, round_trips_through_bytes_and_keeps_learning_identically) {
     std::vector<sparse_x> xs;
     for (int i = 0; i < 40; ++i) {
         xs.push_back(random_x(rng, m.dim(), 4));
-        m.update(xs.back(), rng.uniform());
+        ASSERT_TRUE(m.update(xs.back(), rng.uniform()));
     }
     auto copy = rank_model::deserialize(m.serialize(), m.options());
     ASSERT_TRUE(copy) << copy.error().message;
@@ -124,8 +148,8 @@ TEST(rank_model, round_trips_through_bytes_and_keeps_learning_identically) {
         EXPECT_NEAR(copy.value().mean(x), m.mean(x), 1e-9);
         EXPECT_NEAR(copy.value().width(x), m.width(x), 1e-9);
     }
-    m.update(xs[0], 1.0);
-    copy.value().update(xs[0], 1.0);
+    ASSERT_TRUE(m.update(xs[0], 1.0));
+    ASSERT_TRUE(copy.value().update(xs[0], 1.0));
     EXPECT_NEAR(copy.value().mean(xs[1]), m.mean(xs[1]), 1e-9);
     EXPECT_EQ(copy.value().serialize(), m.serialize());
 
@@ -138,10 +162,10 @@ TEST(rank_model, round_trips_through_bytes_and_keeps_learning_identically) {
 TEST(rank_model, revert_undoes_the_latest_update) {
     rank_model m({.bits = 4});
     const sparse_x x{{1, 1.0}, {3, 0.5}}, y{{2, 1.0}};
-    m.update(y, 0.3);
+    ASSERT_TRUE(m.update(y, 0.3));
     const double before = m.mean(x), width = m.width(x);
     const std::string bytes = m.serialize();
-    m.update(x, 1.0);
+    ASSERT_TRUE(m.update(x, 1.0));
     EXPECT_NE(m.mean(x), before);
     m.revert(x, 1.0);
     EXPECT_NEAR(m.mean(x), before, 1e-12);

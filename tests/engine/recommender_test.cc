@@ -222,8 +222,8 @@ TEST(recommender, genres_and_exclusions_restrict_every_source) {
     world w;
     give_genres(w);
     auto s = w.snap();
-    ASSERT_TRUE(s->index->genre_mask_of(std::vector<std::string>{"Horror"}));
-    EXPECT_FALSE(s->index->genre_mask_of(std::vector<std::string>{"Western"})) << "not in the catalog";
+    ASSERT_TRUE(s->index->genre_filter_of(std::vector<std::string>{"Horror"}));
+    EXPECT_FALSE(s->index->genre_filter_of(std::vector<std::string>{"Western"})) << "not in the catalog";
     const std::vector<std::string> genres = {"Drama"};
     const std::vector<std::string> exclude = {"m1", "m3", "m5"};
     recommend_request rq{"x", 30, "", 1};
@@ -236,6 +236,46 @@ TEST(recommender, genres_and_exclusions_restrict_every_source) {
         EXPECT_TRUE(i < 40 && i % 2 == 1) << r.item_id << " is not Drama";
         EXPECT_TRUE(std::find(exclude.begin(), exclude.end(), r.item_id) == exclude.end()) << r.item_id;
     }
+}
+
+// A genre mask has 64 bits; genres past the 63rd share the last one. The
+// filter must still be exact for each of them.
+TEST(recommender, the_genre_filter_is_exact_past_64_catalog_genres) {
+    model m{[] {
+        model_options o;
+        o.mf.dim = 8;
+        return o;
+    }()};
+    for (int i = 0; i < 66; ++i) {
+        events::catalog_item c;
+        c.item_id = "m" + std::to_string(i);
+        c.genres = {"g" + std::to_string(i)};
+        m.apply_catalog(c);
+    }
+    // Make the last items popular, so all of them are candidates.
+    learner l{m};
+    touched t;
+    for (int u = 0; u < 5; ++u) {
+        user_state s;
+        for (int i = 58; i < 66; ++i)
+            l.apply(make_event(events::event_type::like, "u" + std::to_string(u), "m" + std::to_string(i), day), s,
+                    nullptr, t);
+    }
+    auto s = take_snapshot(m, {}, nullptr);
+    ASSERT_EQ(s->index->genre_names.size(), 66u);
+    auto only = [&](std::vector<std::string> genres) {
+        recommend_request rq{"x", 20, "", 1};
+        rq.genres = genres;
+        std::set<std::string> ids;
+        for (const auto& r : recommend(*s, nullptr, rq, recommend_options{}).items) ids.insert(r.item_id);
+        return ids;
+    };
+    EXPECT_EQ(only({"g65"}), std::set<std::string>{"m65"});
+    EXPECT_EQ(only({"g63"}), std::set<std::string>{"m63"});
+    EXPECT_EQ(only({"g64"}), std::set<std::string>{"m64"});
+    EXPECT_EQ(only({"g62", "g65"}), (std::set<std::string>{"m62", "m65"}));
+    EXPECT_EQ(only({"g64", "g65"}), (std::set<std::string>{"m64", "m65"}));
+    EXPECT_EQ(only({"g60"}), std::set<std::string>{"m60"});
 }
 
 TEST(recommender, the_request_chooses_the_policy_and_uniform_has_uniform_propensities) {

@@ -78,6 +78,20 @@ TEST(catalog_decoder, rejects_invalid_records_with_a_reason) {
     EXPECT_EQ(mismatch.error().reason, "invalid_value");
 }
 
+TEST(catalog_decoder, unknown_fields_must_be_well_formed_json) {
+    catalog_decoder d;
+    for (const char* tail : {R"("studio":tru})", R"("studio":[1 2]})", R"("studio":{"a":[nul]}})",
+                             R"("studio":"\x"})", R"("studio":1.})"}) {
+        auto r = d.decode("", std::string(R"({"item_id":"m1",)") + tail);
+        ASSERT_FALSE(r) << tail;
+        EXPECT_EQ(r.error().reason, "malformed_json") << tail << ": " << r.error().message;
+    }
+    for (const char* tail : {R"("studio":true})", R"("studio":{"a":[null,1.5e3,"s",{}]}})", R"("n":-7})"}) {
+        auto r = d.decode("", std::string(R"({"item_id":"m1",)") + tail);
+        EXPECT_TRUE(r) << tail << ": " << (r ? "" : r.error().message);
+    }
+}
+
 TEST(catalog_decoder, round_trips_its_own_encoding) {
     catalog_item item;
     item.item_id = "m\"1";

@@ -74,6 +74,50 @@ TEST(event_decoder, rejects_malformed_json) {
     EXPECT_EQ(reason(""), "empty");
 }
 
+// simdjson On-Demand skips values it is not asked for without validating
+// their scalars, so unknown fields are walked explicitly.
+TEST(event_decoder, rejects_malformed_values_in_unknown_fields_and_context_keys) {
+    const std::string head = R"({"type":"like","user_id":"u1","item_id":"m1",)";
+    for (const char* tail : {R"("x":tru})", R"("x":nul})", R"("x":fals})", R"("x":truex})", R"("x":1.})",
+                             R"("x":01})", R"("x":-})", R"("x":1e})", R"("x":+1})", R"("x":.5})", R"("x":0x10})",
+                             R"("x":"bad \q escape"})", R"("x":"\ud800"})", R"("x":[1 2]})", R"("x":[1,]})",
+                             R"("x":{"a":1,"b":[true,{"c":nulll}]}})", R"("x":{"a" 1}})", R"("x":{"a":}})",
+                             R"("x":[[[[tru]]]]})", R"("x":{"\q":1}})", R"("x":undefined})",
+                             R"("context":{"hour":[1 2]}})", R"("context":{"hour":tru}})",
+                             R"("context":{"device":"tv","nested":{"a":[1,{"b":nope}]}}})",
+                             R"("context":{"hour":1.2.3}})"})
+        EXPECT_EQ(reason(head + tail), "malformed_json") << tail;
+}
+
+TEST(event_decoder, accepts_well_formed_unknown_fields_of_every_kind) {
+    const std::string head = R"({"type":"like","user_id":"u1","item_id":"m1",)";
+    for (const char* tail : {R"("x":true})", R"("x":false})", R"("x":null})", R"("x":-0.5e+10})", R"("x":0})",
+                             R"("x":12345678901234567890123})", R"("x":1e400})", R"("x":"\u00e9\ud83d\ude00\n"})",
+                             R"("x":[]})", R"("x":{}})", R"("x" : [ 1 , [ true , null ] , { "a" : { } } ] })",
+                             R"("x":{"nested":{"deeper":[{"k":[false]}]}}, "y":"z"})",
+                             R"("context":{"device":"tv","hour":3,"tags":["a","b"],"geo":{"lat":1.5,"ok":null}}})"}) {
+        auto r = decode(head + tail);
+        EXPECT_TRUE(r) << tail << ": " << (r ? "" : r.error().message);
+    }
+    auto r = decode(R"({"x":[1,{"y":null}],"type":"like","context":{"z":false,"device":"tv"},"user_id":"u1","item_id":"m1"})");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r.value().device, "tv") << "fields after a walked value are still read";
+    EXPECT_EQ(r.value().user_id, "u1");
+}
+
+TEST(event_decoder, unknown_fields_nest_at_most_64_levels_and_deeper_is_refused_without_recursing_on) {
+    auto nested = [](int levels) {
+        return R"({"type":"like","user_id":"u1","item_id":"m1","x":)" + std::string(std::size_t(levels), '[') +
+               std::string(std::size_t(levels), ']') + "}";
+    };
+    EXPECT_TRUE(decode(nested(65))) << "the outermost array and 64 levels inside it";
+    EXPECT_EQ(reason(nested(66)), "invalid_value");
+    event_decoder d({.max_event_bytes = 1 << 20});
+    auto deep = d.decode(nested(200'000), 0);
+    ASSERT_FALSE(deep);
+    EXPECT_EQ(deep.error().reason, "invalid_value") << deep.error().message;
+}
+
 TEST(event_decoder, rejects_missing_fields) {
     EXPECT_EQ(reason(R"({"user_id":"u1","item_id":"m1"})"), "missing_field");
     EXPECT_EQ(reason(R"({"type":"watch","item_id":"m1"})"), "missing_field");

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/decision_id.h"
+#include "events/event_decoder.h"
 #include "serve/serve_fixture.h"
 
 namespace marquee::serve {
@@ -132,6 +133,48 @@ TEST_F(http_api, similar_items_never_include_the_item_itself_or_unavailable_item
     expect_json_error(testing::http_request(port, "DELETE", "/v1/items/m40/similar"), 405, "method_not_allowed");
 }
 
+TEST_F(http_api, ids_in_paths_and_queries_must_be_utf8) {
+    // Decoded from percent-escapes: an invalid sequence used to be echoed raw
+    // (invalid JSON) and key a decision whose reward event the ingest's
+    // decoder then refused, after a 202.
+    for (const char* target : {"/v1/users/%FF/recommendations", "/v1/users/%FF", "/v1/users/a%ED%A0%80b/recommendations",
+                               "/v1/users/%C0%AF", "/v1/users/%E2%82/recommendations", "/v1/items/%FF/similar",
+                               "/v1/items/m1%F4%90%80%80/similar", "/v1/users/fan/recommendations?exclude=m1,%FF",
+                               "/v1/users/fan/recommendations?genres=Comedy,%E2%82"}) {
+        auto r = testing::http_get(port, target);
+        expect_json_error(r, 400, "invalid_parameter");
+        EXPECT_NE(r.body.find("UTF-8"), std::string::npos) << target << " -> " << r.body;
+    }
+    EXPECT_TRUE(sink.all().empty()) << "no decision was recorded";
+    // Beast passes raw bytes above 0x7F in a target through; the 404 for an
+    // unknown route must not echo them.
+    auto raw = testing::raw_exchange(port, "GET /nothing\xFF HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(raw.find("HTTP/1.1 404"), std::string::npos) << raw;
+    EXPECT_EQ(raw.find('\xFF'), std::string::npos) << raw;
+
+    // Valid UTF-8 is echoed as is, and its reward event decodes.
+    auto rec = testing::http_get(port, "/v1/users/%C3%A9l%C3%A8ve/recommendations?k=2");
+    ASSERT_EQ(rec.status, 200) << rec.body;
+    EXPECT_NE(rec.body.find("\"user_id\":\"\xC3\xA9l\xC3\xA8ve\""), std::string::npos) << rec.body;
+    auto reward = testing::http_request(port, "POST", "/v1/rewards",
+                                        R"({"decision_id":")" + json_field(rec.body, "decision_id") +
+                                            R"(","item_id":")" + item_ids(rec.body)[0] + R"(","reward":1})");
+    ASSERT_EQ(reward.status, 202) << reward.body;
+    ASSERT_EQ(events_sink.all().size(), 1u);
+    events::event_decoder decoder;
+    auto e = decoder.decode(events_sink.all()[0].second, 0);
+    ASSERT_TRUE(e) << e.error().message;
+    EXPECT_EQ(e.value().user_id, "\xC3\xA9l\xC3\xA8ve");
+    EXPECT_EQ(testing::http_get(port, "/v1/users/%C3%A9l%C3%A8ve").status, 404) << "a valid id nobody knows";
+
+    // Body ids are JSON strings: the parser refuses invalid UTF-8 in them.
+    for (const char* item : {"\xFF", R"(\udcff)"})
+        expect_json_error(testing::http_request(port, "POST", "/v1/rewards",
+                                                R"({"decision_id":"d","item_id":")" + std::string(item) +
+                                                    R"(","reward":1})"),
+                          400, "invalid_body");
+}
+
 // ---- rank and rewards --------------------------------------------------------------
 
 TEST_F(http_api, rank_answers_k_candidates_with_propensities) {
@@ -195,6 +238,48 @@ TEST_F(http_api, rank_rejects_bad_bodies_with_clear_400s) {
     EXPECT_EQ(get.headers["Allow"], "POST");
     expect_json_error(testing::http_request(port, "POST", "/v1/rank", std::string(20 * 1024, ' ')), 413,
                       "payload_too_large");
+}
+
+TEST_F(http_api, a_rank_k_beyond_int64_is_the_same_400_as_any_huge_k) {
+    // Boost.JSON holds integers above INT64_MAX as uint64, which
+    // to_number<int64_t> refused by throwing (a 500).
+    for (const char* k : {"1000001", "9223372036854775807", "9223372036854775808", "18446744073709551615",
+                          "-9223372036854775808"}) {
+        auto r = testing::http_request(port, "POST", "/v1/rank", std::string(R"({"candidates":[{"id":"a"}],"k":)") + k + "}");
+        expect_json_error(r, 400, "invalid_body");
+        EXPECT_NE(r.body.find("k must be an integer from 1 to the number of candidates (1)"), std::string::npos)
+            << k << " -> " << r.body;
+    }
+    EXPECT_EQ(testing::http_request(port, "POST", "/v1/rank", R"({"candidates":[{"id":"a"}],"k":1})").status, 200);
+}
+
+TEST_F(http_api, rank_rejects_non_finite_or_huge_feature_values_and_the_model_stays_finite) {
+    // 1e400 parses as +inf; 1e200 is finite but overflows in the context x
+    // candidate products and in the ridge update. Either used to reach the
+    // shared model (NaN for every later score).
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {R"({"context":{"temp":1e400},"candidates":[{"id":"a","features":{"len":1}}]})", "'temp'"},
+        {R"({"context":{"temp":-1e400},"candidates":[{"id":"a","features":{"len":1}}]})", "'temp'"},
+        {R"({"context":{"temp":1e200},"candidates":[{"id":"a","features":{"len":1e200}}]})", "'temp'"},
+        {R"({"context":{"temp":1},"candidates":[{"id":"a","features":{"len":1e200}}]})", "'len'"},
+        {R"({"candidates":[{"id":"a","features":{"len":-1000001}}]})", "'len'"},
+    };
+    for (const auto& [body, feature] : cases) {
+        auto r = testing::http_request(port, "POST", "/v1/rank", body);
+        expect_json_error(r, 400, "invalid_body");
+        EXPECT_NE(r.body.find(feature), std::string::npos) << body << " -> " << r.body;
+        if (r.status == 200)  // what a client would do next
+            testing::http_request(port, "POST", "/v1/rewards",
+                                  R"({"decision_id":")" + json_field(r.body, "decision_id") +
+                                      R"(","item_id":"a","reward":1})");
+    }
+    auto ok = testing::http_request(port, "POST", "/v1/rank",
+                                    R"({"context":{"temp":-1e6},"candidates":[{"id":"a","features":{"len":1e6}}]})");
+    ASSERT_EQ(ok.status, 200) << "the bound itself is accepted: " << ok.body;
+    EXPECT_NE(ok.body.find("\"model_version\":0"), std::string::npos) << ok.body;
+    auto next = testing::http_request(port, "POST", "/v1/rank", rank_body);
+    EXPECT_NE(next.body.find("\"model_version\":0"), std::string::npos) << next.body;
+    EXPECT_EQ(next.body.find("null"), std::string::npos) << next.body;
 }
 
 TEST_F(http_api, a_rank_reward_is_applied_once_and_moves_the_model) {
@@ -304,6 +389,21 @@ TEST_F(http_api, invalid_events_get_the_decoders_reason) {
     expect_json_error(testing::http_request(port, "POST", "/v1/events", "type=like",
                                             {{"Content-Type", "application/x-www-form-urlencoded"}}),
                       415, "unsupported_media_type");
+}
+
+TEST_F(http_api, an_event_with_a_malformed_unknown_field_is_a_400_and_is_not_produced) {
+    // The body is produced as sent, so it must be JSON throughout, also where
+    // the decoder reads nothing.
+    for (const char* body : {R"({"type":"like","user_id":"u1","item_id":"m1","x":tru})",
+                             R"({"type":"like","user_id":"u1","item_id":"m1","context":{"hour":[1 2]}})"}) {
+        auto r = testing::http_request(port, "POST", "/v1/events", body);
+        expect_json_error(r, 400, "invalid_event");
+        EXPECT_NE(r.body.find("\"message\":\"malformed_json"), std::string::npos) << body << " -> " << r.body;
+    }
+    EXPECT_TRUE(events_sink.all().empty());
+    auto ok = testing::http_request(port, "POST", "/v1/events",
+                                    R"({"type":"like","user_id":"u1","item_id":"m1","x":true,"context":{"hour":[1,2]}})");
+    EXPECT_EQ(ok.status, 202) << ok.body;
 }
 
 TEST_F(http_api, without_an_events_topic_posting_events_is_a_503) {

@@ -5,12 +5,15 @@
 #include <prometheus/registry.h>
 
 #include <cstdio>
+#include <limits>
 
+#include "core/byte_io.h"
 #include "core/rng.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
 #include "serve/rank_service.h"
 #include "serve/serve_fixture.h"
+#include "stream/stream_fixtures.h"
 #include "utils/test_utils.h"
 
 namespace marquee::serve {
@@ -157,6 +160,80 @@ TEST(rank_learning, a_closed_window_gives_unrewarded_items_the_default_reward_an
     prometheus::Registry r2;
     rank_service again(o, *store, nullptr, nullptr, r2);
     EXPECT_EQ(again.model_version(), 4u);
+}
+
+// A rank decision in its stored layout (v1, see rank_service.cc) whose items
+// have these sparse x, as one ranked before feature values were bounded.
+std::string legacy_decision(const std::vector<std::pair<std::string, bandits::sparse_x>>& items) {
+    core::byte_writer w;
+    w.put(std::uint8_t(1));
+    w.put_string("");
+    w.put(std::int64_t(0));
+    w.put(std::uint8_t(0));
+    w.put(std::uint32_t(items.size()));
+    for (const auto& [id, x] : items) {
+        w.put_string(id);
+        w.put(1.0);
+        w.put(std::uint8_t(0));
+        w.put(0.0);
+        w.put(std::uint32_t(x.size()));
+        for (const auto& f : x) {
+            w.put(f.index);
+            w.put(f.value);
+        }
+    }
+    return w.take();
+}
+
+TEST(rank_learning, rewards_the_model_refuses_are_counted_as_rejected_and_leave_it_finite) {
+    testing::temp_dir dir;
+    auto store = state::store::open({.path = dir.str()}).value();
+    prometheus::Registry r;
+    rank_service ranker({}, *store, nullptr, nullptr, r, counter_ids("n"));
+    rank_request rq;
+    rq.candidates = {{"a", {{"g", std::string("1")}}}};
+    const auto d = ranker.rank(rq, 0).value();
+    // Overwrite its record with non-finite features (its expiry key stays).
+    const double inf = std::numeric_limits<double>::infinity();
+    const std::string key = "d/" + d.decision_id,
+                      bytes = legacy_decision({{"bad", {{1, inf}}}, {"huge", {{2, 1e200}}}});
+    const std::pair<std::string_view, std::string_view> entry{key, bytes};
+    ASSERT_TRUE(store->put_rank(std::span(&entry, 1)));
+
+    EXPECT_EQ(ranker.reward(d.decision_id, "bad", 1.0, 0).value(), reward_outcome::rejected);
+    EXPECT_EQ(ranker.reward(d.decision_id, "bad", 1.0, 0).value(), reward_outcome::rejected) << "not a duplicate";
+    EXPECT_EQ(ranker.model_version(), 0u);
+    EXPECT_EQ(testing::metric_sum(r, "marquee_rank_rewards_total", "outcome", "rejected"), 2);
+    // Closing the window refuses both default rewards and forgets the decision.
+    EXPECT_EQ(ranker.close_windows(std::int64_t(1) << 40).value(), 1u);
+    EXPECT_EQ(ranker.model_version(), 0u);
+    EXPECT_EQ(testing::metric_sum(r, "marquee_rank_rewards_total", "outcome", "rejected"), 4);
+    EXPECT_EQ(testing::metric_sum(r, "marquee_rank_rewards_total", "outcome", "default"), 0);
+    auto next = ranker.rank(rq, 0).value();
+    EXPECT_TRUE(std::isfinite(next.items[0].score));
+
+    // A reward log holding a non-finite record: replay refuses it and
+    // checkpoints, so the log's sequence numbers start afresh.
+    const std::string log_key = "log/00000000000000000001";
+    core::byte_writer w;
+    w.put(1.0);
+    w.put(std::uint32_t(1));
+    w.put(std::uint32_t(3));
+    w.put(inf);
+    const std::string log = w.take();
+    const std::pair<std::string_view, std::string_view> log_entry{log_key, log};
+    ASSERT_TRUE(store->put_rank(std::span(&log_entry, 1)));
+    prometheus::Registry r2;
+    rank_service again({}, *store, nullptr, nullptr, r2, counter_ids("m"));
+    EXPECT_EQ(again.model_version(), 0u);
+    int logged = 0;
+    ASSERT_TRUE(store->scan_rank("log/", [&](std::string_view, std::string_view) { return ++logged, true; }));
+    EXPECT_EQ(logged, 0);
+    EXPECT_TRUE(store->get_rank("model").value().has_value()) << "checkpointed";
+    const auto fresh = again.rank(rq, 0).value();
+    EXPECT_EQ(again.reward(fresh.decision_id, "a", 1.0, 0).value(), reward_outcome::applied);
+    EXPECT_EQ(again.model_version(), 1u);
+    EXPECT_TRUE(std::isfinite(again.rank(rq, 0).value().items[0].score));
 }
 
 TEST(rank_learning, the_model_and_its_decisions_survive_a_restart) {
