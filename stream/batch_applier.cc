@@ -64,6 +64,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
     std::vector<std::string> batch_users;
     decision_map decisions;
     std::map<std::pair<std::string_view, std::int32_t>, std::int64_t> next_offsets;
+    std::map<std::pair<std::string_view, std::int32_t>, std::int64_t> event_time;  // latest applied, by partition
 
     for (const auto& m : messages) {
         auto& next = next_offsets[{m.topic, m.partition}];
@@ -83,6 +84,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
             continue;
         }
         const events::event& e = decoded.value();
+        if (auto& t = event_time[{m.topic, m.partition}]; t < e.ts_ms) t = e.ts_ms;
 
         auto u = user(e.user_id);
         if (!u) return u.error();
@@ -163,6 +165,10 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         if (auto delivered = dlq_->confirm(); !delivered) return delivered.error();
     if (auto committed = store_.commit(changes); !committed) return committed.error();
 
+    for (const auto& [tp, t] : event_time) {
+        auto& latest = event_times_[{std::string(tp.first), tp.second}];
+        latest = std::max(latest, t);
+    }
     unpublished_ = true;
     publish();
     probe_.batch_committed(messages.size(),
@@ -187,13 +193,20 @@ core::result<engine::pending_decision*> batch_applier::window_decision(const eve
     return nullptr;
 }
 
-core::result<std::size_t> batch_applier::close_reward_windows(std::int64_t now_ms, std::size_t limit) {
+std::int64_t batch_applier::applied_event_time(std::string_view topic, std::int32_t partition) const {
+    auto it = event_times_.find(std::pair(std::string(topic), partition));
+    return it == event_times_.end() ? 0 : it->second;
+}
+
+core::result<std::size_t> batch_applier::close_reward_windows(std::int64_t now_ms, std::size_t limit,
+                                                              std::optional<std::int64_t> stream_ms) {
     const auto& rewards = options_.rewards;
     const std::int64_t window = rewards.window.count();
     const std::int64_t ttl = std::max(rewards.decision_ttl.count(), window);
     // Closed: served before now - window, and the applied stream is past
     // the window too, unless the decision outlived its TTL.
-    const std::int64_t cutoff = std::min(now_ms - window, std::max(model_.clock_ms() - window, now_ms - ttl));
+    const std::int64_t applied = stream_ms.value_or(model_.clock_ms());
+    const std::int64_t cutoff = std::min(now_ms - window, std::max(applied - window, now_ms - ttl));
     auto due = store_.decisions_served_before(cutoff, limit);
     if (!due) return due.error();
     if (due.value().empty()) return std::size_t(0);

@@ -87,7 +87,14 @@ public:
     // Applies the default reward to the decisions (up to `limit`) whose
     // reward window closed by `now_ms` (wall clock; see reward_options) and
     // forgets them, in one write. Returns how many were closed.
-    core::result<std::size_t> close_reward_windows(std::int64_t now_ms, std::size_t limit = 1000);
+    // `stream_ms`: the event time every partition has been applied up to
+    // (ingest_loop knows which have a backlog); by default the latest event
+    // time applied, which is right for a single partition.
+    core::result<std::size_t> close_reward_windows(std::int64_t now_ms, std::size_t limit = 1000,
+                                                   std::optional<std::int64_t> stream_ms = std::nullopt);
+
+    // Latest event time applied from this partition since start (0: none).
+    std::int64_t applied_event_time(std::string_view topic, std::int32_t partition) const;
 
     // Rewards for decisions this applier does not hold (POST /v1/rank's,
     // kept by serve::rank_service) are offered here before being counted as
@@ -128,6 +135,7 @@ private:
     std::chrono::steady_clock::duration publish_gap_{};  // publish_interval, or more (publish_cost_ratio)
     bool unpublished_ = false;
     foreign_rewards foreign_rewards_;
+    std::map<std::pair<std::string, std::int32_t>, std::int64_t, std::less<>> event_times_;
 };
 
 }  // namespace marquee::stream

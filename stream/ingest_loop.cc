@@ -46,6 +46,13 @@ struct owned_partitions {
 
 }  // namespace
 
+std::int64_t applied_stream_time(std::span<const partition_progress> partitions, std::int64_t now_ms) {
+    std::int64_t applied = now_ms;
+    for (const auto& p : partitions)
+        if (p.lag != 0) applied = std::min(applied, p.applied_event_ms);
+    return applied;
+}
+
 struct ingest_loop::impl : RdKafka::RebalanceCb {
     kafka_options kafka;
     ingest_options options;
@@ -70,6 +77,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     // was consumed (positions trails it by the batch in flight); -1: unknown.
     // By partition alone: the group reads one topic.
     std::map<std::int32_t, std::int64_t> next_expected;
+    std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags;  // by owned partition, at the last update_lag
     clock::time_point last_lag_update{};
     clock::time_point last_checkpoint_log = clock::now();
     clock::time_point next_window_check{};
@@ -236,7 +244,17 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         const auto now = clock::now();
         if (now < next_window_check) return;
         next_window_check = now + std::chrono::seconds(1);
-        auto closed = applier.close_reward_windows(core::wall_clock_ms(), per_pass);
+        const auto wall_ms = core::wall_clock_ms();
+        std::vector<partition_progress> progress;
+        for (const auto& [tp, next] : positions) {
+            auto lag = lags.find(tp);
+            progress.push_back({lag == lags.end() ? -1 : lag->second, applier.applied_event_time(tp.first, tp.second)});
+        }
+        // Owning no partition yet (at start-up, before the group assigns
+        // any), the latest event time applied is all there is to go by.
+        auto closed = applier.close_reward_windows(
+            wall_ms, per_pass,
+            progress.empty() ? std::nullopt : std::optional(applied_stream_time(progress, wall_ms)));
         if (!closed) {
             fatal = closed.error();
             spdlog::critical("ingest: closing reward windows failed ({}); stopping", closed.error().message);
@@ -263,6 +281,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             // (earliest by default) starts at the low watermark.
             const std::int64_t from = next >= 0 ? next : low;
             const std::int64_t lag = std::max<std::int64_t>(0, high - from);
+            lags[tp] = lag;
             total += lag;
             probe.lag(tp.first, tp.second, double(lag));
         }
@@ -291,6 +310,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             spdlog::info("ingest: {} partition(s) revoked", partitions.size());
             for (auto* tp : partitions) {
                 positions.erase({tp->topic(), tp->partition()});
+                lags.erase({tp->topic(), tp->partition()});
                 next_expected.erase(tp->partition());
                 probe.lag_removed(tp->topic(), tp->partition());
             }

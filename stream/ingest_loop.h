@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <span>
 
 #include "core/result.h"
 #include "state/store.h"
@@ -43,6 +44,19 @@ struct ingest_options {
 constexpr bool is_ready(std::size_t assigned_partitions, std::int64_t measured_lag, std::int64_t max_lag) {
     return assigned_partitions > 0 && measured_lag >= 0 && measured_lag <= max_lag;
 }
+
+// What the reward windows wait for, per owned partition.
+struct partition_progress {
+    std::int64_t lag = -1;               // messages left to read; -1: not known yet
+    std::int64_t applied_event_ms = 0;   // latest event time applied (0: none)
+};
+
+// The event time the stream has been applied up to, over every owned
+// partition: the wall clock if none has a backlog, else the earliest
+// latest-applied event time among those that have one (or whose backlog is
+// not known yet). A window closes only past it, so a partition that caught
+// up first cannot close the windows of users whose clicks wait in another.
+std::int64_t applied_stream_time(std::span<const partition_progress> partitions, std::int64_t now_ms);
 
 class ingest_loop {
 public:

@@ -6,6 +6,7 @@
 #include "core/decision_id.h"
 #include "engine/recommender.h"
 #include "stream/applier_rig.h"
+#include "stream/ingest_loop.h"
 #include "stream/stream_fixtures.h"
 
 namespace marquee::stream {
@@ -62,6 +63,39 @@ TEST(reward_window, a_decision_inside_its_window_stays_open_whatever_the_stream)
     r.apply_event_at(500'000);  // the stream is far ahead
     EXPECT_EQ(r.close(100'900), 0u) << "the wall clock has not passed the window";
     EXPECT_EQ(r.close(101'100), 1u);
+}
+
+TEST(reward_window, waits_for_the_partition_still_catching_up_not_the_latest_event_seen) {
+    rig r;
+    r.serve("d", 100'000);
+    // Another partition caught up first: the latest event applied is past
+    // the window, but a partition with a backlog has only reached 100500.
+    r.apply_event_at(101'200);
+    std::array<partition_progress, 2> partitions{{{.lag = 0, .applied_event_ms = 101'200},
+                                                  {.lag = 40, .applied_event_ms = 100'500}}};
+    EXPECT_EQ(applied_stream_time(partitions, 101'500), 100'500);
+    EXPECT_EQ(r.applier.close_reward_windows(101'500, 1000, applied_stream_time(partitions, 101'500)).value(), 0u);
+    EXPECT_TRUE(r.pending("d"));
+    // Its backlog read, the window closes.
+    partitions[1] = {.lag = 0, .applied_event_ms = 101'100};
+    EXPECT_EQ(applied_stream_time(partitions, 101'500), 101'500) << "nothing left to read: the wall clock";
+    EXPECT_EQ(r.applier.close_reward_windows(101'500, 1000, applied_stream_time(partitions, 101'500)).value(), 1u);
+    EXPECT_FALSE(r.pending("d"));
+}
+
+TEST(reward_window, a_partition_whose_backlog_is_not_known_yet_holds_windows_until_the_ttl) {
+    const std::array<partition_progress, 2> partitions{{{.lag = 0, .applied_event_ms = 9'000},
+                                                        {.lag = -1, .applied_event_ms = 0}}};
+    EXPECT_EQ(applied_stream_time(partitions, 10'000), 0);
+    EXPECT_EQ(applied_stream_time({}, 10'000), 10'000) << "no partition: nothing to wait for";
+}
+
+TEST(reward_window, the_applier_tracks_the_latest_event_time_per_partition) {
+    rig r;
+    r.apply_event_at(5'000);
+    r.apply_event_at(4'000);  // out of order: the latest stays
+    EXPECT_EQ(r.applier.applied_event_time("marquee.events", 0), 5'000);
+    EXPECT_EQ(r.applier.applied_event_time("marquee.events", 1), 0);
 }
 
 TEST(reward_outcomes, an_unknown_decision_of_another_instance_is_counted_as_such) {
