@@ -41,7 +41,7 @@ public:
     }
     bool get_bytes(void* p, std::size_t n) {
         if (in_.size() < n) return false;
-        std::memcpy(p, in_.data(), n);
+        if (n > 0) std::memcpy(p, in_.data(), n);  // an empty vector's data() may be null
         in_.remove_prefix(n);
         return true;
     }

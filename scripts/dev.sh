@@ -4,7 +4,9 @@
 #   scripts/dev.sh test    install what is missing, build, run every test suite
 # Also: `build` (install + build only), `deps` (install only).
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo),
-#              CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
+#              CTEST_ARGS (extra ctest arguments, e.g. "-L unit"),
+#              SANITIZE (default 1: `test` also runs the unit and integration
+#              suites built with AddressSanitizer + UBSan, in $BUILD_DIR-sanitize).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,9 +57,19 @@ case "${1:-}" in
     ;;
   test)
     install_deps; build
-    cd "$BUILD_DIR"
     # shellcheck disable=SC2086
-    exec ctest --output-on-failure -j2 --timeout 900 ${CTEST_ARGS:-}
+    (cd "$BUILD_DIR" && ctest --output-on-failure -j2 --timeout 900 ${CTEST_ARGS:-})
+    if [[ "${SANITIZE:-1}" == 1 ]]; then
+      # Memory errors and undefined behaviour fail a test here even when its
+      # assertions pass. The real-broker and benchmark suites are left out:
+      # they test the same code, slower.
+      echo "dev.sh: the unit and integration suites again, under AddressSanitizer + UBSan" >&2
+      cmake -S "$ROOT" -B "$BUILD_DIR-sanitize" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+            -DMARQUEE_SANITIZE=address,undefined >/dev/null
+      cmake --build "$BUILD_DIR-sanitize" -j2
+      # shellcheck disable=SC2086
+      (cd "$BUILD_DIR-sanitize" && ctest --output-on-failure -j2 --timeout 900 -LE 'e2e|bench' ${CTEST_ARGS:-})
+    fi
     ;;
   *) sed -n '2,7p' "$0" >&2; exit 2 ;;
 esac
