@@ -160,7 +160,7 @@ const std::vector<entry>& entries() {
         t.push_back(bind("api.max_exclude", "Most item ids in exclude= (and names in genres=)",
                          [](config& c) -> auto& { return c.api.max_exclude; }, at_least(0)));
         t.push_back(bind("rank.bits", "POST /v1/rank: hashed feature space is 2^bits (model dim 2^bits + 4; O(dim^2) per reward)",
-                         [](config& c) -> auto& { return c.api.rank.model.bits; }, within(1, 14)));
+                         [](config& c) -> auto& { return c.api.rank.model.bits; }, within(1, 12)));
         t.push_back(bind("rank.alpha", "POST /v1/rank: LinUCB confidence width",
                          [](config& c) -> auto& { return c.api.rank.model.alpha; }, at_least(0)));
         t.push_back(bind("rank.lambda", "POST /v1/rank: ridge prior",

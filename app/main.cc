@@ -74,7 +74,7 @@ app::config build_config(const common_flags& f) {
     if (!f.data_dir.empty()) c.state.path = f.data_dir;
     if (!f.dlq.empty()) c.kafka.dlq_topic = f.dlq == "off" ? std::string() : f.dlq;
     if (!f.listen.empty()) c.http.address = f.listen;
-    if (f.port >= 0) c.http.port = std::uint16_t(f.port);
+    if (f.port != -1) app::set(c, "http.port", std::to_string(f.port));  // range-checked like --set
     auto level = spdlog::level::from_str(c.log_level);
     if (level == spdlog::level::off && c.log_level != "off")
         throw std::invalid_argument("log.level: unknown level '" + c.log_level + "'");
@@ -85,24 +85,32 @@ app::config build_config(const common_flags& f) {
 
 // Produces `records` to `topic`, keyed by `key_of(record)`, as fast as the
 // producer queue allows (a full queue waits, it never drops). Returns how
-// many were enqueued before a signal, if any.
+// many were delivered (all that were enqueued before a signal, if any), or
+// why not all of them were.
 template <class Record, class KeyOf>
-std::size_t replay(const app::config& c, const std::string& topic, const std::vector<Record>& records, KeyOf key_of) {
+core::result<std::size_t> replay(const app::config& c, const std::string& topic, const std::vector<Record>& records,
+                                 KeyOf key_of) {
     prometheus::Registry scratch;
     stream::kafka_producer producer(c.kafka, scratch);
     std::size_t sent = 0;
     for (const auto& record : records) {
         const std::string payload = events::encode_json(record);
         for (;;) {
-            if (signalled) return sent;
+            if (signalled) break;
             auto r = producer.produce(topic, key_of(record), payload);
             if (r) break;
-            if (r.error().reason != "queue_full") throw std::runtime_error("replay to " + topic + ": " + r.error().message);
+            if (r.error().reason != "queue_full")
+                return core::error{"replay", "replay to " + topic + ": " + r.error().message};
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
+        if (signalled) break;
         ++sent;
     }
-    producer.flush(std::chrono::seconds(60));
+    if (!producer.flush(std::chrono::seconds(60)))
+        return core::error{"replay", "replay to " + topic + ": not delivered within 60 s"};
+    if (const auto failed = producer.failed_deliveries(topic))
+        return core::error{"replay", "replay to " + topic + ": " + std::to_string(failed) + " of " +
+                                         std::to_string(sent) + " records not delivered"};
     return sent;
 }
 
@@ -127,6 +135,7 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
     }
 
     std::thread replayer;
+    std::atomic<bool> replay_failed{false};
     if (demo) {
         if (host.loaded_version() > 0) {
             spdlog::info("demo: {} already holds state (model version {}); not replaying MovieLens again "
@@ -137,7 +146,7 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
             auto events = events::load_movielens_ratings(movielens + "/ratings.csv", limit);
             if (!events) throw std::runtime_error("demo: " + events.error().message);
             auto all = std::move(events).value();
-            replayer = std::thread([&host, all = std::move(all), catalog = std::move(movies).value()] {
+            replayer = std::thread([&host, &replay_failed, all = std::move(all), catalog = std::move(movies).value()] {
                 // The catalog first, so the items exist (with titles) before
                 // their ratings arrive; the two topics are consumed
                 // independently, so this is "usually", and either order converges.
@@ -145,20 +154,30 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
                              host.settings().kafka.items_topic);
                 auto items = replay(host.settings(), host.settings().kafka.items_topic, catalog,
                                     [](const events::catalog_item& i) -> const std::string& { return i.item_id; });
-                spdlog::info("demo: catalog replay done, {} items produced", items);
-                spdlog::info("demo: replaying {} MovieLens ratings into {}", all.size(), host.settings().kafka.events_topic);
-                auto sent = replay(host.settings(), host.settings().kafka.events_topic, all,
-                                   [](const events::event& e) -> const std::string& { return e.user_id; });
-                spdlog::info("demo: replay done, {} events produced", sent);
+                if (items) {
+                    spdlog::info("demo: catalog replay done, {} items delivered", items.value());
+                    spdlog::info("demo: replaying {} MovieLens ratings into {}", all.size(),
+                                 host.settings().kafka.events_topic);
+                }
+                auto sent = items ? replay(host.settings(), host.settings().kafka.events_topic, all,
+                                           [](const events::event& e) -> const std::string& { return e.user_id; })
+                                  : core::result<std::size_t>(items.error());
+                if (sent) {
+                    spdlog::info("demo: replay done, {} events delivered", sent.value());
+                } else {
+                    spdlog::error("demo: {}; stopping", sent.error().message);
+                    std::fprintf(stderr, "marquee: %s\n", sent.error().message.c_str());
+                    replay_failed = true;
+                }
             });
         }
     }
-    while (!signalled && host.running()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    while (!signalled && !replay_failed && host.running()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (signalled) spdlog::info("signal received: shutting down");
     signalled = true;  // also stops the replay thread
     if (replayer.joinable()) replayer.join();
     host.stop();
-    return host.wait() ? 0 : 1;
+    return host.wait() && !replay_failed ? 0 : 1;
 }
 
 }  // namespace
@@ -225,6 +244,7 @@ int main(int argc, char** argv) {
         }
         if (checksum_cmd->parsed()) {
             auto cfg = build_config(flags);
+            cfg.state.create_if_missing = false;  // a digest of a typo'd path is no digest
             auto store = state::store::open(cfg.state);
             if (!store) throw std::runtime_error(store.error().message);
             auto sum = store.value()->checksum();

@@ -275,8 +275,11 @@ struct rank_service::impl {
         // Every label value up front, so each series exists from the start.
         for (auto k : bandits::all_policy_kinds)
             decided[std::size_t(k)] = &decisions_family.Add({{"policy", std::string(to_string(k))}});
-        for (auto o : {reward_outcome::applied, reward_outcome::duplicate, reward_outcome::unknown_decision,
-                       reward_outcome::unknown_item, reward_outcome::rejected})
+        // Not unknown_decision: the service cannot tell a rank decision it
+        // no longer holds from a recommendation's (every reward is offered
+        // here first); where the reward ends up counts it.
+        for (auto o : {reward_outcome::applied, reward_outcome::duplicate, reward_outcome::unknown_item,
+                       reward_outcome::rejected})
             rewarded[std::size_t(o)] = &rewards_family.Add({{"outcome", std::string(to_string(o))}});
         defaulted_rewards = &rewards_family.Add({{"outcome", "default"}});
         log_errors = &decision_log_errors(registry);
@@ -321,9 +324,14 @@ rank_service::rank_service(rank_options options, state::store& store,
             std::unique_lock lock(m);
             cv.wait_for(lock, stop, impl_->options.close_every, [] { return false; });
             if (stop.stop_requested()) break;
-            const auto now = core::wall_clock_ms();
-            if (auto closed = close_windows(now); !closed)
-                spdlog::warn("rank: closing reward windows: {}", closed.error().message);
+            // Again at once while a pass finds more than it takes: ranking
+            // thousands of times a second leaves that many windows a second.
+            constexpr std::size_t per_pass = 256;
+            for (;;) {
+                auto closed = close_windows(core::wall_clock_ms(), per_pass);
+                if (!closed) spdlog::warn("rank: closing reward windows: {}", closed.error().message);
+                if (!closed || closed.value() < per_pass || stop.stop_requested()) break;
+            }
         }
     });
 }
@@ -538,8 +546,8 @@ core::result<reward_outcome> rank_service::reward(std::string_view decision_id, 
             }
         }
     }
-    i.rewarded[std::size_t(outcome)]->Increment();
     if (outcome != reward_outcome::unknown_decision) {
+        i.rewarded[std::size_t(outcome)]->Increment();
         std::string log = "{\"kind\":\"rank_reward\",\"decision_id\":";
         core::append_json_string(log, decision_id);
         log += ",\"item_id\":";

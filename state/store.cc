@@ -10,7 +10,9 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <span>
 
@@ -193,8 +195,11 @@ store::~store() = default;
 
 core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     if (options.path.empty()) return core::error{"config", "state.data_dir must be set"};
+    // Checked here: RocksDB creates the directory before it finds no database.
+    if (!options.create_if_missing && !std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT"))
+        return core::error{"not_found", "no state in " + options.path + " (no RocksDB database there)"};
     rocksdb::Options db_options;
-    db_options.create_if_missing = true;
+    db_options.create_if_missing = options.create_if_missing;
     db_options.create_missing_column_families = true;
     db_options.IncreaseParallelism(2);
     // Serving writes one small decision per request into the database that
@@ -367,35 +372,47 @@ core::result<void> store::load_model(engine::model& m) const {
     return core::success();
 }
 
-std::vector<partition_offset> store::offsets() const {
+core::result<std::vector<partition_offset>> store::offsets() const {
     std::vector<partition_offset> out;
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_offsets)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        std::string key = it->key().ToString();
-        auto slash = key.rfind('/');
-        auto value = pod_value<std::int64_t>(it->value().ToString());
-        if (slash == std::string::npos || !value) continue;
-        out.push_back({key.substr(0, slash), std::stoi(key.substr(slash + 1)), *value});
+        const std::string_view key(it->key().data(), it->key().size());
+        const auto slash = key.rfind('/');
+        const auto value = pod_value<std::int64_t>(it->value().ToString());
+        std::int32_t partition = -1;
+        const auto digits = slash == std::string_view::npos ? std::string_view() : key.substr(slash + 1);
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), partition);
+        if (!value || digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+            return core::error{"corrupt", "malformed stored offset '" + std::string(key) + "'"};
+        out.push_back({std::string(key.substr(0, slash)), partition, *value});
     }
+    if (!it->status().ok()) return from_status(it->status());
     return out;
 }
 
-std::optional<std::int64_t> store::offset(std::string_view topic, std::int32_t partition) const {
+core::result<std::optional<std::int64_t>> store::offset(std::string_view topic, std::int32_t partition) const {
     auto v = impl_->get(cf_offsets, offset_key(topic, partition));
-    if (!v || !v.value()) return std::nullopt;
-    return pod_value<std::int64_t>(*v.value());
+    if (!v) return v.error();
+    if (!v.value()) return std::optional<std::int64_t>();
+    auto offset = pod_value<std::int64_t>(*v.value());
+    if (!offset) return core::error{"corrupt", "malformed stored offset of " + offset_key(topic, partition)};
+    return offset;
 }
 
 std::uint16_t store::instance_tag() const { return impl_->instance_tag; }
 
-std::string store::cluster_id() const {
+core::result<std::string> store::cluster_id() const {
     auto v = impl_->get(cf_meta, key_cluster_id);
-    return v && v.value() ? *v.value() : std::string();
+    if (!v) return v.error();
+    return v.value() ? *v.value() : std::string();
 }
 
 core::result<void> store::reset_offsets(std::string_view cluster_id) {
+    // Every key of the family, malformed ones too: a reset starts clean.
     rocksdb::WriteBatch batch;
-    for (const auto& o : offsets()) batch.Delete(impl_->h(cf_offsets), offset_key(o.topic, o.partition));
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_offsets)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete(impl_->h(cf_offsets), it->key());
+    if (!it->status().ok()) return from_status(it->status());
     batch.Put(impl_->h(cf_meta), slice(key_cluster_id), slice(cluster_id));
     auto s = impl_->db->Write(impl_->write_options, &batch);
     if (!s.ok()) return from_status(s);

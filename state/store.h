@@ -23,8 +23,11 @@
 namespace marquee::state {
 
 struct store_options {
-    // Directory of the database; created if missing. Required.
+    // Directory of the database. Required.
     std::string path;
+    // Create the database if `path` holds none; false makes that an error
+    // (for commands that only read). Default: true.
+    bool create_if_missing = true;
     // fsync the WAL on every batch. Off, a process crash loses nothing; a
     // power loss may lose the newest batches *together with* their offsets,
     // which are then consumed again. Default: false.
@@ -120,10 +123,12 @@ public:
     // its prior (the caller decides whether that is acceptable).
     core::result<void> load_model(engine::model& m) const;
 
-    std::vector<partition_offset> offsets() const;
-    std::optional<std::int64_t> offset(std::string_view topic, std::int32_t partition) const;
+    // The stored offsets. A read error or a malformed record is an error,
+    // never "no offset": that would re-apply what the store already holds.
+    core::result<std::vector<partition_offset>> offsets() const;
+    core::result<std::optional<std::int64_t>> offset(std::string_view topic, std::int32_t partition) const;
     // Id of the Kafka cluster the stored offsets belong to ("" if none yet).
-    std::string cluster_id() const;
+    core::result<std::string> cluster_id() const;
     // Drawn at random when the data dir is created, then kept: the tag in
     // the decision ids this instance serves (core/decision_id.h), so that
     // instances sharing a stream tell each other's decisions from unknown ones.

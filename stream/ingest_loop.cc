@@ -158,7 +158,15 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         }
         for (std::size_t n = 0; n < partitions.size(); ++n) {
             auto* tp = partitions[n];
-            const auto stored = store.offset(tp->topic(), tp->partition()).value_or(-1);
+            auto read = store.offset(tp->topic(), tp->partition());
+            if (!read) {
+                // Starting without it could apply again what the store holds;
+                // stopping applies nothing more (flush checks fatal).
+                fatal = read.error();
+                spdlog::critical("ingest: reading the stored offset of {}[{}]: {}; stopping", tp->topic(),
+                                 tp->partition(), read.error().message);
+            }
+            const auto stored = read ? read.value().value_or(-1) : -1;
             const auto group = committed.list[n]->offset();
             const bool replay = options.replay_moved_partitions && group > stored;
             const auto start = replay ? stored : std::max<std::int64_t>(stored, group);
@@ -347,7 +355,14 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         for (const auto* t : *md->topics()) {
             if (t->topic() != kafka.items_topic || t->err() != RdKafka::ERR_NO_ERROR) continue;
             for (const auto* p : *t->partitions()) {
-                const auto stored = store.offset(kafka.items_topic, p->id()).value_or(-1);
+                auto read = store.offset(kafka.items_topic, p->id());
+                if (!read) {
+                    fatal = read.error();
+                    spdlog::critical("ingest: reading the stored offset of {}[{}]: {}; stopping", kafka.items_topic,
+                                     p->id(), read.error().message);
+                    return;
+                }
+                const auto stored = read.value().value_or(-1);
                 all.list.push_back(RdKafka::TopicPartition::create(
                     kafka.items_topic, p->id(), stored >= 0 ? stored : RdKafka::Topic::OFFSET_BEGINNING));
             }
@@ -387,7 +402,12 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     // an embedded broker is new at every start.
     void check_cluster() {
         std::string current = consumer->clusterid(10'000);
-        std::string stored = store.cluster_id();
+        auto read = store.cluster_id();
+        if (!read) {
+            fatal = read.error();
+            return;
+        }
+        const std::string stored = read.value();
         if (current.empty()) {
             spdlog::warn("ingest: could not read the Kafka cluster id; keeping stored offsets");
             return;

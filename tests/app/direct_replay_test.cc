@@ -36,8 +36,8 @@ TEST(direct_replay, applies_the_catalog_first_then_the_events_and_keeps_no_offse
     EXPECT_EQ(model.stats(*heat).title, "Heat (1995)");
     EXPECT_FALSE(model.stats(*model.items().find("m3")).available);
     EXPECT_EQ(store->get_user("u1").value()->events, 2u);
-    EXPECT_TRUE(store->offsets().empty()) << "replay positions are in no Kafka topic";
-    EXPECT_EQ(store->cluster_id(), "");
+    EXPECT_TRUE(store->offsets().value().empty()) << "replay positions are in no Kafka topic";
+    EXPECT_EQ(store->cluster_id().value(), "");
 
     // Without a catalog: only the events (`marquee state replay` without
     // --catalog, the checksum reference for a broker replay of events).

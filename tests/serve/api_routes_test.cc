@@ -345,6 +345,11 @@ TEST_F(http_api, a_recommendation_reward_becomes_one_reward_event_keyed_by_the_u
                                             R"({"decision_id":")" + unknown_of_ours + R"(","item_id":"m1","reward":1})"),
                       404, "not_found");
     EXPECT_EQ(events_sink.all().size(), 2u) << "neither travels the events topic";
+    // Every reward was offered to the rank service first; none was a rank
+    // decision, so none counts as a rank reward of any outcome.
+    const auto m = testing::http_get(port, "/metrics").body;
+    EXPECT_EQ(m.find("marquee_rank_rewards_total{outcome=\"unknown_decision\"}"), std::string::npos) << m;
+    EXPECT_NE(m.find(R"(marquee_rank_rewards_total{outcome="applied"} 0)"), std::string::npos) << m;
 }
 
 TEST_F(http_api, reward_errors_are_json) {

@@ -71,7 +71,7 @@ TEST(covisit_store, lists_survive_a_reopen_and_enter_the_checksum) {
             EXPECT_EQ(a[i].error, b[i].error);
         }
     }
-    EXPECT_EQ(s.value()->offset("events", 0), events.back().ts_ms + 1) << "same write as the offsets";
+    EXPECT_EQ(s.value()->offset("events", 0).value(), events.back().ts_ms + 1) << "same write as the offsets";
 
     auto reloaded = s.value()->checksum();
     ASSERT_TRUE(reloaded);

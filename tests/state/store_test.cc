@@ -80,10 +80,10 @@ TEST(store, reopen_keeps_state_and_offsets) {
     EXPECT_EQ(loaded.bandit().a_inverse(), m.bandit().a_inverse());
     EXPECT_EQ(loaded.version(), 1u);
     EXPECT_EQ(loaded.clock_ms(), 1004);
-    EXPECT_EQ(s->offset("marquee.events", 2), 41);
-    EXPECT_EQ(s->offset("marquee.events", 0), 7);
-    EXPECT_FALSE(s->offset("marquee.events", 1));
-    EXPECT_EQ(s->offsets().size(), 2u);
+    EXPECT_EQ(s->offset("marquee.events", 2).value(), 41);
+    EXPECT_EQ(s->offset("marquee.events", 0).value(), 7);
+    EXPECT_FALSE(s->offset("marquee.events", 1).value());
+    EXPECT_EQ(s->offsets().value().size(), 2u);
     EXPECT_EQ(s->checksum().value(), sum);
 }
 
@@ -153,16 +153,55 @@ TEST(store, a_bandit_of_another_feature_map_is_reported_and_the_rest_still_loads
     EXPECT_EQ(back.bandit().updates(), 0u) << "the bandit is at its prior";
 }
 
+TEST(store, a_malformed_stored_offset_is_an_error_never_no_offset) {
+    testing::temp_dir dir;
+    engine::model m(opts());
+    engine::user_state u;
+    {
+        auto s = open_at(dir.str());
+        fill(*s, m, u);
+    }
+    {
+        // Damage one offset record (a value of 3 bytes) and add a key with
+        // no partition number, as corruption could.
+        rocksdb::DB* raw = nullptr;
+        std::vector<rocksdb::ColumnFamilyDescriptor> families;
+        for (const char* name : {"default", "users", "items", "bandit", "decisions", "offsets", "covisit",
+                                 "decision_index", "rank"})
+            families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+        std::vector<rocksdb::ColumnFamilyHandle*> handles;
+        ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.str(), families, &handles, &raw).ok());
+        ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[5], "marquee.events/0", "abc").ok());
+        ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[5], "marquee.events/x", std::string(8, '\0')).ok());
+        for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+        delete raw;
+    }
+    auto s = open_at(dir.str());
+    // "None" would make ingest start from the group's offset and apply the
+    // events after it a second time.
+    auto damaged = s->offset("marquee.events", 0);
+    ASSERT_FALSE(damaged);
+    EXPECT_EQ(damaged.error().reason, "corrupt");
+    EXPECT_EQ(s->offset("marquee.events", 2).value(), 41) << "the intact one still reads";
+    EXPECT_FALSE(s->offset("marquee.events", 5).value()) << "a missing one is none";
+    auto all = s->offsets();
+    ASSERT_FALSE(all);
+    EXPECT_EQ(all.error().reason, "corrupt");
+    // A reset (a new cluster) clears damaged records too.
+    ASSERT_TRUE(s->reset_offsets("cluster-c"));
+    EXPECT_TRUE(s->offsets().value().empty());
+}
+
 TEST(store, cluster_reset_forgets_offsets_but_keeps_state) {
     testing::temp_dir dir;
     engine::model m(opts());
     engine::user_state u;
     auto s = open_at(dir.str());
     fill(*s, m, u);
-    EXPECT_EQ(s->cluster_id(), "");
+    EXPECT_EQ(s->cluster_id().value(), "");
     ASSERT_TRUE(s->reset_offsets("cluster-b"));
-    EXPECT_EQ(s->cluster_id(), "cluster-b");
-    EXPECT_TRUE(s->offsets().empty());
+    EXPECT_EQ(s->cluster_id().value(), "cluster-b");
+    EXPECT_TRUE(s->offsets().value().empty());
     EXPECT_TRUE(s->get_user("u1").value());
 }
 

@@ -207,7 +207,9 @@ TEST_F(catalog, catalog_records_and_events_in_one_batch_are_each_read_as_what_th
     auto s = state::store::open({.path = dir.str()});
     ASSERT_TRUE(s) << s.error().message;
     std::map<std::string, std::int64_t> read;
-    for (const auto& o : s.value()->offsets()) read[o.topic] += o.next_offset;
+    const auto offsets = s.value()->offsets();
+    ASSERT_TRUE(offsets) << offsets.error().message;
+    for (const auto& o : offsets.value()) read[o.topic] += o.next_offset;
     EXPECT_EQ(read, (std::map<std::string, std::int64_t>{{"marquee.events", 400}, {"marquee.items", 40}}));
 }
 

@@ -52,7 +52,7 @@ TEST_F(dead_letters, offsets_pass_an_invalid_record_only_once_its_copy_is_delive
         auto applied = applier.apply(batch);
         ASSERT_FALSE(applied) << "a batch whose dead letter was refused must not commit";
         EXPECT_EQ(applied.error().reason, "dead_letter");
-        EXPECT_FALSE(store->offset("marquee.events", 0).has_value());
+        EXPECT_FALSE(store->offset("marquee.events", 0).value().has_value());
         auto user = store->get_user("u");
         ASSERT_TRUE(user);
         EXPECT_FALSE(user.value().has_value()) << "nor the good event beside it";
@@ -62,7 +62,7 @@ TEST_F(dead_letters, offsets_pass_an_invalid_record_only_once_its_copy_is_delive
         engine::model model(engine::model_options{});
         stream::batch_applier applier(*store, model, snapshots, &dlq, probe);
         ASSERT_TRUE(applier.apply(batch));
-        EXPECT_EQ(store->offset("marquee.events", 0), 2);
+        EXPECT_EQ(store->offset("marquee.events", 0).value(), 2);
     }
     auto copies = testing::consume_all(broker.bootstrap(), kafka.dlq_topic, 1, 20s);
     ASSERT_EQ(copies.size(), 1u);

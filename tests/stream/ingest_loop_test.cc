@@ -60,7 +60,7 @@ TEST_F(ingest_loop, a_failed_batch_stops_ingest_and_is_never_applied_again) {
     ASSERT_FALSE(ran);
     EXPECT_EQ(ran.error().message, "injected failure");
     EXPECT_EQ(offers, 1) << "the failed batch was applied again";
-    EXPECT_FALSE(store->offset("marquee.events", 0).has_value());
+    EXPECT_FALSE(store->offset("marquee.events", 0).value().has_value());
     auto user = store->get_user("w");
     ASSERT_TRUE(user);
     EXPECT_FALSE(user.value().has_value()) << "nothing of the failed batch is stored";

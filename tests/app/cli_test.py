@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""The `marquee` binary's command line: what it refuses, and that it says so.
+
+Usage: cli_test.py path/to/marquee
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+MARQUEE = sys.argv[1]
+failures = []
+
+
+def run(*args, timeout=90):
+    return subprocess.run([MARQUEE, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def check(name, ok, detail):
+    print(("ok   " if ok else "FAIL ") + name)
+    if not ok:
+        failures.append(name)
+        print("     " + detail.replace("\n", "\n     "))
+
+
+# A port out of range is refused like --set http.port, not wrapped to 4464.
+r = run("config", "print", "--port", "70000")
+check("--port 70000 is refused naming http.port", r.returncode == 2 and "http.port" in r.stderr,
+      f"rc={r.returncode} stdout={r.stdout[-300:]} stderr={r.stderr[-300:]}")
+r = run("config", "print", "--port", "9090")
+check("--port 9090 is taken", r.returncode == 0 and "http.port = 9090" in r.stdout,
+      f"rc={r.returncode} stdout={r.stdout[-300:]} stderr={r.stderr[-300:]}")
+
+with tempfile.TemporaryDirectory() as tmp:
+    # A checksum of a path that holds no state is an error, and creates nothing.
+    missing = os.path.join(tmp, "typo")
+    r = run("state", "checksum", "--data-dir", missing)
+    check("state checksum of a missing data dir fails and creates nothing",
+          r.returncode == 2 and not os.path.exists(missing),
+          f"rc={r.returncode} exists={os.path.exists(missing)} stdout={r.stdout} stderr={r.stderr[-300:]}")
+
+    # The demo's replay cannot reach the broker: it says so and exits 1,
+    # rather than reporting "replay done" or aborting.
+    r = run("demo", "--brokers", "127.0.0.1:1", "--data-dir", os.path.join(tmp, "demo"), "--port", "0",
+            "--limit", "10", "--set", "kafka.message.timeout.ms=1000", "--set", "log.level=error")
+    check("a demo whose replay is not delivered exits 1 and says why",
+          r.returncode == 1 and "not delivered" in r.stderr,
+          f"rc={r.returncode} stderr={r.stderr[-600:]}")
+
+sys.exit(1 if failures else 0)
