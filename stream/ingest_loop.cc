@@ -26,11 +26,7 @@ public:
             probe_.consumer_error();
             spdlog::warn("ingest: kafka: {} ({})", e.str(), RdKafka::err2str(e.err()));
             break;
-        case RdKafka::Event::EVENT_LOG:
-            if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) spdlog::error("kafka: {}: {}", e.fac(), e.str());
-            else if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) spdlog::warn("kafka: {}: {}", e.fac(), e.str());
-            else spdlog::debug("kafka: {}: {}", e.fac(), e.str());
-            break;
+        case RdKafka::Event::EVENT_LOG: log_kafka_event(e); break;
         default: break;
         }
     }

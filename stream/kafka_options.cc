@@ -1,6 +1,7 @@
 #include "stream/kafka_options.h"
 
 #include <librdkafka/rdkafkacpp.h>
+#include <spdlog/spdlog.h>
 
 #include <list>
 #include <stdexcept>
@@ -56,6 +57,13 @@ std::string describe(const RdKafka::Conf& conf) {
         out += key + "=" + (secret ? std::string("[redacted]") : *it) + "\n";
     }
     return out;
+}
+
+void log_kafka_event(const RdKafka::Event& e) {
+    if (e.type() != RdKafka::Event::EVENT_LOG) return;
+    if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) spdlog::error("kafka: {}: {}", e.fac(), e.str());
+    else if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) spdlog::warn("kafka: {}: {}", e.fac(), e.str());
+    else spdlog::debug("kafka: {}: {}", e.fac(), e.str());
 }
 
 }  // namespace marquee::stream

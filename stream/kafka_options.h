@@ -9,6 +9,7 @@
 
 namespace RdKafka {
 class Conf;
+class Event;
 }
 
 namespace marquee::stream {
@@ -51,5 +52,10 @@ std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std
 
 // The configuration as key=value lines, secrets redacted (for logs).
 std::string describe(const RdKafka::Conf& conf);
+
+// Logs a librdkafka log event through spdlog at its severity, so log.level
+// and log.format apply to librdkafka's own lines (an event callback takes
+// them off stderr). Other event types are ignored.
+void log_kafka_event(const RdKafka::Event& e);
 
 }  // namespace marquee::stream

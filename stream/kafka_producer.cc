@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <map>
@@ -12,7 +13,7 @@
 
 namespace marquee::stream {
 
-struct kafka_producer::impl : RdKafka::DeliveryReportCb {
+struct kafka_producer::impl : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     prometheus::Family<prometheus::Counter>* errors = nullptr;
     std::unique_ptr<RdKafka::Producer> producer;
     std::atomic<bool> stop{false};
@@ -27,6 +28,14 @@ struct kafka_producer::impl : RdKafka::DeliveryReportCb {
         std::lock_guard lock(failed_mutex);
         ++failed[topic];
     }
+
+    // librdkafka's logs and client errors go to spdlog, like the consumers'.
+    void event_cb(RdKafka::Event& e) override {
+        if (e.type() == RdKafka::Event::EVENT_ERROR)
+            spdlog::warn("kafka producer: {} ({})", e.str(), RdKafka::err2str(e.err()));
+        else
+            log_kafka_event(e);
+    }
 };
 
 kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registry& registry, const std::string& role)
@@ -39,7 +48,8 @@ kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registr
         if (!topic.empty()) impl_->errors->Add({{"topic", topic}});
     auto conf = make_conf(options, role);
     std::string err;
-    if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK)
+    if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK ||
+        conf->set("event_cb", static_cast<RdKafka::EventCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK)
         throw std::runtime_error(err);
     impl_->producer.reset(RdKafka::Producer::create(conf.get(), err));
     if (!impl_->producer) throw std::runtime_error("kafka producer: " + err);

@@ -13,7 +13,10 @@ failures = []
 
 
 def run(*args, timeout=90):
-    return subprocess.run([MARQUEE, *args], capture_output=True, text=True, timeout=timeout)
+    try:
+        return subprocess.run([MARQUEE, *args], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:  # a hang is a failure with a message, not a traceback
+        return subprocess.CompletedProcess(e.cmd, None, e.stdout or "", f"timed out after {timeout} s")
 
 
 def check(name, ok, detail):
@@ -46,5 +49,22 @@ with tempfile.TemporaryDirectory() as tmp:
     check("a demo whose replay is not delivered exits 1 and says why",
           r.returncode == 1 and "not delivered" in r.stderr,
           f"rc={r.returncode} stderr={r.stderr[-600:]}")
+
+    # librdkafka's own lines follow log.format too: the producers' as well as
+    # the consumers', as JSON on stdout, none raw on stderr.
+    p = subprocess.Popen([MARQUEE, "run", "--brokers", "127.0.0.1:1", "--port", "0", "--data-dir",
+                          os.path.join(tmp, "logs"), "--set", "log.format=json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.terminate()
+        out, err = p.communicate(timeout=30)
+    lines = [line for line in out.splitlines() if line.strip()]
+    json_lines = [line for line in lines if line.startswith("{") and line.endswith("}")]
+    check("librdkafka's producer and consumer logs are JSON lines on stdout, none raw on stderr",
+          "|FAIL|" not in err and any("kafka producer" in line for line in json_lines)
+          and len(json_lines) == len(lines),
+          f"stderr={err[-400:]} stdout={out[-400:]}")
 
 sys.exit(1 if failures else 0)
