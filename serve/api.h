@@ -18,6 +18,7 @@
 #include "core/snapshot_cell.h"
 #include "engine/model_snapshot.h"
 #include "engine/recommender.h"
+#include "events/event_decoder.h"
 #include "serve/http_server.h"
 #include "serve/rank_service.h"
 #include "state/store.h"
@@ -40,6 +41,9 @@ struct api_options {
     engine::recommend_options recommend;
     // POST /v1/rank (used when the api builds its own rank_service).
     rank_options rank;
+    // POST /v1/events validates as the ingest will (the engine copies its
+    // decoder settings here), so what is accepted is never dead-lettered.
+    events::decoder_options events;
 };
 
 // Where the api sends what it does not keep itself. Each may be null: no

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -96,6 +97,10 @@ struct api::impl {
     response rewards(const request& req);
     // events_route.cc
     response post_event(const request& req);
+    // Decoders for POST /v1/events (not thread-safe, reused: they keep their
+    // buffers), built with options.events.
+    std::mutex decoders_mutex;
+    std::vector<std::unique_ptr<events::event_decoder>> decoders;
 };
 
 }  // namespace marquee::serve

@@ -11,9 +11,20 @@ namespace marquee::serve {
 
 response api::impl::post_event(const request& req) {
     if (auto rejected = reject_non_json(req)) return std::move(*rejected);
-    // One decoder per I/O thread: it is not thread-safe and reuses buffers.
-    thread_local events::event_decoder decoder;
-    auto e = decoder.decode(req.body(), wall_clock_ms());
+    std::unique_ptr<events::event_decoder> decoder;
+    {
+        std::lock_guard lock(decoders_mutex);
+        if (!decoders.empty()) {
+            decoder = std::move(decoders.back());
+            decoders.pop_back();
+        }
+    }
+    if (!decoder) decoder = std::make_unique<events::event_decoder>(options.events);
+    auto e = decoder->decode(req.body(), wall_clock_ms());
+    {
+        std::lock_guard lock(decoders_mutex);
+        decoders.push_back(std::move(decoder));
+    }
     if (!e)
         return json_error(http::status::bad_request, "invalid_event",
                           std::string(e.error().reason) + ": " + e.error().message, req.version());

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/decision_id.h"
+#include "core/wall_clock.h"
 #include "events/event_decoder.h"
 #include "serve/serve_fixture.h"
 
@@ -409,6 +410,31 @@ TEST_F(http_api, an_event_with_a_malformed_unknown_field_is_a_400_and_is_not_pro
     auto ok = testing::http_request(port, "POST", "/v1/events",
                                     R"({"type":"like","user_id":"u1","item_id":"m1","x":true,"context":{"hour":[1,2]}})");
     EXPECT_EQ(ok.status, 202) << ok.body;
+}
+
+TEST_F(http_api, posted_events_are_validated_with_the_ingests_decoder_settings) {
+    // What the ingest would dead-letter is refused at the door.
+    api_options o;
+    o.events.max_event_bytes = 80;
+    o.events.max_ts_ahead_ms = 60'000;
+    prometheus::Registry own;
+    api strict(o, snapshots, *store, api_links{nullptr, &events_sink, nullptr}, own, [] { return true; });
+    auto post = [&](std::string body) {
+        request req{http::verb::post, "/v1/events", 11};
+        req.set(http::field::content_type, "application/json");
+        req.body() = std::move(body);
+        req.prepare_payload();
+        return handle_now(strict, std::move(req));
+    };
+    const std::string in_an_hour = std::to_string(core::wall_clock_ms() + 3'600'000);
+    auto ahead = post(R"({"type":"like","user_id":"u1","item_id":"m1","ts":)" + in_an_hour + "}");
+    EXPECT_EQ(ahead.result_int(), 400) << ahead.body();
+    EXPECT_NE(ahead.body().find("invalid_value"), std::string::npos) << ahead.body();
+    auto large = post(R"({"type":"like","user_id":"u1","item_id":"m1","pad":")" + std::string(100, 'x') + "\"}");
+    EXPECT_EQ(large.result_int(), 400) << large.body();
+    EXPECT_NE(large.body().find("too_large"), std::string::npos) << large.body();
+    EXPECT_TRUE(events_sink.all().empty());
+    EXPECT_EQ(post(R"({"type":"like","user_id":"u1","item_id":"m1"})").result_int(), 202);
 }
 
 TEST_F(http_api, without_an_events_topic_posting_events_is_a_503) {
