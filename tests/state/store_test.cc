@@ -54,6 +54,24 @@ void fill(store& s, engine::model& m, engine::user_state& u) {
     ASSERT_TRUE(s.commit(w));
 }
 
+// Writes one record behind the store's back, through RocksDB itself (the
+// store closed): what an older build or a damaged file would leave.
+void put_raw(const std::string& path, const std::string& family, const std::string& key, const std::string& value) {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name : {"default", "users", "items", "bandit", "decisions", "offsets", "covisit",
+                             "decision_index", "rank"})
+        families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), path, families, &handles, &raw).ok());
+    for (std::size_t i = 0; i < families.size(); ++i)
+        if (families[i].name == family) {
+            EXPECT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[i], key, value).ok());
+        }
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+}
+
 TEST(store, reopen_keeps_state_and_offsets) {
     testing::temp_dir dir;
     engine::model m(opts());
@@ -128,20 +146,11 @@ TEST(store, a_bandit_of_another_feature_map_is_reported_and_the_rest_still_loads
     }
     {
         // Rewrite the stored bandit as a version-1 (8-feature) model.
-        rocksdb::DB* raw = nullptr;
-        std::vector<rocksdb::ColumnFamilyDescriptor> families;
-        for (const char* name : {"default", "users", "items", "bandit", "decisions", "offsets", "covisit",
-                                 "decision_index", "rank"})
-            families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-        std::vector<rocksdb::ColumnFamilyHandle*> handles;
-        ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.str(), families, &handles, &raw).ok());
         std::string v1(4 + 4 + 8 + sizeof(double) * (64 + 8), '\0');
         const std::uint32_t magic = 0x4c55'4301, eight = 8;
         std::memcpy(v1.data(), &magic, 4);
         std::memcpy(v1.data() + 4, &eight, 4);
-        ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[3], "linucb", v1).ok());
-        for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-        delete raw;
+        put_raw(dir.str(), "bandit", "linucb", v1);
     }
     auto s = open_at(dir.str());
     engine::model back(opts());
@@ -164,17 +173,8 @@ TEST(store, a_malformed_stored_offset_is_an_error_never_no_offset) {
     {
         // Damage one offset record (a value of 3 bytes) and add a key with
         // no partition number, as corruption could.
-        rocksdb::DB* raw = nullptr;
-        std::vector<rocksdb::ColumnFamilyDescriptor> families;
-        for (const char* name : {"default", "users", "items", "bandit", "decisions", "offsets", "covisit",
-                                 "decision_index", "rank"})
-            families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-        std::vector<rocksdb::ColumnFamilyHandle*> handles;
-        ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.str(), families, &handles, &raw).ok());
-        ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[5], "marquee.events/0", "abc").ok());
-        ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[5], "marquee.events/x", std::string(8, '\0')).ok());
-        for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-        delete raw;
+        put_raw(dir.str(), "offsets", "marquee.events/0", "abc");
+        put_raw(dir.str(), "offsets", "marquee.events/x", std::string(8, '\0'));
     }
     auto s = open_at(dir.str());
     // "None" would make ingest start from the group's offset and apply the
