@@ -95,15 +95,15 @@ core::result<std::size_t> replay(const app::config& c, const std::string& topic,
     std::size_t sent = 0;
     for (const auto& record : records) {
         const std::string payload = events::encode_json(record);
-        for (;;) {
-            if (signalled) break;
+        bool queued = false;
+        while (!queued && !signalled) {
             auto r = producer.produce(topic, key_of(record), payload);
-            if (r) break;
-            if (r.error().reason != "queue_full")
+            queued = bool(r);
+            if (!r && r.error().reason != "queue_full")
                 return core::error{"replay", "replay to " + topic + ": " + r.error().message};
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            if (!queued) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
-        if (signalled) break;
+        if (!queued) break;
         ++sent;
     }
     if (!producer.flush(std::chrono::seconds(60)))

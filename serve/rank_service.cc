@@ -362,8 +362,9 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         return invalid("explore must be a number in [0, 1]");
     if (term_count(request.context) > std::size_t(o.max_features))
         return invalid("context has more than " + std::to_string(o.max_features) + " features (tags count one each)");
-    const std::string range = " must be a finite number from -1e6 to 1e6 (scale features to about [0, 1])";
-    if (const auto* f = out_of_range(request.context)) return invalid("context feature '" + f->name + "'" + range);
+    constexpr std::string_view range = " must be a finite number from -1e6 to 1e6 (scale features to about [0, 1])";
+    if (const auto* f = out_of_range(request.context))
+        return invalid("context feature '" + f->name + "'" + std::string(range));
     std::unordered_set<std::string_view> ids;
     for (const auto& c : request.candidates) {
         if (c.id.empty() || c.id.size() > events::default_max_id_bytes)
@@ -372,7 +373,7 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         if (term_count(c.features) > std::size_t(o.max_features))
             return invalid("candidate '" + c.id + "' has more than " + std::to_string(o.max_features) + " features");
         if (const auto* f = out_of_range(c.features))
-            return invalid("candidate '" + c.id + "' feature '" + f->name + "'" + range);
+            return invalid("candidate '" + c.id + "' feature '" + f->name + "'" + std::string(range));
     }
 
     // Outside the lock: the snapshot and the user's row (thread-safe reads).
