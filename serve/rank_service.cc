@@ -324,16 +324,21 @@ rank_service::rank_service(rank_options options, state::store& store,
             std::unique_lock lock(m);
             cv.wait_for(lock, stop, impl_->options.close_every, [] { return false; });
             if (stop.stop_requested()) break;
-            // Again at once while a pass finds more than it takes: ranking
-            // thousands of times a second leaves that many windows a second.
-            constexpr std::size_t per_pass = 256;
-            for (;;) {
-                auto closed = close_windows(core::wall_clock_ms(), per_pass);
-                if (!closed) spdlog::warn("rank: closing reward windows: {}", closed.error().message);
-                if (!closed || closed.value() < per_pass || stop.stop_requested()) break;
-            }
+            if (auto closed = close_due_windows(core::wall_clock_ms(), 256, stop); !closed)
+                spdlog::warn("rank: closing reward windows: {}", closed.error().message);
         }
     });
+}
+
+core::result<std::size_t> rank_service::close_due_windows(std::int64_t now_ms, std::size_t per_pass,
+                                                          std::stop_token stop) {
+    std::size_t total = 0;
+    for (;;) {
+        auto closed = close_windows(now_ms, per_pass);
+        if (!closed) return closed.error();
+        total += closed.value();
+        if (closed.value() < per_pass || stop.stop_requested()) return total;
+    }
 }
 
 rank_service::~rank_service() {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -138,8 +139,14 @@ public:
                                         std::int64_t now_ms);
 
     // Closes up to `limit` decisions ranked before now_ms - reward_window;
-    // returns how many. Called by the service's own thread; public for tests.
+    // returns how many. Public for tests.
     core::result<std::size_t> close_windows(std::int64_t now_ms, std::size_t limit = 256);
+    // Closes every such decision, `per_pass` per write, until none is left
+    // or `stop` is requested; returns how many. What the service's own
+    // thread runs every close_every: ranking thousands of times a second
+    // leaves that many windows to close a second.
+    core::result<std::size_t> close_due_windows(std::int64_t now_ms, std::size_t per_pass = 256,
+                                                std::stop_token stop = {});
     std::uint64_t model_version() const;
     const rank_options& options() const;
 

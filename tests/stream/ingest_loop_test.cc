@@ -70,7 +70,7 @@ TEST_F(ingest_loop, closes_every_due_reward_window_at_once_not_a_thousand_a_seco
     // More decisions past their TTL than one closing pass takes, as serving
     // a few thousand lists a second leaves behind.
     const std::int64_t served = core::wall_clock_ms() - 2 * 3'600'000;
-    constexpr int decisions = 3500;
+    constexpr int decisions = 5500;
     auto w = store->begin();
     for (int i = 0; i < decisions; ++i) {
         engine::pending_decision d;
@@ -85,12 +85,12 @@ TEST_F(ingest_loop, closes_every_due_reward_window_at_once_not_a_thousand_a_seco
     std::atomic<bool> stop{false};
     stream::ingest_loop loop(kafka, stream::ingest_options{}, *store, applier, probe);
     std::thread stopper([&] {
-        std::this_thread::sleep_for(1500ms);
+        std::this_thread::sleep_for(4500ms);
         stop = true;
     });
     ASSERT_TRUE(loop.run(stop));
     stopper.join();
-    // One pass a second would have closed 2000 by now.
+    // One pass a second would have closed 5000 by now.
     EXPECT_TRUE(store->decisions_served_before(served + decisions, decisions).value().empty());
     EXPECT_EQ(model.bandit().updates(), std::uint64_t(decisions)) << "one default reward per shown item";
 }
