@@ -63,12 +63,15 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
     touched_.clear();
     std::vector<std::string> batch_users;
     decision_map decisions;
-    std::map<std::pair<std::string_view, std::int32_t>, std::int64_t> next_offsets;
-    std::map<std::pair<std::string_view, std::int32_t>, std::int64_t> event_time;  // latest applied, by partition
+    struct partition_progress {
+        std::int64_t next_offset = 0;
+        std::int64_t event_time = 0;  // latest applied
+    };
+    std::map<std::pair<std::string_view, std::int32_t>, partition_progress> partitions;
 
     for (const auto& m : messages) {
-        auto& next = next_offsets[{m.topic, m.partition}];
-        next = std::max(next, m.offset + 1);
+        auto& progress = partitions[{m.topic, m.partition}];
+        progress.next_offset = std::max(progress.next_offset, m.offset + 1);
 
         if (m.topic == options_.items_topic) {
             // Invalid records are counted and dead-lettered inside.
@@ -84,7 +87,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
             continue;
         }
         const events::event& e = decoded.value();
-        if (auto& t = event_time[{m.topic, m.partition}]; t < e.ts_ms) t = e.ts_ms;
+        progress.event_time = std::max(progress.event_time, e.ts_ms);
 
         auto u = user(e.user_id);
         if (!u) return u.error();
@@ -157,7 +160,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         if (d.all_rewarded()) changes.erase_decision(id, d);
         else changes.put_decision(id, d);
     }
-    for (const auto& [tp, next] : next_offsets) changes.put_offset({std::string(tp.first), tp.second, next});
+    for (const auto& [tp, p] : partitions) changes.put_offset({std::string(tp.first), tp.second, p.next_offset});
     changes.put_model_meta(model_);
     // These offsets pass the invalid records: commit them only once the
     // copies are safely in the dead-letter topic.
@@ -165,9 +168,9 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         if (auto delivered = dlq_->confirm(); !delivered) return delivered.error();
     if (auto committed = store_.commit(changes); !committed) return committed.error();
 
-    for (const auto& [tp, t] : event_time) {
+    for (const auto& [tp, p] : partitions) {
         auto& latest = event_times_[{std::string(tp.first), tp.second}];
-        latest = std::max(latest, t);
+        latest = std::max(latest, p.event_time);
     }
     unpublished_ = true;
     publish();
