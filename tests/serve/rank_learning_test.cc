@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "core/byte_io.h"
 #include "core/rng.h"
@@ -31,15 +32,22 @@ std::function<std::string()> counter_ids(std::string prefix) {
 struct rank_server {
     explicit rank_server(state::store& store, rank_options o = {}, std::string prefix = "d")
         : ranker(o, store, &snapshots, nullptr, registry, counter_ids(std::move(prefix))),
-          api_(api_options{}, snapshots, store, api_links{nullptr, nullptr, &ranker}, registry, [] { return true; }),
+          api_(std::in_place, api_options{}, snapshots, store, api_links{nullptr, nullptr, &ranker}, registry,
+               [] { return true; }),
           server(http_options{.port = 0, .threads = 1},
-                 [this](request&& r) { return api_.handle(std::move(r)); }) {
+                 [this](request&& r) { return api_->handle(std::move(r)); }) {
         server.start();
+    }
+    // As engine_host does: the I/O threads stop, then the api (its decision
+    // writer may still be posting to their io_context), then the server.
+    ~rank_server() {
+        server.stop();
+        api_.reset();
     }
     core::snapshot_cell<engine::model_snapshot> snapshots;
     prometheus::Registry registry;
     rank_service ranker;
-    api api_;
+    std::optional<api> api_;
     http_server server;
 };
 

@@ -100,6 +100,15 @@ protected:
         port = server->port();
     }
 
+    // As engine_host does: the I/O threads stop, then the api (its decision
+    // writer may still be posting a completion to their io_context, which
+    // must outlive that), then the server.
+    void TearDown() override {
+        server->stop();
+        api_.reset();
+        server.reset();
+    }
+
     void expect_json_error(testing::http_reply r, int status, const std::string& code) {
         EXPECT_EQ(r.status, status) << r.body;
         EXPECT_EQ(r.headers["Content-Type"], "application/json");
