@@ -93,14 +93,10 @@ rank_model::vector rank_model::dense(const sparse_x& x) const {
 double rank_model::mean(const sparse_x& x) const { return sparse_scorer::dot(model_.theta(), x); }
 double rank_model::width(const sparse_x& x) const { return sparse_scorer::quadratic_width(model_, x); }
 
-bool rank_model::learnable(const sparse_x& x, double reward) {
+bool rank_model::update(const sparse_x& x, double reward) {
     double squared = 0.0;  // NaN or inf if any value is, or if x'x overflows
     for (const auto& f : x) squared += f.value * f.value;
-    return std::isfinite(squared) && std::isfinite(reward);
-}
-
-bool rank_model::update(const sparse_x& x, double reward) {
-    if (!learnable(x, reward)) return false;
+    if (!std::isfinite(squared) || !std::isfinite(reward)) return false;
     scratch_ = dense(x);
     model_.update(scratch_, reward);
     for (const auto& p : x)

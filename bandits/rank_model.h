@@ -69,8 +69,6 @@ public:
     // overflows: one such update would put inf/NaN into A^-1 and theta, so
     // into every later score and checkpoint.
     [[nodiscard]] bool update(const sparse_x& x, double reward);
-    // Whether update(x, reward) would accept them.
-    static bool learnable(const sparse_x& x, double reward);
     // Undoes the latest update(x, reward) (e.g. when persisting it failed):
     // rebuilt from A and b, O(d^3), so only for the rare failure path.
     void revert(const sparse_x& x, double reward);

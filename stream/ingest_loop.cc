@@ -68,12 +68,15 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     clock::time_point batch_started;
     std::atomic<std::size_t> assigned{0};
     std::atomic<std::int64_t> total_lag{-1};  // -1: not known yet
-    std::map<std::pair<std::string, std::int32_t>, std::int64_t> positions;  // next offset per owned partition
+    struct position {
+        std::int64_t next = -1;  // next offset; -1: the log start or auto.offset.reset
+        std::int64_t lag = -1;   // at the last update_lag; -1: not known yet
+    };
+    std::map<std::pair<std::string, std::int32_t>, position> positions;  // per owned partition
     // The offset each owned partition's next message should have, by what
     // was consumed (positions trails it by the batch in flight); -1: unknown.
     // By partition alone: the group reads one topic.
     std::map<std::int32_t, std::int64_t> next_expected;
-    std::map<std::pair<std::string, std::int32_t>, std::int64_t> lags;  // by owned partition, at the last update_lag
     clock::time_point last_lag_update{};
     clock::time_point last_checkpoint_log = clock::now();
     clock::time_point next_window_check{};
@@ -128,7 +131,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             else if ((*it)->offset() < m->offset() + 1)
                 (*it)->set_offset(m->offset() + 1);
         }
-        for (auto* tp : next.list) positions[{tp->topic(), tp->partition()}] = tp->offset();
+        for (auto* tp : next.list) positions[{tp->topic(), tp->partition()}].next = tp->offset();
         if (sync) {
             if (auto err = consumer->commitSync(next.list); err != RdKafka::ERR_NO_ERROR)
                 spdlog::warn("ingest: group commit failed ({}); RocksDB holds the offsets", RdKafka::err2str(err));
@@ -168,7 +171,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             const auto start = replay ? stored : std::max<std::int64_t>(stored, group);
             if (start >= 0) tp->set_offset(start);
             else if (replay) tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
-            positions[{tp->topic(), tp->partition()}] = start;  // -1: the log start or auto.offset.reset
+            positions[{tp->topic(), tp->partition()}] = {.next = start};
             // What note_offset expects first: with no offset, a replay or
             // auto.offset.reset=earliest means "from the first record", so
             // whatever the broker deleted before we read it counts as skipped.
@@ -231,8 +234,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         const auto now = clock::now();
         if (committed_since_log == 0 || (!force && now - last_checkpoint_log < std::chrono::seconds(30))) return;
         std::string offsets;
-        for (const auto& [tp, next] : positions)
-            if (next >= 0) offsets += " " + tp.first + "[" + std::to_string(tp.second) + "]=" + std::to_string(next);
+        for (const auto& [tp, p] : positions)
+            if (p.next >= 0) offsets += " " + tp.first + "[" + std::to_string(tp.second) + "]=" + std::to_string(p.next);
         spdlog::info("ingest: checkpoint: {} messages committed in {:.1f} s; next offsets{}", committed_since_log,
                      std::chrono::duration<double>(now - last_checkpoint_log).count(), offsets);
         committed_since_log = 0;
@@ -250,9 +253,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         next_window_check = now + std::chrono::seconds(1);
         const auto wall_ms = core::wall_clock_ms();
         std::vector<partition_progress> progress;
-        for (const auto& [tp, next] : positions) {
-            auto lag = lags.find(tp);
-            progress.push_back({lag == lags.end() ? -1 : lag->second, applier.applied_event_time(tp.first, tp.second)});
+        for (const auto& [tp, p] : positions) {
+            progress.push_back({p.lag, applier.applied_event_time(tp.first, tp.second)});
         }
         // Owning no partition yet (at start-up, before the group assigns
         // any), the latest event time applied is all there is to go by.
@@ -274,7 +276,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         last_lag_update = now;
         std::int64_t total = 0;
         bool known = true;
-        for (const auto& [tp, next] : positions) {
+        for (auto& [tp, p] : positions) {
             std::int64_t low = 0, high = 0;
             if (consumer->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR ||
                 high < 0) {
@@ -283,11 +285,9 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             }
             // Not consumed yet and no stored offset: auto.offset.reset
             // (earliest by default) starts at the low watermark.
-            const std::int64_t from = next >= 0 ? next : low;
-            const std::int64_t lag = std::max<std::int64_t>(0, high - from);
-            lags[tp] = lag;
-            total += lag;
-            probe.lag(tp.first, tp.second, double(lag));
+            p.lag = std::max<std::int64_t>(0, high - (p.next >= 0 ? p.next : low));
+            total += p.lag;
+            probe.lag(tp.first, tp.second, double(p.lag));
         }
         total_lag = known && !positions.empty() ? total : -1;
     }
@@ -314,7 +314,6 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             spdlog::info("ingest: {} partition(s) revoked", partitions.size());
             for (auto* tp : partitions) {
                 positions.erase({tp->topic(), tp->partition()});
-                lags.erase({tp->topic(), tp->partition()});
                 next_expected.erase(tp->partition());
                 probe.lag_removed(tp->topic(), tp->partition());
             }
