@@ -250,10 +250,6 @@ const entry* find(std::string_view key) {
     return nullptr;
 }
 
-bool is_secret(std::string_view key) {
-    return key.find("password") != std::string_view::npos || key.find("secret") != std::string_view::npos;
-}
-
 }  // namespace
 
 const std::vector<config_key>& config_keys() {
@@ -355,7 +351,7 @@ std::string print(const config& c) {
         out += std::string(e.key.name) + " = " + e.get(c) + "    # " + std::string(e.key.doc) + "\n";
     }
     for (const auto& [k, v] : c.kafka.properties)
-        out += "kafka." + k + " = " + (is_secret(k) ? std::string("[redacted]") : v) + "\n";
+        out += "kafka." + k + " = " + (stream::is_secret_property(k) ? std::string("[redacted]") : v) + "\n";
     return out;
 }
 

@@ -200,8 +200,8 @@ net::awaitable<response> api::impl::route(const request& req, const target& t, s
             route_label = segs[1] == "rank" ? "/v1/rank" : segs[1] == "rewards" ? "/v1/rewards" : "/v1/events";
             if (!post) co_return method_not_allowed(false);
             if (segs[1] == "rank") co_return rank(req);
-            if (segs[1] == "rewards") co_return rewards(req);
-            co_return post_event(req);
+            if (segs[1] == "rewards") co_return co_await rewards(req);
+            co_return co_await post_event(req);
         }
     }
     route_label = "unmatched";

@@ -3,6 +3,8 @@
 // Internal to serve/.
 #pragma once
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/value.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
@@ -39,6 +41,23 @@ std::optional<response> reject_non_json(const request& req);
 // A request body as a JSON object, or the 4xx to answer instead: 415 for a
 // declared non-JSON content type, 400 for an empty, malformed or non-object body.
 std::variant<boost::json::object, response> json_body(const request& req);
+
+// Sends through `sink` and resumes, on the awaiting coroutine's executor,
+// once the sink reports the message durably stored or lost.
+inline net::awaitable<core::result<void>> send_confirmed(core::message_sink& sink, std::string_view key,
+                                                          std::string_view value) {
+    co_return co_await net::async_initiate<decltype(net::use_awaitable), void(core::result<void>)>(
+        [&sink, key, value](auto handler) {
+            auto resume = std::make_shared<decltype(handler)>(std::move(handler));
+            sink.send_confirmed(key, value, [resume](core::result<void> delivered) {
+                auto executor = net::get_associated_executor(*resume);
+                net::post(executor, [resume, delivered = std::move(delivered)]() mutable {
+                    (*resume)(std::move(delivered));
+                });
+            });
+        },
+        net::use_awaitable);
+}
 
 // The series arrays below are indexed by policy_kind's value.
 static_assert([] {
@@ -94,9 +113,9 @@ struct api::impl {
     response similar(const request& req, const target& t);
     // rank_route.cc
     response rank(const request& req);
-    response rewards(const request& req);
+    boost::asio::awaitable<response> rewards(const request& req);
     // events_route.cc
-    response post_event(const request& req);
+    boost::asio::awaitable<response> post_event(const request& req);
     // Decoders for POST /v1/events (not thread-safe, reused: they keep their
     // buffers), built with options.events.
     std::mutex decoders_mutex;

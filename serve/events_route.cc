@@ -9,8 +9,8 @@
 
 namespace marquee::serve {
 
-response api::impl::post_event(const request& req) {
-    if (auto rejected = reject_non_json(req)) return std::move(*rejected);
+net::awaitable<response> api::impl::post_event(const request& req) {
+    if (auto rejected = reject_non_json(req)) co_return std::move(*rejected);
     std::unique_ptr<events::event_decoder> decoder;
     {
         std::lock_guard lock(decoders_mutex);
@@ -26,15 +26,16 @@ response api::impl::post_event(const request& req) {
         decoders.push_back(std::move(decoder));
     }
     if (!e)
-        return json_error(http::status::bad_request, "invalid_event",
+        co_return json_error(http::status::bad_request, "invalid_event",
                           std::string(e.error().reason) + ": " + e.error().message, req.version());
     if (!links.events)
-        return json_error(http::status::service_unavailable, "unavailable", "no events topic to send the event to",
+        co_return json_error(http::status::service_unavailable, "unavailable", "no events topic to send the event to",
                           req.version());
-    if (auto r = links.events->send(e.value().user_id, req.body()); !r) {
+    // Answered once the event is in Kafka: a 202 is never lost.
+    if (auto r = co_await send_confirmed(*links.events, e.value().user_id, req.body()); !r) {
         spdlog::warn("http: producing event: {}", r.error().message);
-        return json_error(http::status::service_unavailable, "unavailable",
-                          "the events topic did not accept the event", req.version());
+        co_return json_error(http::status::service_unavailable, "unavailable",
+                             "the events topic did not accept the event: " + r.error().message, req.version());
     }
     produced->Add({{"kind", "event"}}).Increment();
     std::string out = "{\"status\":\"accepted\",\"type\":";
@@ -42,7 +43,7 @@ response api::impl::post_event(const request& req) {
     out += ",\"user_id\":";
     core::append_json_string(out, e.value().user_id);
     out += "}";
-    return json_ok(std::move(out), req.version(), http::status::accepted);
+    co_return json_ok(std::move(out), req.version(), http::status::accepted);
 }
 
 }  // namespace marquee::serve

@@ -122,24 +122,24 @@ response api::impl::rank(const request& req) {
     return json_ok(std::move(out), req.version());
 }
 
-response api::impl::rewards(const request& req) {
+net::awaitable<response> api::impl::rewards(const request& req) {
     auto parsed = json_body(req);
-    if (auto* r = std::get_if<response>(&parsed)) return std::move(*r);
+    if (auto* r = std::get_if<response>(&parsed)) co_return std::move(*r);
     const auto& body = std::get<json::object>(parsed);
     auto bad = [&](std::string message) {
         return json_error(http::status::bad_request, "invalid_body", message, req.version());
     };
     for (const auto& [key, value] : body)
         if (key != "decision_id" && key != "item_id" && key != "reward")
-            return bad("unknown field '" + std::string(key) + "'");
+            co_return bad("unknown field '" + std::string(key) + "'");
     std::string decision_id, item_id;
-    if (auto e = read_id(body, "decision_id", true, decision_id); !e.empty()) return bad(e);
-    if (auto e = read_id(body, "item_id", true, item_id); !e.empty()) return bad(e);
+    if (auto e = read_id(body, "decision_id", true, decision_id); !e.empty()) co_return bad(e);
+    if (auto e = read_id(body, "item_id", true, item_id); !e.empty()) co_return bad(e);
     auto it = body.find("reward");
-    if (it == body.end()) return bad("missing required field 'reward'");
-    if (!it->value().is_number()) return bad("'reward' must be a number in [0, 1]");
+    if (it == body.end()) co_return bad("missing required field 'reward'");
+    if (!it->value().is_number()) co_return bad("'reward' must be a number in [0, 1]");
     const double value = it->value().to_number<double>();
-    if (!(value >= 0.0 && value <= 1.0)) return bad("'reward' must be a number in [0, 1]");
+    if (!(value >= 0.0 && value <= 1.0)) co_return bad("'reward' must be a number in [0, 1]");
     const std::int64_t now = wall_clock_ms();
     auto unavailable = [&](std::string_view what) {
         return json_error(http::status::service_unavailable, "unavailable", what, req.version());
@@ -162,15 +162,15 @@ response api::impl::rewards(const request& req) {
     auto outcome = ranker->reward(decision_id, item_id, value, now);
     if (!outcome) {
         spdlog::warn("http: rank reward: {}", outcome.error().message);
-        return unavailable("state store unavailable");
+        co_return unavailable("state store unavailable");
     }
     switch (outcome.value()) {
     case reward_outcome::applied:
     case reward_outcome::duplicate:
     case reward_outcome::rejected:  // counted and logged by the service
-        return json_ok(ack("rank", "outcome", to_string(outcome.value())), req.version());
+        co_return json_ok(ack("rank", "outcome", to_string(outcome.value())), req.version());
     case reward_outcome::unknown_item:
-        return json_error(http::status::not_found, "not_found",
+        co_return json_error(http::status::not_found, "not_found",
                           "item '" + item_id + "' was not ranked in decision '" + decision_id + "'", req.version());
     case reward_outcome::unknown_decision: break;
     }
@@ -179,7 +179,7 @@ response api::impl::rewards(const request& req) {
     auto d = store.get_decision(decision_id);
     if (!d) {
         spdlog::warn("http: reading decision: {}", d.error().message);
-        return unavailable("state store unavailable");
+        co_return unavailable("state store unavailable");
     }
     if (!d.value()) {
         // Served by another instance sharing the stream: only it holds the
@@ -188,21 +188,21 @@ response api::impl::rewards(const request& req) {
         if (auto served_by = other_instance(decision_id, store.instance_tag())) {
             char tag[8];
             std::snprintf(tag, sizeof tag, "%04x", unsigned(*served_by));
-            return json_error(http::status::misdirected_request, "other_instance",
+            co_return json_error(http::status::misdirected_request, "other_instance",
                               "decision '" + decision_id + "' was served by another Marquee instance (tag " + tag +
                                   "); send the reward to that instance, or as an event with user_id and "
                                   "decision_id on the events topic",
                               req.version());
         }
-        return json_error(http::status::not_found, "not_found", "unknown decision '" + decision_id + "'",
+        co_return json_error(http::status::not_found, "not_found", "unknown decision '" + decision_id + "'",
                           req.version());
     }
     bool shown = false;
     for (const auto& i : d.value()->items) shown = shown || i.item_id == item_id;
     if (!shown)
-        return json_error(http::status::not_found, "not_found",
+        co_return json_error(http::status::not_found, "not_found",
                           "item '" + item_id + "' was not served in decision '" + decision_id + "'", req.version());
-    if (!links.events) return unavailable("no events topic to send the reward to");
+    if (!links.events) co_return unavailable("no events topic to send the reward to");
     events::event e;
     e.type = events::event_type::reward;
     e.user_id = d.value()->user_id;
@@ -215,12 +215,13 @@ response api::impl::rewards(const request& req) {
     std::snprintf(id, sizeof id, "reward-%016llx",
                   (unsigned long long)core::hash64(item_id, core::hash64(decision_id)));
     e.event_id = id;
-    if (auto r = links.events->send(e.user_id, events::encode_json(e)); !r) {
+    // Answered once the reward is in Kafka: a 202 is never lost.
+    if (auto r = co_await send_confirmed(*links.events, e.user_id, events::encode_json(e)); !r) {
         spdlog::warn("http: producing reward: {}", r.error().message);
-        return unavailable("the events topic did not accept the reward");
+        co_return unavailable("the events topic did not accept the reward");
     }
     produced->Add({{"kind", "reward"}}).Increment();
-    return json_ok(ack("recommendation", "status", "accepted"), req.version(), http::status::accepted);
+    co_return json_ok(ack("recommendation", "status", "accepted"), req.version(), http::status::accepted);
 }
 
 }  // namespace marquee::serve

@@ -3,7 +3,6 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
-#include <list>
 #include <stdexcept>
 
 namespace marquee::stream {
@@ -47,16 +46,10 @@ std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std
     return conf;
 }
 
-std::string describe(const RdKafka::Conf& conf) {
-    std::unique_ptr<std::list<std::string>> dump(const_cast<RdKafka::Conf&>(conf).dump());
-    std::string out;
-    for (auto it = dump->begin(); it != dump->end(); ++it) {
-        const std::string& key = *it++;
-        if (it == dump->end()) break;
-        const bool secret = key.find("password") != std::string::npos || key.find("secret") != std::string::npos;
-        out += key + "=" + (secret ? std::string("[redacted]") : *it) + "\n";
-    }
-    return out;
+bool is_secret_property(std::string_view key) {
+    for (std::string_view marker : {"password", "secret", "ssl.key.pem", "ssl_key", "oauthbearer.config", "sasl.jaas"})
+        if (key.find(marker) != std::string_view::npos) return true;
+    return false;
 }
 
 void log_kafka_event(const RdKafka::Event& e) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace RdKafka {
 class Conf;
@@ -50,8 +51,9 @@ struct kafka_options {
 // std::invalid_argument with librdkafka's own message on a bad key or value.
 std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std::string& role);
 
-// The configuration as key=value lines, secrets redacted (for logs).
-std::string describe(const RdKafka::Conf& conf);
+// Whether a librdkafka property holds a secret (a password, a client
+// secret, a private key or an OAUTHBEARER/JAAS configuration), never to be shown.
+bool is_secret_property(std::string_view key);
 
 // Logs a librdkafka log event through spdlog at its severity, so log.level
 // and log.format apply to librdkafka's own lines (an event callback takes

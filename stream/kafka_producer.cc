@@ -21,7 +21,16 @@ struct kafka_producer::impl : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     mutable std::mutex failed_mutex;
     std::map<std::string, std::uint64_t, std::less<>> failed;  // by topic
 
+    using callback = std::function<void(core::result<void>)>;
+
     void dr_cb(RdKafka::Message& m) override {
+        if (auto* delivered = static_cast<callback*>(m.msg_opaque())) {
+            std::unique_ptr<callback> owned(delivered);
+            if (m.err() == RdKafka::ERR_NO_ERROR)
+                (*owned)(core::success());
+            else
+                (*owned)(core::error{"not_delivered", m.errstr()});
+        }
         if (m.err() == RdKafka::ERR_NO_ERROR) return;
         const auto topic = m.topic_name();
         errors->Add({{"topic", topic}}).Increment();
@@ -60,8 +69,33 @@ kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registr
 
 kafka_producer::~kafka_producer() {
     impl_->producer->flush(10'000);
+    // Whoever waits on a delivery hears that it failed rather than never.
+    impl_->producer->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+    impl_->producer->flush(1'000);
     impl_->stop = true;
     impl_->poller.join();
+}
+
+namespace {
+
+core::result<void> produce_error(RdKafka::ErrorCode err) {
+    if (err == RdKafka::ERR__QUEUE_FULL) return core::error{"queue_full", "producer queue is full"};
+    if (err == RdKafka::ERR_MSG_SIZE_TOO_LARGE) return core::error{"too_large", RdKafka::err2str(err)};
+    return core::error{"produce", RdKafka::err2str(err)};
+}
+
+}  // namespace
+
+void kafka_producer::produce(std::string_view topic, std::string_view key, std::string_view value,
+                             std::function<void(core::result<void>)> delivered) {
+    auto opaque = std::make_unique<impl::callback>(std::move(delivered));
+    auto err = impl_->producer->produce(std::string(topic), RdKafka::Topic::PARTITION_UA,
+                                        RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+                                        value.size(), key.data(), key.size(), 0, nullptr, opaque.get());
+    if (err == RdKafka::ERR_NO_ERROR)
+        opaque.release();  // dr_cb's now
+    else
+        (*opaque)(produce_error(err));
 }
 
 core::result<void> kafka_producer::produce(std::string_view topic, std::string_view key, std::string_view value,
@@ -76,9 +110,7 @@ core::result<void> kafka_producer::produce(std::string_view topic, std::string_v
                                         value.size(), key.data(), key.size(), 0, hs, nullptr);
     if (err == RdKafka::ERR_NO_ERROR) return core::success();  // headers now owned by librdkafka
     delete hs;
-    if (err == RdKafka::ERR__QUEUE_FULL) return core::error{"queue_full", "producer queue is full"};
-    if (err == RdKafka::ERR_MSG_SIZE_TOO_LARGE) return core::error{"too_large", RdKafka::err2str(err)};
-    return core::error{"produce", RdKafka::err2str(err)};
+    return produce_error(err);
 }
 
 bool kafka_producer::flush(std::chrono::milliseconds timeout) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -32,13 +33,19 @@ public:
     // `role`: make_conf's, "producer" or "decision_log".
     kafka_producer(const kafka_options& options, prometheus::Registry& registry,
                    const std::string& role = "producer");
-    // Flushes outstanding messages (up to 10 s) and stops the report thread.
+    // Flushes outstanding messages (up to 10 s), fails what is left, and
+    // stops the report thread.
     ~kafka_producer();
 
     // Enqueues one message; fails fast (reason "queue_full", "too_large",
     // "produce") and never blocks the caller.
     core::result<void> produce(std::string_view topic, std::string_view key, std::string_view value,
                                std::span<const header> headers = {});
+    // The same, reporting the outcome to `delivered` exactly once: at once
+    // if the message is not taken, else on the report thread when Kafka
+    // acknowledges it or gives up on it (at destruction at the latest).
+    void produce(std::string_view topic, std::string_view key, std::string_view value,
+                 std::function<void(core::result<void>)> delivered);
     // Waits until everything enqueued so far is delivered or failed.
     bool flush(std::chrono::milliseconds timeout);
     // Messages to `topic` that Kafka did not accept, since construction.

@@ -15,6 +15,9 @@ public:
     core::result<void> send(std::string_view key, std::string_view value) override {
         return producer_.produce(topic_, key, value);
     }
+    void send_confirmed(std::string_view key, std::string_view value, delivery_callback delivered) override {
+        producer_.produce(topic_, key, value, std::move(delivered));
+    }
 
 private:
     kafka_producer& producer_;

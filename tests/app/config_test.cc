@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "utils/test_utils.h"
 
@@ -45,6 +46,26 @@ TEST(config, precedence_is_toml_then_environment_then_set) {
     EXPECT_NE(printed.find("http.port = 9200"), std::string::npos);
     EXPECT_NE(printed.find("kafka.sasl.password = [redacted]"), std::string::npos);
     EXPECT_EQ(printed.find("hunter2"), std::string::npos);
+}
+
+TEST(config, print_shows_every_kind_of_kafka_secret_as_redacted) {
+    config c;
+    const std::map<std::string, std::string> secrets = {
+        {"sasl.password", "pw-1"},
+        {"ssl.key.password", "pw-2"},
+        {"ssl.keystore.password", "pw-3"},
+        {"ssl.key.pem", "-----BEGIN PRIVATE KEY-----"},
+        {"sasl.oauthbearer.client.secret", "cs-4"},
+        {"sasl.oauthbearer.config", "principal=me secret=cs-5"},
+    };
+    for (const auto& [key, value] : secrets) c.kafka.properties[key] = value;
+    c.kafka.properties["sasl.username"] = "alice";
+    const auto printed = print(c);
+    for (const auto& [key, value] : secrets) {
+        EXPECT_NE(printed.find("kafka." + key + " = [redacted]"), std::string::npos) << key;
+        EXPECT_EQ(printed.find(value), std::string::npos) << key;
+    }
+    EXPECT_NE(printed.find("kafka.sasl.username = alice"), std::string::npos) << "not a secret";
 }
 
 TEST(config, bad_keys_and_values_name_the_key) {

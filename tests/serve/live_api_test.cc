@@ -58,6 +58,32 @@ TEST_F(live_api, a_posted_event_is_consumed_applied_and_visible_in_the_user_summ
     EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_http_events_produced_total", "kind", "event"), 3);
 }
 
+TEST_F(live_api, a_posted_event_is_accepted_only_once_kafka_has_it) {
+    app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+    ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+    const int port = host.http_port();
+    // The broker refuses the first event: the client hears so, not 202.
+    broker.refuse_next_produce_requests(1);
+    auto refused = testing::http_request(port, "POST", "/v1/events",
+                                         R"({"user_id":"bob","type":"like","item_id":"m1","ts":1700000000000})");
+    EXPECT_EQ(refused.status, 503) << refused.body;
+    EXPECT_NE(refused.body.find("\"code\":\"unavailable\""), std::string::npos) << refused.body;
+    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_http_events_produced_total", "kind", "event"), 0);
+    auto accepted = testing::http_request(port, "POST", "/v1/events",
+                                          R"({"user_id":"bob","type":"like","item_id":"m2","ts":1700000000001})");
+    ASSERT_EQ(accepted.status, 202) << accepted.body;
+    // A 202 was answered after delivery: the event is on the topic already.
+    auto on_topic = testing::consume_all(broker.bootstrap(), "marquee.events", 1, 10s);
+    ASSERT_EQ(on_topic.size(), 1u);
+    EXPECT_NE(on_topic[0].value.find("\"m2\""), std::string::npos) << on_topic[0].value;
+    testing::http_reply summary;
+    ASSERT_TRUE(testing::wait_until([&] {
+        summary = testing::http_get(port, "/v1/users/bob");
+        return summary.status == 200;
+    }, 30s)) << summary.body;
+    EXPECT_NE(summary.body.find("\"events\":1,"), std::string::npos) << summary.body;
+}
+
 TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_stream_once) {
     testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(20, 80, 1500, 3));
     app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
@@ -71,6 +97,12 @@ TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_st
     }, 30s)) << rec.body;
     const std::string body = R"({"decision_id":")" + field(rec.body, "decision_id") + R"(","item_id":")" +
                              field(rec.body, "item_id") + R"(","reward":1})";
+    // Once the decision log is out, the next produce request is the
+    // reward's: refused, it is a 503 (and a retry goes through).
+    ASSERT_EQ(testing::consume_all(broker.bootstrap(), "marquee.decisions", 1, 10s).size(), 1u);
+    broker.refuse_next_produce_requests(1);
+    auto refused = testing::http_request(port, "POST", "/v1/rewards", body);
+    EXPECT_EQ(refused.status, 503) << refused.body;
     auto r = testing::http_request(port, "POST", "/v1/rewards", body);
     ASSERT_EQ(r.status, 202) << r.body;
     ASSERT_TRUE(testing::wait_until(

@@ -1,0 +1,115 @@
+// kafka_producer's delivery reports: a caller that asked to hear about a
+// message hears exactly once whether Kafka has it, against the embedded
+// broker, a broker that refuses it, and no broker at all.
+#include "stream/kafka_producer.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+
+#include "stream/embedded_broker.h"
+#include "stream/stream_fixtures.h"
+#include "utils/test_utils.h"
+
+namespace marquee::stream {
+namespace {
+
+using namespace std::chrono_literals;
+
+// What one delivery callback reported, and how often it was called.
+struct report {
+    std::mutex mutex;
+    std::optional<core::result<void>> outcome;
+    std::atomic<int> calls{0};
+
+    std::function<void(core::result<void>)> callback() {
+        return [this](core::result<void> r) {
+            std::lock_guard lock(mutex);
+            outcome = std::move(r);
+            ++calls;
+        };
+    }
+    bool arrived() {
+        std::lock_guard lock(mutex);
+        return outcome.has_value();
+    }
+};
+
+kafka_options options_for(const std::string& bootstrap) {
+    kafka_options o;
+    o.brokers = bootstrap;
+    return o;
+}
+
+TEST(kafka_producer, a_message_is_reported_delivered_once_the_broker_has_it) {
+    embedded_broker broker;
+    broker.create_topic("t", 1);
+    prometheus::Registry registry;
+    report delivered;
+    {
+        kafka_producer producer(options_for(broker.bootstrap()), registry);
+        producer.produce("t", "k", "v1", delivered.callback());
+        ASSERT_TRUE(testing::wait_until([&] { return delivered.arrived(); }, 10s));
+        EXPECT_TRUE(delivered.outcome->has_value());
+        auto on_topic = testing::consume_all(broker.bootstrap(), "t", 1, 10s);
+        ASSERT_EQ(on_topic.size(), 1u);
+        EXPECT_EQ(on_topic[0].value, "v1");
+    }
+    EXPECT_EQ(delivered.calls.load(), 1);
+}
+
+TEST(kafka_producer, a_refused_message_is_reported_not_delivered) {
+    embedded_broker broker;
+    broker.create_topic("t", 1);
+    prometheus::Registry registry;
+    report refused, next;
+    {
+        kafka_producer producer(options_for(broker.bootstrap()), registry);
+        broker.refuse_next_produce_requests(1);
+        producer.produce("t", "k", "v1", refused.callback());
+        ASSERT_TRUE(testing::wait_until([&] { return refused.arrived(); }, 10s));
+        ASSERT_FALSE(refused.outcome->has_value());
+        EXPECT_EQ(refused.outcome->error().reason, "not_delivered");
+        EXPECT_EQ(producer.failed_deliveries("t"), 1u);
+        producer.produce("t", "k", "v2", next.callback());
+        ASSERT_TRUE(testing::wait_until([&] { return next.arrived(); }, 10s));
+        EXPECT_TRUE(next.outcome->has_value());
+    }
+    EXPECT_EQ(refused.calls.load(), 1);
+    EXPECT_EQ(next.calls.load(), 1);
+}
+
+TEST(kafka_producer, a_message_not_taken_is_reported_at_once) {
+    embedded_broker broker;
+    prometheus::Registry registry;
+    report too_large;
+    kafka_producer producer(options_for(broker.bootstrap()), registry);
+    producer.produce("t", "k", std::string(2u << 20, 'x'), too_large.callback());
+    ASSERT_TRUE(too_large.arrived()) << "reported before produce() returned";
+    ASSERT_FALSE(too_large.outcome->has_value());
+    EXPECT_EQ(too_large.outcome->error().reason, "too_large");
+}
+
+TEST(kafka_producer, a_message_still_undelivered_at_destruction_is_reported_failed) {
+    spdlog::set_level(spdlog::level::off);  // the unreachable broker's connection errors
+    prometheus::Registry registry;
+    report never;
+    {
+        // Nothing listens on port 1; the message would wait for
+        // message.timeout.ms (5 min). Destruction flushes 10 s, then gives up.
+        kafka_producer producer(options_for("127.0.0.1:1"), registry);
+        producer.produce("t", "k", "v", never.callback());
+        EXPECT_FALSE(never.arrived());
+    }
+    spdlog::set_level(spdlog::level::info);
+    ASSERT_TRUE(never.arrived());
+    EXPECT_FALSE(never.outcome->has_value());
+    EXPECT_EQ(never.calls.load(), 1);
+}
+
+}  // namespace
+}  // namespace marquee::stream
