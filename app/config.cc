@@ -153,6 +153,8 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.http.header_limit; }, at_least(1)));
         t.push_back(bind("http.idle_timeout_s", "Idle connection timeout, seconds",
                          [](config& c) -> auto& { return c.http.idle_timeout; }, at_least(1)));
+        t.push_back(bind("http.drain_timeout_s", "On shutdown, how long requests in progress may take to finish, seconds",
+                         [](config& c) -> auto& { return c.http.drain_timeout; }, at_least(0)));
         t.push_back(bind("api.max_k", "Largest k a client may request", [](config& c) -> auto& { return c.api.max_k; }, at_least(1)));
         t.push_back(bind("api.default_k", "k when the request gives none", [](config& c) -> auto& { return c.api.default_k; }, at_least(1)));
         t.push_back(bind("api.exploration_seed", "Seed mixed into each decision's exploration seed",

@@ -4,6 +4,11 @@
 #include <boost/beast/core.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -46,6 +51,18 @@ struct http_server::impl {
     http_options options;
     request_handler handler;
     async_request_handler async_handler;
+    // Open connections, so stop() can close the idle ones and wait for the
+    // rest. `busy` and the stream are touched only on the session's strand.
+    // Declared before the io_context: destroying it ends the sessions left,
+    // which deregister here.
+    struct connection {
+        beast::tcp_stream* stream;
+        bool busy = false;
+    };
+    std::mutex connections_mutex;
+    std::condition_variable all_closed;
+    std::list<std::shared_ptr<connection>> connections;
+    std::atomic<bool> draining{false};
     net::io_context ioc;
     tcp::acceptor acceptor{ioc};
     std::vector<std::thread> threads;
@@ -55,8 +72,23 @@ struct http_server::impl {
         : options(std::move(o)), handler(std::move(h)), async_handler(std::move(a)), ioc(options.threads) {}
 
     net::awaitable<void> session(beast::tcp_stream stream) {
+        auto self = std::make_shared<connection>(connection{&stream});
+        std::list<std::shared_ptr<connection>>::iterator entry;
+        {
+            std::lock_guard lock(connections_mutex);
+            entry = connections.insert(connections.end(), self);
+        }
+        struct deregister {
+            impl& i;
+            std::list<std::shared_ptr<connection>>::iterator entry;
+            ~deregister() {
+                std::lock_guard lock(i.connections_mutex);
+                i.connections.erase(entry);
+                if (i.connections.empty()) i.all_closed.notify_all();
+            }
+        } registered{*this, entry};
         beast::flat_buffer buffer;
-        for (;;) {
+        while (!draining.load(std::memory_order_relaxed)) {
             http::request_parser<http::string_body> parser;
             parser.header_limit(std::uint32_t(options.header_limit));
             parser.body_limit(options.body_limit);
@@ -71,6 +103,7 @@ struct http_server::impl {
                 co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
                 break;
             }
+            self->busy = true;
             request req = parser.release();
             const bool keep_alive = req.keep_alive();
             response res;
@@ -84,10 +117,11 @@ struct http_server::impl {
                 spdlog::error("http: handler threw: {}", e.what());
                 res = json_error(http::status::internal_server_error, "internal", "internal error");
             }
-            res.keep_alive(keep_alive);
+            res.keep_alive(keep_alive && !draining.load(std::memory_order_relaxed));
             res.prepare_payload();
             auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
-            if (wec || !keep_alive) break;
+            self->busy = false;
+            if (wec || !res.keep_alive()) break;
         }
         beast::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -147,6 +181,21 @@ void http_server::stop() {
         beast::error_code ignored;
         i.acceptor.close(ignored);
     });
+    i.draining = true;
+    {
+        std::unique_lock lock(i.connections_mutex);
+        // A connection waiting for a request ends now; one in a request ends
+        // once it is answered (it sees `draining`).
+        for (const auto& c : i.connections)
+            net::post(c->stream->get_executor(), [weak = std::weak_ptr<impl::connection>(c)] {
+                // On the session's strand: it is suspended in a read or in a
+                // request, or has ended (and let go of its connection).
+                if (auto c = weak.lock(); c && !c->busy) c->stream->cancel();
+            });
+        if (!i.all_closed.wait_for(lock, i.options.drain_timeout, [&i] { return i.connections.empty(); }))
+            spdlog::warn("http: stopping with {} request(s) still in progress after {} s", i.connections.size(),
+                         i.options.drain_timeout.count());
+    }
     i.ioc.stop();
     for (auto& t : i.threads) t.join();
     i.threads.clear();

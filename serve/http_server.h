@@ -1,7 +1,7 @@
 // http_server: an HTTP/1.1 server on Boost.Beast with C++20 coroutines: one
 // io_context, N threads, one coroutine per connection (keep-alive and
-// pipelining handled in order), hard limits on header and body size and an
-// idle timeout. Oversized or malformed requests get a JSON 4xx and the
+// pipelining handled in order), hard limits on header and body size, an
+// idle timeout and a graceful stop. Oversized or malformed requests get a JSON 4xx and the
 // connection is closed; the server keeps serving everyone else.
 #pragma once
 
@@ -36,6 +36,8 @@ struct http_options {
     std::size_t header_limit = 8u << 10;
     // A connection idle (or a request arriving) for longer is closed. Default: 30 s.
     std::chrono::seconds idle_timeout{30};
+    // How long stop() lets requests in progress finish. Default: 5 s.
+    std::chrono::seconds drain_timeout{5};
 };
 
 class http_server {
@@ -47,7 +49,9 @@ public:
     // Binds and starts the threads; throws std::system_error if the address
     // cannot be bound.
     void start();
-    // Stops accepting, drops open connections and joins the threads.
+    // Stops accepting and closes idle connections; requests in progress are
+    // answered (with Connection: close) for up to drain_timeout, then any
+    // still open are dropped and the threads joined.
     void stop();
     // The bound port (useful with port 0).
     std::uint16_t port() const;

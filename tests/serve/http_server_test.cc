@@ -1,0 +1,118 @@
+// http_server's graceful stop, over real sockets: a request in progress is
+// answered (and its connection closed), an idle keep-alive connection is
+// closed at once, and a request that never finishes does not hold stop()
+// past the drain timeout.
+#include "serve/http_server.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <future>
+#include <thread>
+
+#include "utils/test_utils.h"
+
+namespace marquee::serve {
+namespace {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+// Sends `bytes`, then reads until the server closes the connection or
+// `timeout` passes without a byte (SO_RCVTIMEO); says which.
+struct exchange {
+    std::string received;
+    bool closed_by_server = false;
+};
+
+exchange send_and_read(std::uint16_t port, const std::string& bytes, std::chrono::seconds timeout) {
+    net::io_context ioc;
+    net::ip::tcp::socket socket(ioc);
+    socket.connect({net::ip::make_address("127.0.0.1"), port});
+    timeval tv{static_cast<time_t>(timeout.count()), 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    net::write(socket, net::buffer(bytes));
+    exchange out;
+    char buf[4096];
+    for (;;) {
+        boost::system::error_code ec;
+        const std::size_t n = socket.read_some(net::buffer(buf), ec);
+        out.received.append(buf, n);
+        if (ec) {
+            out.closed_by_server = ec == net::error::eof || ec == net::error::connection_reset;
+            return out;
+        }
+    }
+}
+
+constexpr const char* slow_request = "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n";
+constexpr const char* fast_request = "GET /fast HTTP/1.1\r\nHost: t\r\n\r\n";
+
+// Answers /slow after `slow_for` and anything else at once.
+struct slow_server {
+    explicit slow_server(std::chrono::milliseconds slow_for, std::chrono::seconds drain = 5s) {
+        http_options o;
+        o.port = 0;
+        o.drain_timeout = drain;
+        server = std::make_unique<http_server>(o, [this, slow_for](request req) -> net::awaitable<response> {
+            if (req.target() == "/slow") {
+                slow_started = true;
+                net::steady_timer timer(co_await net::this_coro::executor, slow_for);
+                co_await timer.async_wait(net::use_awaitable);
+            }
+            response res{http::status::ok, req.version()};
+            res.body() = std::string(req.target());
+            co_return res;
+        });
+        server->start();
+    }
+    std::atomic<bool> slow_started{false};
+    std::unique_ptr<http_server> server;
+};
+
+TEST(http_server, stop_answers_the_request_in_progress_and_closes_idle_connections) {
+    slow_server s(500ms);
+    const auto port = s.server->port();
+    auto idle = std::async(std::launch::async, [&] { return send_and_read(port, fast_request, 20s); });
+    auto slow = std::async(std::launch::async, [&] { return send_and_read(port, slow_request, 20s); });
+    ASSERT_TRUE(testing::wait_until([&] { return s.slow_started.load(); }, 10s));
+    const auto started = clock_type::now();
+    s.server->stop();
+    const auto stopped_after = clock_type::now() - started;
+
+    auto answered = slow.get();
+    EXPECT_TRUE(answered.closed_by_server);
+    EXPECT_NE(answered.received.find("HTTP/1.1 200"), std::string::npos) << answered.received;
+    EXPECT_NE(answered.received.find("Connection: close"), std::string::npos) << answered.received;
+    EXPECT_NE(answered.received.find("/slow"), std::string::npos) << answered.received;
+
+    // The idle connection got its answer, then was closed by stop(), not
+    // left to its client's 20 s timeout.
+    auto closed = idle.get();
+    EXPECT_TRUE(closed.closed_by_server);
+    EXPECT_NE(closed.received.find("/fast"), std::string::npos) << closed.received;
+    EXPECT_LT(stopped_after, 5s);
+}
+
+TEST(http_server, a_request_that_outlives_the_drain_timeout_does_not_hold_stop) {
+    slow_server s(60s, 1s);
+    const auto port = s.server->port();
+    auto stuck = std::async(std::launch::async, [&] { return send_and_read(port, slow_request, 30s); });
+    ASSERT_TRUE(testing::wait_until([&] { return s.slow_started.load(); }, 10s));
+    const auto started = clock_type::now();
+    s.server->stop();
+    const auto stopped_after = clock_type::now() - started;
+    EXPECT_GE(stopped_after, 900ms);
+    EXPECT_LT(stopped_after, 20s);
+    // Not answered: the connection goes with the server.
+    s.server.reset();
+    EXPECT_EQ(stuck.get().received.find("200"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace marquee::serve
