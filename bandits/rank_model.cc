@@ -156,6 +156,8 @@ core::result<rank_model> rank_model::deserialize(std::string_view bytes, rank_mo
             in.get(v);
             a(r, c) = a(c, r) = v;
         }
+    if (!a.allFinite() || !b.allFinite())
+        return core::error{"non_finite", "rank model: the stored model holds a NaN or infinity"};
     ridge_model<Eigen::Dynamic> model(ridge_for(options), a, b, updates);
     return rank_model(options, std::move(model), std::move(a));
 }

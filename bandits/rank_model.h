@@ -84,7 +84,9 @@ public:
 
     // Versioned binary form (A's upper triangle and b), for the state store.
     std::string serialize() const;
-    // Fails ("config") when the bytes were written with another `bits`.
+    // Fails ("config") when the bytes were written with another `bits`, and
+    // ("non_finite") when they hold a NaN or infinity (written before update()
+    // refused such inputs): such a model scores every candidate NaN.
     static core::result<rank_model> deserialize(std::string_view bytes, rank_model_options options);
 
 private:

@@ -233,10 +233,24 @@ struct rank_service::impl {
         }
         auto bytes = store.get_rank(model_key);
         if (!bytes) throw std::runtime_error("reading the rank model: " + bytes.error().message);
+        bool relearn = false;
         if (bytes.value()) {
             auto m = bandits::rank_model::deserialize(*bytes.value(), options.model);
-            if (!m) throw std::runtime_error("loading the rank model: " + m.error().message);
-            model = std::move(m).value();
+            if (m)
+                model = std::move(m).value();
+            else if (m.error().reason == "non_finite")
+                relearn = true;
+            else
+                throw std::runtime_error("loading the rank model: " + m.error().message);
+        }
+        if (relearn) {
+            // It scores every candidate NaN, and its reward log only extends it.
+            spdlog::error("rank: the stored model holds a NaN or infinity; it starts again from its prior and its "
+                          "reward log is dropped");
+            const std::string checkpoint = model.serialize();
+            const std::pair<std::string_view, std::string_view> entry{model_key, checkpoint};
+            if (auto r = store.put_rank(std::span(&entry, 1), log_prefix, log_end); !r)
+                throw std::runtime_error("writing the rank model: " + r.error().message);
         }
         // Replay the rewards logged since that checkpoint, in order.
         bandits::sparse_x x;

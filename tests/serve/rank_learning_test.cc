@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -262,6 +263,36 @@ TEST(rank_learning, rewards_the_model_refuses_are_counted_as_rejected_and_leave_
     EXPECT_EQ(again.reward(fresh.decision_id, "a", 1.0, 0).value(), reward_outcome::applied);
     EXPECT_EQ(again.model_version(), 1u);
     EXPECT_TRUE(std::isfinite(again.rank(rq, 0).value().items[0].score));
+}
+
+TEST(rank_learning, a_stored_model_holding_a_nan_starts_again_from_the_prior) {
+    testing::temp_dir dir;
+    auto store = state::store::open({.path = dir.str()}).value();
+    rank_request rq;
+    rq.candidates = {{"a", {{"g", std::string("1")}}}, {"b", {{"g", std::string("2")}}}};
+    {
+        prometheus::Registry r;
+        rank_options every_reward;
+        every_reward.checkpoint_every = 1;
+        rank_service ranker(every_reward, *store, nullptr, nullptr, r, counter_ids("n"));
+        const auto d = ranker.rank(rq, 0).value();
+        ASSERT_EQ(ranker.reward(d.decision_id, "a", 1.0, 0).value(), reward_outcome::applied);
+    }
+    // As a model poisoned before update() refused non-finite inputs: b[0] = NaN
+    // (after the version byte, bits, d and the update count).
+    std::string bytes = *store->get_rank("model").value();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::memcpy(bytes.data() + 1 + 4 + 4 + 8, &nan, sizeof nan);
+    const std::pair<std::string_view, std::string_view> entry{"model", bytes};
+    ASSERT_TRUE(store->put_rank(std::span(&entry, 1)));
+
+    prometheus::Registry r;
+    rank_service again({}, *store, nullptr, nullptr, r, counter_ids("m"));
+    EXPECT_EQ(again.model_version(), 0u) << "the prior";
+    const auto ranked = again.rank(rq, 0).value();
+    for (const auto& item : ranked.items) EXPECT_TRUE(std::isfinite(item.score)) << item.id;
+    auto stored = bandits::rank_model::deserialize(*store->get_rank("model").value(), rank_options{}.model);
+    EXPECT_TRUE(stored) << "the prior replaced it in the store";
 }
 
 TEST(rank_learning, the_model_and_its_decisions_survive_a_restart) {
