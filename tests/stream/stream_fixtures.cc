@@ -146,8 +146,8 @@ app::config engine_config(const std::string& bootstrap, const std::string& data_
     c.state.path = data_dir;
     c.http.port = 0;
     c.model.mf.dim = 16;
-    c.kafka.properties["session.timeout.ms"] = "6000";
-    c.kafka.properties["heartbeat.interval.ms"] = "500";
+    c.kafka.consumer_defaults["session.timeout.ms"] = "6000";
+    c.kafka.consumer_defaults["heartbeat.interval.ms"] = "500";
     return c;
 }
 
