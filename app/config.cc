@@ -113,6 +113,9 @@ const std::vector<entry>& entries() {
         t.push_back(bind("topics.decisions_linger_ms",
                          "linger.ms of the decision log's own producer (replaces kafka.linger.ms there)",
                          [](config& c) -> auto& { return c.kafka.decisions_linger_ms; }));
+        t.push_back(bind("topics.events_delivery_timeout_ms",
+                         "How long POST /v1/events and recommendation rewards wait for the brokers before a 503, ms",
+                         [](config& c) -> auto& { return c.kafka.events_delivery_timeout_ms; }, within(1, 900000)));
         t.push_back(bind("topics.dlq", "Dead-letter topic for invalid events; empty disables it",
                          [](config& c) -> auto& { return c.kafka.dlq_topic; }));
         t.push_back(bind("embedded.partitions", "Partitions per topic on the embedded broker",

@@ -35,7 +35,9 @@ net::awaitable<response> api::impl::post_event(const request& req) {
     if (auto r = co_await send_confirmed(*links.events, e.value().user_id, req.body()); !r) {
         spdlog::warn("http: producing event: {}", r.error().message);
         co_return json_error(http::status::service_unavailable, "unavailable",
-                             "the events topic did not accept the event: " + r.error().message, req.version());
+                             "the events topic did not confirm the event (" + r.error().message +
+                                 "); send it again with the same event_id",
+                             req.version());
     }
     produced->Add({{"kind", "event"}}).Increment();
     std::string out = "{\"status\":\"accepted\",\"type\":";

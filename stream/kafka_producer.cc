@@ -16,6 +16,9 @@ namespace marquee::stream {
 struct kafka_producer::impl : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     prometheus::Family<prometheus::Counter>* errors = nullptr;
     std::unique_ptr<RdKafka::Producer> producer;
+    // The events topic, with its own message.timeout.ms (a client waits on it).
+    std::string events_topic;
+    std::unique_ptr<RdKafka::Topic> events;
     std::atomic<bool> stop{false};
     std::thread poller;
     mutable std::mutex failed_mutex;
@@ -62,6 +65,15 @@ kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registr
         throw std::runtime_error(err);
     impl_->producer.reset(RdKafka::Producer::create(conf.get(), err));
     if (!impl_->producer) throw std::runtime_error("kafka producer: " + err);
+    if (role == "producer" && !options.events_topic.empty()) {
+        std::unique_ptr<RdKafka::Conf> topic_conf(RdKafka::Conf::create(RdKafka::Conf::CONF_TOPIC));
+        if (topic_conf->set("message.timeout.ms", std::to_string(options.events_delivery_timeout_ms), err) !=
+            RdKafka::Conf::CONF_OK)
+            throw std::invalid_argument("topics.events_delivery_timeout_ms: " + err);
+        impl_->events.reset(RdKafka::Topic::create(impl_->producer.get(), options.events_topic, topic_conf.get(), err));
+        if (!impl_->events) throw std::runtime_error("kafka producer: " + err);
+        impl_->events_topic = options.events_topic;
+    }
     impl_->poller = std::thread([i = impl_.get()] {
         while (!i->stop.load(std::memory_order_relaxed)) i->producer->poll(100);
     });
@@ -89,9 +101,14 @@ core::result<void> produce_error(RdKafka::ErrorCode err) {
 void kafka_producer::produce(std::string_view topic, std::string_view key, std::string_view value,
                              std::function<void(core::result<void>)> delivered) {
     auto opaque = std::make_unique<impl::callback>(std::move(delivered));
-    auto err = impl_->producer->produce(std::string(topic), RdKafka::Topic::PARTITION_UA,
-                                        RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-                                        value.size(), key.data(), key.size(), 0, nullptr, opaque.get());
+    auto* payload = const_cast<char*>(value.data());
+    auto err = impl_->events && topic == impl_->events_topic
+                   ? impl_->producer->produce(impl_->events.get(), RdKafka::Topic::PARTITION_UA,
+                                              RdKafka::Producer::RK_MSG_COPY, payload, value.size(), key.data(),
+                                              key.size(), opaque.get())
+                   : impl_->producer->produce(std::string(topic), RdKafka::Topic::PARTITION_UA,
+                                              RdKafka::Producer::RK_MSG_COPY, payload, value.size(), key.data(),
+                                              key.size(), 0, nullptr, opaque.get());
     if (err == RdKafka::ERR_NO_ERROR)
         opaque.release();  // dr_cb's now
     else

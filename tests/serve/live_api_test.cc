@@ -84,6 +84,37 @@ TEST_F(live_api, a_posted_event_is_accepted_only_once_kafka_has_it) {
     EXPECT_NE(summary.body.find("\"events\":1,"), std::string::npos) << summary.body;
 }
 
+TEST_F(live_api, a_posted_event_the_brokers_do_not_acknowledge_in_time_is_a_503_not_a_hang) {
+    auto config = testing::engine_config(broker.bootstrap(), dir.str());
+    config.kafka.events_delivery_timeout_ms = 1000;
+    app::engine_host host(config);
+    ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+    const int port = host.http_port();
+    const std::string event = R"({"user_id":"dan","type":"like","item_id":"m1","ts":1700000000000,"event_id":"e1"})";
+    broker.set_broker_up(1, false);
+    const auto started = std::chrono::steady_clock::now();
+    auto late = testing::http_request(port, "POST", "/v1/events", event);
+    const auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(late.status, 503) << late.body;
+    EXPECT_NE(late.body.find("same event_id"), std::string::npos) << late.body;
+    EXPECT_LT(waited, 30s) << "bounded by the delivery timeout, not librdkafka's 5 minutes";
+    broker.set_broker_up(1, true);
+    // The retries the 503 asks for (until the producer has reconnected) are
+    // applied once, whatever became of the earlier attempts.
+    testing::http_reply retried;
+    ASSERT_TRUE(testing::wait_until([&] {
+        retried = testing::http_request(port, "POST", "/v1/events", event);
+        return retried.status == 202;
+    }, 60s)) << retried.body;
+    testing::http_reply summary;
+    ASSERT_TRUE(testing::wait_until([&] {
+        summary = testing::http_get(port, "/v1/users/dan");
+        return summary.status == 200;
+    }, 30s)) << summary.body;
+    std::this_thread::sleep_for(500ms);
+    EXPECT_NE(testing::http_get(port, "/v1/users/dan").body.find("\"events\":1,"), std::string::npos);
+}
+
 TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_stream_once) {
     testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(20, 80, 1500, 3));
     app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
