@@ -27,10 +27,10 @@ net::awaitable<response> api::impl::post_event(const request& req) {
     }
     if (!e)
         co_return json_error(http::status::bad_request, "invalid_event",
-                          std::string(e.error().reason) + ": " + e.error().message, req.version());
+                             std::string(e.error().reason) + ": " + e.error().message, req.version());
     if (!links.events)
         co_return json_error(http::status::service_unavailable, "unavailable", "no events topic to send the event to",
-                          req.version());
+                             req.version());
     // Answered once the event is in Kafka: a 202 is never lost.
     if (auto r = co_await send_confirmed(*links.events, e.value().user_id, req.body()); !r) {
         spdlog::warn("http: producing event: {}", r.error().message);

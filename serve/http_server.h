@@ -1,8 +1,8 @@
 // http_server: an HTTP/1.1 server on Boost.Beast with C++20 coroutines: one
 // io_context, N threads, one coroutine per connection (keep-alive and
-// pipelining handled in order), hard limits on header and body size, an
-// idle timeout and a graceful stop. Oversized or malformed requests get a JSON 4xx and the
-// connection is closed; the server keeps serving everyone else.
+// pipelining handled in order), hard limits on header and body size, an idle
+// timeout and a graceful stop. Oversized or malformed requests get a JSON 4xx
+// and the connection is closed; the server keeps serving everyone else.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -171,7 +171,7 @@ net::awaitable<response> api::impl::rewards(const request& req) {
         co_return json_ok(ack("rank", "outcome", to_string(outcome.value())), req.version());
     case reward_outcome::unknown_item:
         co_return json_error(http::status::not_found, "not_found",
-                          "item '" + item_id + "' was not ranked in decision '" + decision_id + "'", req.version());
+                             "item '" + item_id + "' was not ranked in decision '" + decision_id + "'", req.version());
     case reward_outcome::unknown_decision: break;
     }
 
@@ -189,19 +189,19 @@ net::awaitable<response> api::impl::rewards(const request& req) {
             char tag[8];
             std::snprintf(tag, sizeof tag, "%04x", unsigned(*served_by));
             co_return json_error(http::status::misdirected_request, "other_instance",
-                              "decision '" + decision_id + "' was served by another Marquee instance (tag " + tag +
-                                  "); send the reward to that instance, or as an event with user_id and "
-                                  "decision_id on the events topic",
-                              req.version());
+                                 "decision '" + decision_id + "' was served by another Marquee instance (tag " + tag +
+                                     "); send the reward to that instance, or as an event with user_id and "
+                                     "decision_id on the events topic",
+                                 req.version());
         }
         co_return json_error(http::status::not_found, "not_found", "unknown decision '" + decision_id + "'",
-                          req.version());
+                             req.version());
     }
     bool shown = false;
     for (const auto& i : d.value()->items) shown = shown || i.item_id == item_id;
     if (!shown)
         co_return json_error(http::status::not_found, "not_found",
-                          "item '" + item_id + "' was not served in decision '" + decision_id + "'", req.version());
+                             "item '" + item_id + "' was not served in decision '" + decision_id + "'", req.version());
     if (!links.events) co_return unavailable("no events topic to send the reward to");
     events::event e;
     e.type = events::event_type::reward;
@@ -218,7 +218,8 @@ net::awaitable<response> api::impl::rewards(const request& req) {
     // Answered once the reward is in Kafka: a 202 is never lost.
     if (auto r = co_await send_confirmed(*links.events, e.user_id, events::encode_json(e)); !r) {
         spdlog::warn("http: producing reward: {}", r.error().message);
-        co_return unavailable("the events topic did not accept the reward");
+        co_return unavailable("the events topic did not confirm the reward (" + r.error().message +
+                              "); send it again");
     }
     produced->Add({{"kind", "reward"}}).Increment();
     co_return json_ok(ack("recommendation", "status", "accepted"), req.version(), http::status::accepted);
