@@ -4,6 +4,8 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -161,9 +163,15 @@ engine_host::~engine_host() {
     i.runtime.reset();
     i.ingest.reset();
     i.applier.reset();
-    for (auto* p : {i.log_producer.get(), i.producer.get()})
-        if (p && !p->flush(std::chrono::seconds(10)))
+    // One 10 s budget for both, so that with the brokers gone shutdown still
+    // ends well inside a container's grace period (drain + 10 s + ~1 s).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (auto* p : {i.log_producer.get(), i.producer.get()}) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::max(deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero()));
+        if (p && !p->close(left))
             spdlog::warn("shutdown: some decision/DLQ messages were not delivered within 10 s");
+    }
     i.decisions.reset();
     i.events.reset();
     i.dlq.reset();

@@ -36,7 +36,8 @@ net::awaitable<response> api::impl::post_event(const request& req) {
         spdlog::warn("http: producing event: {}", r.error().message);
         co_return json_error(http::status::service_unavailable, "unavailable",
                              "the events topic did not confirm the event (" + r.error().message +
-                                 "); send it again with the same event_id",
+                                 "); it may still have been stored: send it again with an event_id, so that "
+                                 "it is applied once",
                              req.version());
     }
     produced->Add({{"kind", "event"}}).Increment();

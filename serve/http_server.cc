@@ -64,7 +64,8 @@ struct http_server::impl {
     std::list<std::shared_ptr<connection>> connections;
     std::atomic<bool> draining{false};
     net::io_context ioc;
-    tcp::acceptor acceptor{ioc};
+    // On a strand: stop() closes it while listen() may be re-arming an accept.
+    tcp::acceptor acceptor{net::make_strand(ioc)};
     std::vector<std::thread> threads;
     std::uint16_t bound_port = 0;
 
@@ -103,6 +104,9 @@ struct http_server::impl {
                 co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
                 break;
             }
+            // The idle deadline is for the client; a handler waiting on Kafka
+            // must not spend it, nor the write (which gets one of its own).
+            stream.expires_never();
             self->busy = true;
             request req = parser.release();
             const bool keep_alive = req.keep_alive();
@@ -119,6 +123,7 @@ struct http_server::impl {
             }
             res.keep_alive(keep_alive && !draining.load(std::memory_order_relaxed));
             res.prepare_payload();
+            stream.expires_after(options.idle_timeout);
             auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
             self->busy = false;
             if (wec || !res.keep_alive()) break;
@@ -170,14 +175,14 @@ void http_server::start() {
     i.acceptor.bind(endpoint);
     i.acceptor.listen(net::socket_base::max_listen_connections);
     i.bound_port = i.acceptor.local_endpoint().port();
-    net::co_spawn(i.ioc, i.listen(), net::detached);
+    net::co_spawn(i.acceptor.get_executor(), i.listen(), net::detached);
     for (int t = 0; t < std::max(1, i.options.threads); ++t) i.threads.emplace_back([&i] { i.ioc.run(); });
 }
 
 void http_server::stop() {
     auto& i = *impl_;
     if (i.threads.empty()) return;
-    net::post(i.ioc, [&i] {
+    net::post(i.acceptor.get_executor(), [&i] {
         beast::error_code ignored;
         i.acceptor.close(ignored);
     });

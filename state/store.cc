@@ -321,6 +321,13 @@ core::result<void> store::commit(write_set& changes) {
     return core::success();
 }
 
+core::result<void> store::sync_wal() {
+    if (impl_->write_options.sync) return core::success();
+    auto s = impl_->db->SyncWAL();
+    if (!s.ok()) return from_status(s);
+    return core::success();
+}
+
 core::result<void> store::load_model(engine::model& m) const {
     std::vector<std::pair<std::string, item_row>> rows;
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_items)));

@@ -30,7 +30,9 @@ struct store_options {
     bool create_if_missing = true;
     // fsync the WAL on every batch. Off, a process crash loses nothing; a
     // power loss may lose the newest batches *together with* their offsets,
-    // which are then consumed again. Default: false.
+    // which are then consumed again (the ingest commits the group's offsets
+    // only after a sync_wal(), so they never pass what the store kept).
+    // Default: false.
     bool sync_writes = false;
     // Block cache size; keep it large enough for the hot users. Default: 64 MiB.
     std::size_t block_cache_bytes = 64u << 20;
@@ -116,6 +118,9 @@ public:
 
     write_set begin() const;
     core::result<void> commit(write_set& changes);
+    // Makes every commit so far survive a power loss (fsyncs the WAL; with
+    // sync_writes they already do). Concurrent writes are not blocked.
+    core::result<void> sync_wal();
 
     // Restores items, bandit and version into a freshly constructed model.
     // Reason "feature_map_changed": the stored bandit was learned with

@@ -78,6 +78,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     // By partition alone: the group reads one topic.
     std::map<std::int32_t, std::int64_t> next_expected;
     clock::time_point last_lag_update{};
+    static constexpr auto group_commit_interval = std::chrono::seconds(1);
+    clock::time_point last_group_commit{};
     clock::time_point last_checkpoint_log = clock::now();
     clock::time_point next_window_check{};
     std::size_t committed_since_log = 0;
@@ -86,15 +88,21 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     impl(const kafka_options& k, const ingest_options& o, state::store& s, batch_applier& a, ingest_probe& p)
         : kafka(k), options(o), store(s), applier(a), probe(p) {}
 
-    // Applies and commits the batch in flight, then tells the group. `sync`
-    // waits for the group commit: needed when the partitions are about to
-    // move to another member, which starts from the group's offsets.
+    // Applies and commits the batch in flight, then tells the group (at most
+    // once per group_commit_interval). `sync` tells it now and waits: needed
+    // when the partitions are about to move to another member, which starts
+    // from the group's offsets.
     bool flush(bool sync = false) {
         // After a failed apply the in-memory state is ahead of the store:
         // applying the batch again (from the revoke that close() runs)
         // would count its events twice.
         if (!fatal) return false;
-        if (batch.empty()) return true;
+        if (!batch.empty() && !apply_batch()) return false;
+        if (sync || clock::now() - last_group_commit >= group_commit_interval) commit_group(sync);
+        return true;
+    }
+
+    bool apply_batch() {
         std::vector<raw_message> raw;
         raw.reserve(batch.size());
         // topic_name() returns a temporary; the views below must outlive
@@ -118,28 +126,43 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             spdlog::critical("ingest: commit failed ({}); stopping without committing offsets", applied.error().message);
             return false;
         }
-        // The group's committed offsets trail RocksDB and are only for lag
-        // tools; on assignment Marquee seeks to the RocksDB offsets.
-        owned_partitions next;
-        for (const auto& m : batch) {
-            if (m->topic_name() == kafka.items_topic) continue;  // not the group's partitions
-            auto it = std::find_if(next.list.begin(), next.list.end(), [&](auto* tp) {
-                return tp->partition() == m->partition() && tp->topic() == m->topic_name();
-            });
-            if (it == next.list.end())
-                next.list.push_back(RdKafka::TopicPartition::create(m->topic_name(), m->partition(), m->offset() + 1));
-            else if ((*it)->offset() < m->offset() + 1)
-                (*it)->set_offset(m->offset() + 1);
-        }
-        for (auto* tp : next.list) positions[{tp->topic(), tp->partition()}].next = tp->offset();
-        if (sync) {
-            if (auto err = consumer->commitSync(next.list); err != RdKafka::ERR_NO_ERROR)
-                spdlog::warn("ingest: group commit failed ({}); RocksDB holds the offsets", RdKafka::err2str(err));
-        } else {
-            consumer->commitAsync(next.list);
+        // One lookup per run of messages from one partition (the group reads one topic).
+        position* at = nullptr;
+        std::int32_t at_partition = -1;
+        for (const auto& m : raw) {
+            if (m.topic == kafka.items_topic) continue;  // not the group's partitions
+            if (!at || m.partition != at_partition) {
+                at = &positions[{std::string(m.topic), m.partition}];
+                at_partition = m.partition;
+            }
+            at->next = std::max(at->next, m.offset + 1);
         }
         batch.clear();
         return true;
+    }
+
+    // Tells the group how far every owned partition is applied. Those
+    // offsets trail RocksDB's: they serve lag tools and the next owner of a
+    // partition, and a start takes the later of the two. So they must never
+    // pass what the store would keep through a power loss: the WAL is synced
+    // first, at most once per group_commit_interval (and at every revoke).
+    void commit_group(bool sync) {
+        last_group_commit = clock::now();
+        owned_partitions owned;
+        for (const auto& [tp, p] : positions)
+            if (p.next >= 0) owned.list.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, p.next));
+        if (owned.list.empty()) return;
+        if (auto synced = store.sync_wal(); !synced) {
+            spdlog::warn("ingest: syncing the state's WAL failed ({}); the group's offsets stay where they were",
+                         synced.error().message);
+            return;
+        }
+        if (sync) {
+            if (auto err = consumer->commitSync(owned.list); err != RdKafka::ERR_NO_ERROR)
+                spdlog::warn("ingest: group commit failed ({}); RocksDB holds the offsets", RdKafka::err2str(err));
+        } else {
+            consumer->commitAsync(owned.list);
+        }
     }
 
     // Where to start a newly assigned partition: the later of the offset

@@ -20,6 +20,7 @@ struct kafka_producer::impl : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     std::string events_topic;
     std::unique_ptr<RdKafka::Topic> events;
     std::atomic<bool> stop{false};
+    bool closed = false;
     std::thread poller;
     mutable std::mutex failed_mutex;
     std::map<std::string, std::uint64_t, std::less<>> failed;  // by topic
@@ -27,18 +28,19 @@ struct kafka_producer::impl : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     using callback = std::function<void(core::result<void>)>;
 
     void dr_cb(RdKafka::Message& m) override {
-        if (auto* delivered = static_cast<callback*>(m.msg_opaque())) {
-            std::unique_ptr<callback> owned(delivered);
-            if (m.err() == RdKafka::ERR_NO_ERROR)
-                (*owned)(core::success());
-            else
-                (*owned)(core::error{"not_delivered", m.errstr()});
+        std::unique_ptr<callback> delivered(static_cast<callback*>(m.msg_opaque()));
+        if (m.err() != RdKafka::ERR_NO_ERROR) {
+            // Counted before the caller hears of it.
+            const auto topic = m.topic_name();
+            errors->Add({{"topic", topic}}).Increment();
+            std::lock_guard lock(failed_mutex);
+            ++failed[topic];
         }
-        if (m.err() == RdKafka::ERR_NO_ERROR) return;
-        const auto topic = m.topic_name();
-        errors->Add({{"topic", topic}}).Increment();
-        std::lock_guard lock(failed_mutex);
-        ++failed[topic];
+        if (!delivered) return;
+        if (m.err() == RdKafka::ERR_NO_ERROR)
+            (*delivered)(core::success());
+        else
+            (*delivered)(core::error{"not_delivered", m.errstr()});
     }
 
     // librdkafka's logs and client errors go to spdlog, like the consumers'.
@@ -66,12 +68,17 @@ kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registr
     impl_->producer.reset(RdKafka::Producer::create(conf.get(), err));
     if (!impl_->producer) throw std::runtime_error("kafka producer: " + err);
     if (role == "producer" && !options.events_topic.empty()) {
+        // librdkafka takes a topic's configuration as given: the user's
+        // topic-level properties (partitioner, compression.type, ...) first.
         std::unique_ptr<RdKafka::Conf> topic_conf(RdKafka::Conf::create(RdKafka::Conf::CONF_TOPIC));
+        for (const auto& [key, value] : options.properties) topic_conf->set(key, value, err);  // global keys refused
         if (topic_conf->set("message.timeout.ms", std::to_string(options.events_delivery_timeout_ms), err) !=
             RdKafka::Conf::CONF_OK)
             throw std::invalid_argument("topics.events_delivery_timeout_ms: " + err);
         impl_->events.reset(RdKafka::Topic::create(impl_->producer.get(), options.events_topic, topic_conf.get(), err));
-        if (!impl_->events) throw std::runtime_error("kafka producer: " + err);
+        if (!impl_->events)
+            throw std::invalid_argument("the events topic's producer settings: " + err +
+                                        " (topics.events_delivery_timeout_ms must exceed linger.ms)");
         impl_->events_topic = options.events_topic;
     }
     impl_->poller = std::thread([i = impl_.get()] {
@@ -80,12 +87,18 @@ kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registr
 }
 
 kafka_producer::~kafka_producer() {
-    impl_->producer->flush(10'000);
+    if (!impl_->closed) close(std::chrono::seconds(10));
+    impl_->stop = true;
+    impl_->poller.join();
+}
+
+bool kafka_producer::close(std::chrono::milliseconds timeout) {
+    impl_->closed = true;
+    const bool delivered = flush(timeout);
     // Whoever waits on a delivery hears that it failed rather than never.
     impl_->producer->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
     impl_->producer->flush(1'000);
-    impl_->stop = true;
-    impl_->poller.join();
+    return delivered;
 }
 
 namespace {

@@ -33,8 +33,7 @@ public:
     // `role`: make_conf's, "producer" or "decision_log".
     kafka_producer(const kafka_options& options, prometheus::Registry& registry,
                    const std::string& role = "producer");
-    // Flushes outstanding messages (up to 10 s), fails what is left, and
-    // stops the report thread.
+    // close(10 s) unless closed, then stops the report thread.
     ~kafka_producer();
 
     // Enqueues one message; fails fast (reason "queue_full", "too_large",
@@ -48,6 +47,9 @@ public:
                  std::function<void(core::result<void>)> delivered);
     // Waits until everything enqueued so far is delivered or failed.
     bool flush(std::chrono::milliseconds timeout);
+    // At shutdown: flushes for up to `timeout`, then fails what is left (its
+    // callbacks hear so). False if something was not delivered in time.
+    bool close(std::chrono::milliseconds timeout);
     // Messages to `topic` that Kafka did not accept, since construction.
     std::uint64_t failed_deliveries(std::string_view topic) const;
 

@@ -23,31 +23,46 @@ namespace http = boost::beast::http;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-// Sends `bytes`, then reads until the server closes the connection or
-// `timeout` passes without a byte (SO_RCVTIMEO); says which.
+// A blocking client with a receive timeout (SO_RCVTIMEO): reads until a
+// marker arrived, or until the server closes or `timeout` passes without a
+// byte, and says which.
 struct exchange {
     std::string received;
     bool closed_by_server = false;
 };
 
-exchange send_and_read(std::uint16_t port, const std::string& bytes, std::chrono::seconds timeout) {
-    net::io_context ioc;
-    net::ip::tcp::socket socket(ioc);
-    socket.connect({net::ip::make_address("127.0.0.1"), port});
-    timeval tv{static_cast<time_t>(timeout.count()), 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    net::write(socket, net::buffer(bytes));
-    exchange out;
-    char buf[4096];
-    for (;;) {
-        boost::system::error_code ec;
-        const std::size_t n = socket.read_some(net::buffer(buf), ec);
-        out.received.append(buf, n);
-        if (ec) {
-            out.closed_by_server = ec == net::error::eof || ec == net::error::connection_reset;
-            return out;
-        }
+class raw_client {
+public:
+    raw_client(std::uint16_t port, std::chrono::seconds timeout) : socket_(ioc_) {
+        socket_.connect({net::ip::make_address("127.0.0.1"), port});
+        timeval tv{static_cast<time_t>(timeout.count()), 0};
+        ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
+    void send(const std::string& bytes) { net::write(socket_, net::buffer(bytes)); }
+    exchange read(std::string_view until = {}) {
+        exchange out;
+        char buf[4096];
+        while (until.empty() || out.received.find(until) == std::string::npos) {
+            boost::system::error_code ec;
+            const std::size_t n = socket_.read_some(net::buffer(buf), ec);
+            out.received.append(buf, n);
+            if (ec) {
+                out.closed_by_server = ec == net::error::eof || ec == net::error::connection_reset;
+                break;
+            }
+        }
+        return out;
+    }
+
+private:
+    net::io_context ioc_;
+    net::ip::tcp::socket socket_;
+};
+
+exchange send_and_read(std::uint16_t port, const std::string& bytes, std::chrono::seconds timeout) {
+    raw_client c(port, timeout);
+    c.send(bytes);
+    return c.read();
 }
 
 constexpr const char* slow_request = "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -55,10 +70,12 @@ constexpr const char* fast_request = "GET /fast HTTP/1.1\r\nHost: t\r\n\r\n";
 
 // Answers /slow after `slow_for` and anything else at once.
 struct slow_server {
-    explicit slow_server(std::chrono::milliseconds slow_for, std::chrono::seconds drain = 5s) {
+    explicit slow_server(std::chrono::milliseconds slow_for, std::chrono::seconds drain = 5s,
+                         std::chrono::seconds idle = 30s) {
         http_options o;
         o.port = 0;
         o.drain_timeout = drain;
+        o.idle_timeout = idle;
         server = std::make_unique<http_server>(o, [this, slow_for](request req) -> net::awaitable<response> {
             if (req.target() == "/slow") {
                 slow_started = true;
@@ -78,7 +95,9 @@ struct slow_server {
 TEST(http_server, stop_answers_the_request_in_progress_and_closes_idle_connections) {
     slow_server s(500ms);
     const auto port = s.server->port();
-    auto idle = std::async(std::launch::async, [&] { return send_and_read(port, fast_request, 20s); });
+    raw_client idle(port, 20s);
+    idle.send(fast_request);
+    ASSERT_NE(idle.read("/fast").received.find("/fast"), std::string::npos);
     auto slow = std::async(std::launch::async, [&] { return send_and_read(port, slow_request, 20s); });
     ASSERT_TRUE(testing::wait_until([&] { return s.slow_started.load(); }, 10s));
     const auto started = clock_type::now();
@@ -91,12 +110,23 @@ TEST(http_server, stop_answers_the_request_in_progress_and_closes_idle_connectio
     EXPECT_NE(answered.received.find("Connection: close"), std::string::npos) << answered.received;
     EXPECT_NE(answered.received.find("/slow"), std::string::npos) << answered.received;
 
-    // The idle connection got its answer, then was closed by stop(), not
-    // left to its client's 20 s timeout.
-    auto closed = idle.get();
+    // The idle keep-alive connection was closed by stop(), not left to its
+    // client's 20 s timeout.
+    auto closed = idle.read();
     EXPECT_TRUE(closed.closed_by_server);
-    EXPECT_NE(closed.received.find("/fast"), std::string::npos) << closed.received;
+    EXPECT_TRUE(closed.received.empty()) << closed.received;
     EXPECT_LT(stopped_after, 5s);
+}
+
+TEST(http_server, a_handler_slower_than_the_idle_timeout_still_answers) {
+    // The idle timeout bounds a silent client, not a handler waiting on Kafka.
+    slow_server s(1500ms, 5s, 1s);
+    raw_client c(s.server->port(), 20s);
+    c.send(slow_request);
+    auto answered = c.read("/slow");
+    EXPECT_NE(answered.received.find("HTTP/1.1 200"), std::string::npos) << answered.received;
+    // And a silent client is still closed after it.
+    EXPECT_TRUE(c.read().closed_by_server);
 }
 
 TEST(http_server, a_request_that_outlives_the_drain_timeout_does_not_hold_stop) {

@@ -96,7 +96,7 @@ TEST_F(live_api, a_posted_event_the_brokers_do_not_acknowledge_in_time_is_a_503_
     auto late = testing::http_request(port, "POST", "/v1/events", event);
     const auto waited = std::chrono::steady_clock::now() - started;
     EXPECT_EQ(late.status, 503) << late.body;
-    EXPECT_NE(late.body.find("same event_id"), std::string::npos) << late.body;
+    EXPECT_NE(late.body.find("send it again with an event_id"), std::string::npos) << late.body;
     EXPECT_LT(waited, 30s) << "bounded by the delivery timeout, not librdkafka's 5 minutes";
     broker.set_broker_up(1, true);
     // The retries the 503 asks for (until the producer has reconnected) are
