@@ -104,22 +104,35 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
 
     // Unavailable items never enter the fixed lists (they would only take
     // the place of an item that can be shown).
-    auto top_rows = [n, &s](std::size_t want, auto better) {
+    auto top_rows = [n, &s](std::size_t want, auto better, auto eligible) {
         std::vector<std::uint32_t> rows;
         rows.reserve(n);
         for (std::uint32_t r = 0; r < n; ++r)
-            if (!s->unavailable[r]) rows.push_back(r);
+            if (!s->unavailable[r] && eligible(r)) rows.push_back(r);
         want = std::min(want, rows.size());
         std::partial_sort(rows.begin(), rows.begin() + std::ptrdiff_t(want), rows.end(), better);
         rows.resize(want);
         return rows;
     };
-    s->popular = top_rows(std::size_t(options.popular_n), [&](std::uint32_t a, std::uint32_t b) {
-        return s->popularity[a] > s->popularity[b] || (s->popularity[a] == s->popularity[b] && a < b);
-    });
-    s->new_releases = top_rows(std::size_t(options.new_release_n), [&](std::uint32_t a, std::uint32_t b) {
-        return s->first_seen_ms[a] > s->first_seen_ms[b] || (s->first_seen_ms[a] == s->first_seen_ms[b] && a < b);
-    });
+    s->popular = top_rows(
+        std::size_t(options.popular_n),
+        [&](std::uint32_t a, std::uint32_t b) {
+            return s->popularity[a] > s->popularity[b] || (s->popularity[a] == s->popularity[b] && a < b);
+        },
+        [](std::uint32_t) { return true; });
+    // Released within the window, and not in the future: an item announced
+    // for later is not new yet (a bad release_ts would otherwise hold the
+    // top of this list for good).
+    const std::int64_t window_ms = std::int64_t(s->new_release_days * 86400e3);
+    s->new_releases = top_rows(
+        std::size_t(options.new_release_n),
+        [&](std::uint32_t a, std::uint32_t b) {
+            return s->first_seen_ms[a] > s->first_seen_ms[b] || (s->first_seen_ms[a] == s->first_seen_ms[b] && a < b);
+        },
+        // Compared this way round so not_seen_yet (INT64_MIN) cannot overflow.
+        [&](std::uint32_t r) {
+            return s->first_seen_ms[r] >= s->clock_ms - window_ms && s->first_seen_ms[r] <= s->clock_ms;
+        });
     // Lists are kept sorted, so each copy is a prefix; the snapshot is flat
     // (CSR) to keep serving reads cache-friendly.
     const std::size_t per_item = std::size_t(std::max(options.covisit_n, 0));
@@ -130,10 +143,6 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
         s->covisit.insert(s->covisit.end(), list.begin(), list.begin() + std::ptrdiff_t(take));
         s->covisit_offsets[r + 1] = static_cast<std::uint32_t>(s->covisit.size());
     }
-
-    const std::int64_t window_ms = std::int64_t(s->new_release_days * 86400e3);
-    // Compared this way round so not_seen_yet (INT64_MIN) cannot overflow.
-    std::erase_if(s->new_releases, [&](std::uint32_t r) { return s->first_seen_ms[r] < s->clock_ms - window_ms; });
     return s;
 }
 

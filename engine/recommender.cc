@@ -123,7 +123,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
                                                                           : dot_row(items, row, user->embedding));
         c.popularity = s.popularity[row];
         c.age_days = s.age_days(row);
-        c.new_release = c.age_days <= s.new_release_days;
+        c.new_release = c.age_days >= 0.0 && c.age_days <= s.new_release_days;  // released, recently
         const bandits::genre_mask genres = row < s.index->genres.size() ? s.index->genres[row] : 0;
         if (tasted > 0 && genres != 0) {
             std::size_t shared = 0;

@@ -184,6 +184,28 @@ TEST(recommender, a_catalog_item_is_a_new_release_before_any_event_and_release_t
     EXPECT_TRUE(offered) << "the new item is a new_release candidate";
 }
 
+TEST(recommender, an_item_released_after_the_models_now_is_not_new_until_its_release) {
+    world w;  // the model's now: day 100
+    events::catalog_item coming;
+    coming.item_id = "coming-soon";
+    coming.release_ms = 160 * day;  // announced for two months later (or a release_ts in microseconds)
+    w.m.apply_catalog(coming);
+    auto s = w.snap();
+    const auto row = s->index->find("coming-soon");
+    ASSERT_TRUE(row);
+    EXPECT_EQ(std::find(s->new_releases.begin(), s->new_releases.end(), *row), s->new_releases.end());
+    EXPECT_EQ(s->new_releases.size(), 5u) << "the five items released on day 100 keep their places";
+    for (std::uint64_t seed = 0; seed < 20; ++seed)
+        for (const auto& r : ask(*s, nullptr, 45, seed).items)
+            if (r.item_id == "coming-soon") EXPECT_NE(r.source, "new_release") << "seed " << seed;
+    // Once the clock passes its release, it is the newest release.
+    user_state u;
+    w.l.apply(make_event(events::event_type::like, "late", "m0", 161 * day), u, nullptr, w.t);
+    auto later = w.snap();
+    ASSERT_FALSE(later->new_releases.empty());
+    EXPECT_EQ(later->new_releases.front(), *later->index->find("coming-soon"));
+}
+
 TEST(recommender, a_catalog_loaded_before_any_event_is_back_catalogue_until_its_first_event) {
     model_options o;
     o.mf.dim = 8;
