@@ -158,7 +158,7 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.http.idle_timeout; }, at_least(1)));
         t.push_back(bind("http.drain_timeout_s", "On shutdown, how long requests in progress may take to finish, seconds",
                          [](config& c) -> auto& { return c.http.drain_timeout; }, at_least(0)));
-        t.push_back(bind("api.max_k", "Largest k a client may request", [](config& c) -> auto& { return c.api.max_k; }, at_least(1)));
+        t.push_back(bind("api.max_k", "Largest k a client may request", [](config& c) -> auto& { return c.api.max_k; }, within(1, 1000)));
         t.push_back(bind("api.default_k", "k when the request gives none", [](config& c) -> auto& { return c.api.default_k; }, at_least(1)));
         t.push_back(bind("api.exploration_seed", "Seed mixed into each decision's exploration seed",
                          [](config& c) -> auto& { return c.api.exploration_seed; }));
@@ -183,12 +183,12 @@ const std::vector<entry>& entries() {
         t.push_back(bind("rank.seed", "POST /v1/rank: seed mixed into each decision's exploration seed",
                          [](config& c) -> auto& { return c.api.rank.seed; }));
         t.push_back(bind("retrieval.embedding_n", "Candidates from the embedding dot product",
-                         [](config& c) -> auto& { return c.api.recommend.retrieval_n; }, at_least(0)));
-        t.push_back(bind("retrieval.popular_n", "Popular candidates added", [](config& c) -> auto& { return c.api.recommend.popular_n; }, at_least(0)));
+                         [](config& c) -> auto& { return c.api.recommend.retrieval_n; }, within(0, 10000)));
+        t.push_back(bind("retrieval.popular_n", "Popular candidates added", [](config& c) -> auto& { return c.api.recommend.popular_n; }, within(0, 10000)));
         t.push_back(bind("retrieval.new_release_n", "New-release candidates added",
-                         [](config& c) -> auto& { return c.api.recommend.new_release_n; }, at_least(0)));
+                         [](config& c) -> auto& { return c.api.recommend.new_release_n; }, within(0, 10000)));
         t.push_back(bind("retrieval.covisit_n", "Co-visitation candidates (because you watched) added",
-                         [](config& c) -> auto& { return c.api.recommend.covisit_n; }, at_least(0)));
+                         [](config& c) -> auto& { return c.api.recommend.covisit_n; }, within(0, 1000)));
         t.push_back(bind("bandit.alpha", "LinUCB confidence width", [](config& c) -> auto& { return c.model.bandit.alpha; }, at_least(0)));
         t.push_back(bind("bandit.lambda", "LinUCB ridge prior", [](config& c) -> auto& { return c.model.bandit.lambda; }, positive()));
         t.push_back(bind("bandit.epsilon", "Per-slot uniform exploration probability",

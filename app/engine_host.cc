@@ -107,6 +107,13 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     i.log_producer = std::make_unique<stream::kafka_producer>(i.cfg.kafka, i.registry, "decision_log");
     i.decisions = std::make_unique<stream::topic_sink>(*i.log_producer, i.cfg.kafka.decisions_topic);
     i.cfg.applier.items_topic = i.cfg.kafka.items_topic;
+    // The snapshot's fixed lists feed retrieval.*: at least twice what a
+    // request takes, as some of them are excluded or already seen.
+    auto& lists = i.cfg.applier.snapshot;
+    const auto& wanted = i.cfg.api.recommend;
+    lists.popular_n = std::max(lists.popular_n, 2 * wanted.popular_n);
+    lists.new_release_n = std::max(lists.new_release_n, 2 * wanted.new_release_n);
+    lists.covisit_n = std::max(lists.covisit_n, wanted.covisit_n);
     i.applier = std::make_unique<stream::batch_applier>(*i.store, *i.model, i.snapshots, i.dlq.get(), *i.probe,
                                                         i.cfg.applier);
     i.applier->publish(true);

@@ -105,6 +105,10 @@ TEST(config, values_that_would_break_the_engine_are_refused_naming_the_range) {
     EXPECT_EQ(refused("model.learning_rate", "nan"), "model.learning_rate: 'nan' is out of range (above 0)");
     EXPECT_EQ(refused("http.threads", "0"), "http.threads: '0' is out of range (at least 1 and at most 256)");
     EXPECT_EQ(refused("ingest.batch_max_wait_ms", "-1"), "ingest.batch_max_wait_ms: '-1' is out of range (at least 0)");
+    // A decision larger than the store decodes, and per-request buffers of any size.
+    EXPECT_EQ(refused("api.max_k", "20000"), "api.max_k: '20000' is out of range (at least 1 and at most 1000)");
+    EXPECT_EQ(refused("retrieval.covisit_n", "100000000"),
+              "retrieval.covisit_n: '100000000' is out of range (at least 0 and at most 1000)");
     EXPECT_EQ(get(c, "rank.checkpoint_every"), get(config{}, "rank.checkpoint_every")) << "a refused value is not kept";
     // The bounds themselves are allowed, and every default is in range.
     EXPECT_EQ(refused("bandit.epsilon", "1"), "accepted");

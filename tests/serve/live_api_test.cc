@@ -115,6 +115,27 @@ TEST_F(live_api, a_posted_event_the_brokers_do_not_acknowledge_in_time_is_a_503_
     EXPECT_NE(testing::http_get(port, "/v1/users/dan").body.find("\"events\":1,"), std::string::npos);
 }
 
+TEST_F(live_api, retrieval_settings_above_the_snapshot_defaults_are_honoured) {
+    testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(50, 300, 3000, 5));
+    auto config = testing::engine_config(broker.bootstrap(), dir.str());
+    // A cold user gets popular items only: as many as asked, beyond the
+    // snapshot's default list of 50.
+    config.api.recommend.popular_n = 80;
+    config.api.recommend.new_release_n = 0;
+    app::engine_host host(config);
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= 3000; }, 30s));
+    testing::http_reply rec;
+    ASSERT_TRUE(testing::wait_until([&] {
+        rec = testing::http_get(host.http_port(), "/v1/users/nobody/recommendations?k=80&explore=0");
+        return rec.status == 200 && rec.body.find("\"items\":[]") == std::string::npos;
+    }, 30s)) << rec.body;
+    std::size_t items = 0;
+    for (auto at = rec.body.find("\"item_id\""); at != std::string::npos; at = rec.body.find("\"item_id\"", at + 1))
+        ++items;
+    EXPECT_EQ(items, 80u) << rec.body.substr(0, 300);
+}
+
 TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_stream_once) {
     testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(20, 80, 1500, 3));
     app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
