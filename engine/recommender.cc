@@ -145,7 +145,10 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         std::erase_if(fresh, [&](const auto& f) {
             return f.impressions_per_hour >= options.exposure_floor.min_impressions_per_hour;
         });
-        forced = bandits::exposure_floor(fresh, request.k, options.exposure_floor);
+        // fill_slate fills at most one slot per candidate: a short slate's
+        // insertion goes to its last slot, not past it.
+        const int slots = int(std::min<std::size_t>(std::size_t(std::max(request.k, 0)), candidates.size()));
+        forced = bandits::exposure_floor(fresh, slots, options.exposure_floor);
     }
     const bandits::linucb_scorer scorer(s.bandit, features);
     thread_local bandits::slate_workspace workspace;

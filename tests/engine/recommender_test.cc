@@ -382,6 +382,31 @@ TEST(recommender, the_exposure_floor_inserts_under_exposed_new_releases_until_th
     for (const auto& r : recommend(*s, nullptr, rq, o).items) EXPECT_FALSE(r.forced);
 }
 
+TEST(recommender, the_exposure_floor_clamps_its_slot_to_a_short_slate) {
+    model_options mo;
+    mo.mf.dim = 8;
+    mo.new_release_days = 30;
+    model m(mo);
+    m.ensure_item("old", 0);
+    m.ensure_item("new", 100 * day);
+    learner l(m);
+    touched t;
+    user_state u;
+    l.apply(make_event(events::event_type::like, "u", "old", 100 * day), u, nullptr, t);
+    auto s = take_snapshot(m, {}, nullptr);
+    recommend_options o;
+    o.slate.epsilon = 0.0;
+    o.exposure_floor.min_impressions_per_hour = 3;
+    o.exposure_floor.first_slot = 5;  // past the two candidates
+    exposure_tracker shown;
+    recommend_request rq{"x", 10, "", 1};
+    rq.now_ms = 1'000'000;
+    const auto list = recommend(*s, nullptr, rq, o, &shown);
+    ASSERT_EQ(list.items.size(), 2u);
+    EXPECT_EQ(list.items[1].item_id, "new");
+    EXPECT_TRUE(list.items[1].forced) << "inserted at the last slot there is";
+}
+
 TEST(recommender, genre_match_and_time_of_day_reach_the_features) {
     world w;
     give_genres(w);
