@@ -240,7 +240,10 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     i->db.reset(raw);
     auto tag = i->get(cf_meta, key_instance_tag);
     if (!tag) return tag.error();
-    if (auto stored = tag.value() ? pod_value<std::uint16_t>(*tag.value()) : std::nullopt) {
+    if (tag.value()) {
+        // Decisions already served carry it: a new one would disown them.
+        auto stored = pod_value<std::uint16_t>(*tag.value());
+        if (!stored) return core::error{"corrupt_state", "instance tag record has the wrong size"};
         i->instance_tag = *stored;
     } else {
         i->instance_tag = std::uint16_t(std::random_device{}());
@@ -365,8 +368,18 @@ core::result<void> store::load_model(engine::model& m) const {
     auto clock = impl_->get(cf_meta, key_clock);
     if (!version) return version.error();
     if (!clock) return clock.error();
-    if (version.value()) m.set_version(pod_value<std::uint64_t>(*version.value()).value_or(0));
-    if (clock.value()) m.advance_clock(pod_value<std::int64_t>(*clock.value()).value_or(0));
+    // A damaged record is an error, never 0: a reset clock would stall
+    // reward windows and popularity decay.
+    if (version.value()) {
+        auto v = pod_value<std::uint64_t>(*version.value());
+        if (!v) return core::error{"corrupt_state", "model version record has the wrong size"};
+        m.set_version(*v);
+    }
+    if (clock.value()) {
+        auto c = pod_value<std::int64_t>(*clock.value());
+        if (!c) return core::error{"corrupt_state", "model clock record has the wrong size"};
+        m.advance_clock(*c);
+    }
 
     // Last, so that a bandit of another feature map leaves the rest loaded.
     auto bandit = impl_->get(cf_bandit, key_linucb);

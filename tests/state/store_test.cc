@@ -192,6 +192,30 @@ TEST(store, a_malformed_stored_offset_is_an_error_never_no_offset) {
     EXPECT_TRUE(s->offsets().value().empty());
 }
 
+TEST(store, damaged_model_metadata_is_an_error_never_zero) {
+    testing::temp_dir dir;
+    {
+        engine::model m(opts());
+        engine::user_state u;
+        auto s = open_at(dir.str());
+        fill(*s, m, u);
+    }
+    // A clock of 0 would stall reward windows and popularity decay.
+    put_raw(dir.str(), "default", "model_clock_ms", "abc");
+    {
+        auto s = open_at(dir.str());
+        engine::model m(opts());
+        auto loaded = s->load_model(m);
+        ASSERT_FALSE(loaded);
+        EXPECT_EQ(loaded.error().reason, "corrupt_state");
+    }
+    // A new instance tag would disown every decision served so far.
+    put_raw(dir.str(), "default", "instance_tag", "abc");
+    auto reopened = store::open({.path = dir.str()});
+    ASSERT_FALSE(reopened);
+    EXPECT_EQ(reopened.error().reason, "corrupt_state");
+}
+
 TEST(store, cluster_reset_forgets_offsets_but_keeps_state) {
     testing::temp_dir dir;
     engine::model m(opts());
