@@ -400,7 +400,8 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
     std::optional<engine::user_state> user;
     if (!request.user_id.empty() && snapshot) {
         auto u = i.store.get_user(request.user_id);
-        if (u && u.value()) user = std::move(*u.value());
+        if (!u) return u.error();  // 503, as for recommendations: not an anonymous user
+        if (u.value()) user = std::move(*u.value());
     }
     const std::vector<float>* embedding = user && !user->embedding.empty() ? &user->embedding : nullptr;
 

@@ -16,6 +16,7 @@
 #include "serve/rank_service.h"
 #include "serve/serve_fixture.h"
 #include "stream/stream_fixtures.h"
+#include "utils/raw_record.h"
 #include "utils/test_utils.h"
 
 namespace marquee::serve {
@@ -293,6 +294,26 @@ TEST(rank_learning, a_stored_model_holding_a_nan_starts_again_from_the_prior) {
     for (const auto& item : ranked.items) EXPECT_TRUE(std::isfinite(item.score)) << item.id;
     auto stored = bandits::rank_model::deserialize(*store->get_rank("model").value(), rank_options{}.model);
     EXPECT_TRUE(stored) << "the prior replaced it in the store";
+}
+
+TEST(rank_learning, a_user_row_that_cannot_be_read_is_an_error_not_an_anonymous_user) {
+    testing::temp_dir dir;
+    state::store::open({.path = dir.str()}).value().reset();
+    testing::put_raw(dir.str(), "users", "damaged", "not a user record");
+    auto store = state::store::open({.path = dir.str()}).value();
+    engine::model m(engine::model_options{});
+    core::snapshot_cell<engine::model_snapshot> snapshots;
+    snapshots.store(engine::take_snapshot(m, {}, nullptr));
+    prometheus::Registry r;
+    rank_service ranker({}, *store, &snapshots, nullptr, r, counter_ids("n"));
+    rank_request rq;
+    rq.candidates = {{"a", {{"g", std::string("1")}}}};
+    rq.user_id = "someone";
+    EXPECT_TRUE(ranker.rank(rq, 0)) << "an unknown user is fine";
+    rq.user_id = "damaged";
+    auto ranked = ranker.rank(rq, 0);
+    ASSERT_FALSE(ranked);
+    EXPECT_NE(ranked.error().reason, "invalid_parameter") << "a 503, not the client's fault";
 }
 
 TEST(rank_learning, the_model_and_its_decisions_survive_a_restart) {

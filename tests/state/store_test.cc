@@ -13,10 +13,13 @@
 #include "engine/learner.h"
 #include "state/codec.h"
 #include "utils/event_builders.h"
+#include "utils/raw_record.h"
 #include "utils/test_utils.h"
 
 namespace marquee::state {
 namespace {
+
+using testing::put_raw;
 
 engine::model_options opts() {
     engine::model_options o;
@@ -52,24 +55,6 @@ void fill(store& s, engine::model& m, engine::user_state& u) {
     w.put_offset({"marquee.events", 2, 41});
     w.put_offset({"marquee.events", 0, 7});
     ASSERT_TRUE(s.commit(w));
-}
-
-// Writes one record behind the store's back, through RocksDB itself (the
-// store closed): what an older build or a damaged file would leave.
-void put_raw(const std::string& path, const std::string& family, const std::string& key, const std::string& value) {
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {"default", "users", "items", "bandit", "decisions", "offsets", "covisit",
-                             "decision_index", "rank"})
-        families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), path, families, &handles, &raw).ok());
-    for (std::size_t i = 0; i < families.size(); ++i)
-        if (families[i].name == family) {
-            EXPECT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[i], key, value).ok());
-        }
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
 }
 
 TEST(store, reopen_keeps_state_and_offsets) {
