@@ -96,8 +96,10 @@ void learner::update_covisitation(const user_state& user, std::uint32_t row, flo
 void learner::update_embeddings(const events::event& e, user_state& user, std::uint32_t row,
                                 touched& out) {
     const auto& mf = model_.options().mf;
-    if (user.embedding.empty()) {
-        user.embedding.resize(std::size_t(mf.dim));
+    // Empty for a new user; another size only from a store written with
+    // another model.mf.dim (mapping it as this one would overrun it).
+    if (user.embedding.size() != std::size_t(mf.dim)) {
+        user.embedding.assign(std::size_t(mf.dim), 0.0f);
         online_models::init_user(user.embedding.data(), mf);
     }
     online_models::vector_map u(user.embedding.data(), mf.dim);

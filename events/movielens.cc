@@ -32,6 +32,10 @@ core::result<std::vector<event>> read_movielens_ratings(std::istream& in) {
         auto [p2, e2] = std::from_chars(fields[3].data(), fields[3].data() + fields[3].size(), seconds);
         if (e1 != std::errc() || e2 != std::errc() || fields[0].empty() || fields[1].empty())
             return core::error{"invalid_value", "ratings.csv line " + std::to_string(line_no) + ": bad number"};
+        // The range the event decoder enforces (from_chars also reads "inf" and "nan").
+        if (!(rating >= 0.0 && rating <= 5.0))
+            return core::error{"invalid_value",
+                               "ratings.csv line " + std::to_string(line_no) + ": rating must be in [0, 5]"};
         event e;
         e.type = event_type::rating;
         e.user_id = "u" + std::string(fields[0]);

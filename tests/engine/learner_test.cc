@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "utils/event_builders.h"
 
 namespace marquee::engine {
@@ -50,6 +52,17 @@ TEST(learner, updates_counters_history_popularity_and_embeddings) {
     l.apply(make_event(events::event_type::like, "u1", "m2", 3004), u, nullptr, t);
     EXPECT_EQ(u.recent, (std::vector<std::string>{"m1", "m3", "m2"}));
     EXPECT_EQ(u.recent_positive, (std::vector<std::uint8_t>{1, 0, 1}));
+}
+
+TEST(learner, a_user_vector_of_another_size_starts_again_at_this_size) {
+    model m(small());
+    learner l(m);
+    touched t;
+    user_state u;
+    u.embedding.assign(2, 0.5f);  // as a store written with another model.mf.dim
+    l.apply(make_event(events::event_type::like, "u1", "m1", 1000), u, nullptr, t);
+    ASSERT_EQ(u.embedding.size(), std::size_t(small().mf.dim));
+    for (float v : u.embedding) EXPECT_TRUE(std::isfinite(v));
 }
 
 TEST(learner, replaying_the_same_events_gives_identical_state) {

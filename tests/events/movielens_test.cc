@@ -29,6 +29,13 @@ TEST(movielens, rejects_bad_files) {
     EXPECT_FALSE(read_movielens_ratings(bad_row));
     std::istringstream short_row("userId,movieId,rating,timestamp\n1,10,4\n");
     EXPECT_FALSE(read_movielens_ratings(short_row));
+    // An infinite or NaN rating would poison every model it reaches.
+    for (const char* rating : {"inf", "nan", "-1", "5.5"}) {
+        std::istringstream out_of_range(std::string("userId,movieId,rating,timestamp\n1,10,") + rating + ",300\n");
+        auto read = read_movielens_ratings(out_of_range);
+        ASSERT_FALSE(read) << rating;
+        EXPECT_NE(read.error().message.find("[0, 5]"), std::string::npos) << read.error().message;
+    }
 }
 
 TEST(movielens, loads_files_keeping_the_first_ratings_and_names_the_file_on_errors) {
