@@ -57,6 +57,14 @@ void fill(store& s, engine::model& m, engine::user_state& u) {
     ASSERT_TRUE(s.commit(w));
 }
 
+// A closed store at `path` holding what fill() writes, for damage tests.
+void write_filled_store(const std::string& path) {
+    engine::model m(opts());
+    engine::user_state u;
+    auto s = open_at(path);
+    fill(*s, m, u);
+}
+
 TEST(store, reopen_keeps_state_and_offsets) {
     testing::temp_dir dir;
     engine::model m(opts());
@@ -149,18 +157,11 @@ TEST(store, a_bandit_of_another_feature_map_is_reported_and_the_rest_still_loads
 
 TEST(store, a_malformed_stored_offset_is_an_error_never_no_offset) {
     testing::temp_dir dir;
-    engine::model m(opts());
-    engine::user_state u;
-    {
-        auto s = open_at(dir.str());
-        fill(*s, m, u);
-    }
-    {
-        // Damage one offset record (a value of 3 bytes) and add a key with
-        // no partition number, as corruption could.
-        put_raw(dir.str(), "offsets", "marquee.events/0", "abc");
-        put_raw(dir.str(), "offsets", "marquee.events/x", std::string(8, '\0'));
-    }
+    write_filled_store(dir.str());
+    // Damage one offset record (a value of 3 bytes) and add a key with no
+    // partition number, as corruption could.
+    put_raw(dir.str(), "offsets", "marquee.events/0", "abc");
+    put_raw(dir.str(), "offsets", "marquee.events/x", std::string(8, '\0'));
     auto s = open_at(dir.str());
     // "None" would make ingest start from the group's offset and apply the
     // events after it a second time.
@@ -179,12 +180,7 @@ TEST(store, a_malformed_stored_offset_is_an_error_never_no_offset) {
 
 TEST(store, damaged_model_metadata_is_an_error_never_zero) {
     testing::temp_dir dir;
-    {
-        engine::model m(opts());
-        engine::user_state u;
-        auto s = open_at(dir.str());
-        fill(*s, m, u);
-    }
+    write_filled_store(dir.str());
     // A clock of 0 would stall reward windows and popularity decay.
     put_raw(dir.str(), "default", "model_clock_ms", "abc");
     {
