@@ -115,14 +115,17 @@ std::string encode_decision(const engine::pending_decision& d) {
     w.put(d.served_ms);
     w.put(std::uint8_t(d.policy));
     w.put(std::uint32_t(d.items.size()));
-    w.put(std::uint32_t(bandits::feature_dim));
+    // A decision read back from another feature map has no features; written
+    // again (with a reward), it stays so: dimension 0, none stored.
+    const std::uint32_t dim = d.features_current ? bandits::feature_dim : 0;
+    w.put(dim);
     // Features as float32: pending decisions are the serving path's only
     // write and the store's fastest-growing data; the bandit's update does
     // not need the last digits of a feature.
     for (const auto& i : d.items) {
         w.put_string(i.item_id);
         const Eigen::Matrix<float, bandits::feature_dim, 1> x = i.features.cast<float>();
-        w.put_bytes(x.data(), sizeof(float) * bandits::feature_dim);
+        w.put_bytes(x.data(), sizeof(float) * dim);
         w.put(i.propensity);
         w.put(std::uint8_t(i.rewarded));
     }

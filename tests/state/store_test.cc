@@ -340,6 +340,13 @@ TEST(codec, decisions_scored_by_another_feature_map_decode_as_stale) {
     EXPECT_EQ(old.value().policy, bandits::policy_kind::ucb);
     ASSERT_EQ(old.value().items.size(), 1u);
     EXPECT_EQ(old.value().items[0].item_id, "m1");
+    // Written again (a reward marks an item), it still has no features: it
+    // must not come back as a current decision with zero features.
+    auto rewritten = decode_decision(encode_decision(old.value()));
+    ASSERT_TRUE(rewritten) << rewritten.error().message;
+    EXPECT_FALSE(rewritten.value().features_current);
+    EXPECT_EQ(rewritten.value().items[0].item_id, "m1");
+    EXPECT_EQ(rewritten.value().items[0].propensity, old.value().items[0].propensity);
 
     // Its rewards are recognised and do not touch the model.
     engine::model m(opts());
