@@ -3,6 +3,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <random>
 #include <thread>
 
@@ -23,6 +26,19 @@ temp_dir::~temp_dir() {
     std::filesystem::remove_all(path_, ec);
 }
 
+namespace {
+
+// Synchronous reads ignore tcp_stream's expiry: without this a server that
+// never answers would hang the test instead of failing it.
+void connect_with_receive_timeout(beast::tcp_stream& stream, unsigned short port, std::chrono::milliseconds timeout) {
+    stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
+    timeval tv{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
+    ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -36,8 +52,7 @@ http_reply http_request(unsigned short port, const std::string& method, const st
                         const std::string& body, const std::map<std::string, std::string>& headers) {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    connect_with_receive_timeout(stream, port, std::chrono::seconds(60));
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "127.0.0.1");
     if (!body.empty()) {
@@ -66,8 +81,7 @@ struct http_connection::impl {
 };
 
 http_connection::http_connection(unsigned short port) : impl_(std::make_unique<impl>()) {
-    impl_->stream.expires_after(std::chrono::seconds(30));
-    impl_->stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    connect_with_receive_timeout(impl_->stream, port, std::chrono::seconds(60));
 }
 
 http_connection::~http_connection() {
@@ -86,7 +100,6 @@ http_reply http_connection::request(const std::string& method, const std::string
     }
     for (const auto& [k, v] : headers) req.set(k, v);
     req.prepare_payload();
-    impl_->stream.expires_after(std::chrono::seconds(30));
     http::write(impl_->stream, req);
     http::response<http::string_body> res;
     http::read(impl_->stream, impl_->buffer, res);
@@ -103,8 +116,7 @@ http_reply http_get(unsigned short port, const std::string& target) { return htt
 std::string raw_exchange(unsigned short port, const std::string& bytes, std::chrono::milliseconds timeout) {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
-    stream.expires_after(timeout);
-    stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    connect_with_receive_timeout(stream, port, timeout);
     beast::error_code ec;
     net::write(stream.socket(), net::buffer(bytes), ec);
     std::string out;
