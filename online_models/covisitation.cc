@@ -33,6 +33,16 @@ void covisitation::add_one(std::uint32_t from, std::uint32_t to, float w) {
         std::iter_swap(it, std::prev(it));
         --it;
     }
+    // A float count stops growing by small weights once it is large (+0.1 is
+    // lost above ~2M), which would freeze the heaviest lists for good. So a
+    // list whose top passes rescale_at is halved whole: exact for floats, the
+    // order and each count's share of the top (all that scoring reads) stay,
+    // and older co-visits weigh half against newer ones from then on.
+    if (list.front().count >= rescale_at)
+        for (auto& n : list) {
+            n.count *= 0.5f;
+            n.error *= 0.5f;
+        }
 }
 
 void covisitation::restore(std::uint32_t row, std::vector<neighbour> list) {

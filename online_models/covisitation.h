@@ -5,6 +5,7 @@
 // smallest and inherits its count as an overestimate, so memory is
 // O(items x capacity) however long the stream, and any neighbour whose true
 // weight exceeds (item's total weight / capacity) is guaranteed to be kept.
+// A list that grows very heavy is halved whole, so its counts stay precise.
 // Not thread-safe: one writer (the learner); serving reads snapshot copies.
 #pragma once
 
@@ -30,6 +31,10 @@ struct neighbour {
 
 class covisitation {
 public:
+    // A list whose top count reaches this is halved (see add_one): float32
+    // counts then keep a resolution of 1/128 or better.
+    static constexpr float rescale_at = 65536.0f;
+
     explicit covisitation(covisit_options options = {}) : options_(options) {}
 
     const covisit_options& options() const { return options_; }

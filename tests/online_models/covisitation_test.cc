@@ -74,6 +74,21 @@ TEST(covisitation, memory_stays_bounded_and_heavy_neighbours_survive_noise) {
     EXPECT_EQ(top, (std::set<std::uint32_t>{1, 2, 3}));
 }
 
+TEST(covisitation, a_heavy_list_keeps_growing_by_small_weights) {
+    covisitation c({.capacity = 4, .window = 5});
+    // Far past where a float count stops taking +0.1 (~2M) or even +1 (~16.7M).
+    for (int i = 0; i < 3'000'000; ++i) c.add_pair(1, 2, 1.0f);
+    c.add_pair(1, 3, 1.0f);
+    const float heavy = count_of(c, 1, 2);
+    EXPECT_LT(heavy, covisitation::rescale_at) << "halved, not saturated";
+    EXPECT_GT(heavy / count_of(c, 1, 3), 30'000.0f) << "the heavy pair still dwarfs the light one";
+    for (int i = 0; i < 10; ++i) c.add_pair(1, 2, 0.1f);
+    EXPECT_GT(count_of(c, 1, 2), heavy + 0.5f) << "small weights still count";
+    EXPECT_EQ(c.neighbours(1)[0].row, 2u);
+    // The other side of the pair was halved as often: the same count.
+    EXPECT_FLOAT_EQ(count_of(c, 2, 1), count_of(c, 1, 2));
+}
+
 TEST(covisitation, eviction_recycles_the_smallest_counter) {
     covisitation c({.capacity = 2, .window = 5});
     c.add_pair(0, 1, 3.0f);
