@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <optional>
 
@@ -92,6 +93,32 @@ TEST(kafka_producer, a_message_not_taken_is_reported_at_once) {
     ASSERT_TRUE(too_large.arrived()) << "reported before produce() returned";
     ASSERT_FALSE(too_large.outcome->has_value());
     EXPECT_EQ(too_large.outcome->error().reason, "too_large");
+}
+
+TEST(kafka_producer, the_events_topic_keeps_the_users_topic_level_properties) {
+    // The events topic has a handle of its own (for its delivery timeout);
+    // a user's partitioner must still place its keys as on any other topic,
+    // or a user's events would split across partitions (and group members).
+    embedded_broker broker;
+    broker.create_topic("marquee.events", 4);
+    broker.create_topic("other", 4);
+    prometheus::Registry registry;
+    auto options = options_for(broker.bootstrap());
+    options.properties["partitioner"] = "murmur2";  // Java's, not librdkafka's default
+    {
+        kafka_producer producer(options, registry);
+        for (int n = 0; n < 20; ++n) {
+            const std::string key = "user-" + std::to_string(n);
+            producer.produce("marquee.events", key, key, [](core::result<void>) {});
+            producer.produce("other", key, key, [](core::result<void>) {});
+        }
+        ASSERT_TRUE(producer.flush(10s));
+    }
+    std::map<std::string, std::int32_t> on_events, on_other;
+    for (const auto& m : testing::consume_all(broker.bootstrap(), "marquee.events", 20, 20s)) on_events[m.key] = m.partition;
+    for (const auto& m : testing::consume_all(broker.bootstrap(), "other", 20, 20s)) on_other[m.key] = m.partition;
+    ASSERT_EQ(on_events.size(), 20u);
+    EXPECT_EQ(on_events, on_other);
 }
 
 TEST(kafka_producer, a_message_still_undelivered_at_destruction_is_reported_failed) {

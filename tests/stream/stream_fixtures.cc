@@ -59,6 +59,7 @@ std::vector<consumed> consume_all(const std::string& bootstrap, const std::strin
         consumed r;
         if (m->key()) r.key = *m->key();
         r.value.assign(static_cast<const char*>(m->payload()), m->len());
+        r.partition = m->partition();
         if (auto* hs = m->headers())
             for (const auto& h : hs->get_all())
                 r.headers[h.key()] = std::string(static_cast<const char*>(h.value()), h.value_size());

@@ -21,6 +21,7 @@ namespace marquee::testing {
 
 struct consumed {
     std::string key, value;
+    std::int32_t partition = -1;
     std::map<std::string, std::string> headers;
 };
 
