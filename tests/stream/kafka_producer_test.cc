@@ -115,7 +115,8 @@ TEST(kafka_producer, the_events_topic_keeps_the_users_topic_level_properties) {
         ASSERT_TRUE(producer.flush(10s));
     }
     std::map<std::string, std::int32_t> on_events, on_other;
-    for (const auto& m : testing::consume_all(broker.bootstrap(), "marquee.events", 20, 20s)) on_events[m.key] = m.partition;
+    for (const auto& m : testing::consume_all(broker.bootstrap(), "marquee.events", 20, 20s))
+        on_events[m.key] = m.partition;
     for (const auto& m : testing::consume_all(broker.bootstrap(), "other", 20, 20s)) on_other[m.key] = m.partition;
     ASSERT_EQ(on_events.size(), 20u);
     EXPECT_EQ(on_events, on_other);
