@@ -303,7 +303,11 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             std::int64_t low = 0, high = 0;
             if (consumer->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR ||
                 high < 0) {
-                known = false;  // no fetch answered yet for this partition
+                // No fetch answered yet for this partition, or none now (the
+                // brokers are unreachable): a lag measured before stands, so
+                // an outage does not make every replica unready at once.
+                if (p.lag < 0) known = false;
+                else total += p.lag;
                 continue;
             }
             // Not consumed yet and no stored offset: auto.offset.reset
