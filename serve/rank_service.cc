@@ -231,26 +231,28 @@ struct rank_service::impl {
             if (auto r = store.put_rank(std::span(&entry, 1)); !r)
                 throw std::runtime_error("writing the rank model: " + r.error().message);
         }
-        auto bytes = store.get_rank(model_key);
-        if (!bytes) throw std::runtime_error("reading the rank model: " + bytes.error().message);
-        bool relearn = false;
-        if (bytes.value()) {
-            auto m = bandits::rank_model::deserialize(*bytes.value(), options.model);
-            if (m)
-                model = std::move(m).value();
-            else if (m.error().reason == "non_finite")
-                relearn = true;
-            else
-                throw std::runtime_error("loading the rank model: " + m.error().message);
-        }
-        if (relearn) {
-            // It scores every candidate NaN, and its reward log only extends it.
-            spdlog::error("rank: the stored model holds a NaN or infinity; it starts again from its prior and its "
-                          "reward log is dropped");
+        // Writes the model as it is now and clears the reward log, whose
+        // sequence numbers then start afresh from the model's update count.
+        auto checkpoint_and_clear_log = [&] {
             const std::string checkpoint = model.serialize();
             const std::pair<std::string_view, std::string_view> entry{model_key, checkpoint};
             if (auto r = store.put_rank(std::span(&entry, 1), log_prefix, log_end); !r)
                 throw std::runtime_error("writing the rank model: " + r.error().message);
+        };
+        auto bytes = store.get_rank(model_key);
+        if (!bytes) throw std::runtime_error("reading the rank model: " + bytes.error().message);
+        if (bytes.value()) {
+            auto m = bandits::rank_model::deserialize(*bytes.value(), options.model);
+            if (m) {
+                model = std::move(m).value();
+            } else if (m.error().reason == "non_finite") {
+                // It scores every candidate NaN, and its reward log only extends it.
+                spdlog::error("rank: the stored model holds a NaN or infinity; it starts again from its prior and "
+                              "its reward log is dropped");
+                checkpoint_and_clear_log();
+            } else {
+                throw std::runtime_error("loading the rank model: " + m.error().message);
+            }
         }
         // Replay the rewards logged since that checkpoint, in order.
         bandits::sparse_x x;
@@ -272,10 +274,7 @@ struct rank_service::impl {
             // holds such records. Checkpoint now: the log's sequence numbers
             // no longer match the model's update count.
             spdlog::warn("rank: the reward log held {} non-finite rewards; the model refused them", refused);
-            const std::string checkpoint = model.serialize();
-            const std::pair<std::string_view, std::string_view> entry{model_key, checkpoint};
-            if (auto r = store.put_rank(std::span(&entry, 1), log_prefix, log_end); !r)
-                throw std::runtime_error("writing the rank model: " + r.error().message);
+            checkpoint_and_clear_log();
         }
         if (options.checkpoint_every < 1) throw std::invalid_argument("rank.checkpoint_every must be at least 1");
         auto& decisions_family = prometheus::BuildCounter()

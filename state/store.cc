@@ -56,6 +56,13 @@ std::optional<T> pod_value(const std::string& bytes) {
     return v;
 }
 
+// A fixed-size metadata record; a damaged one is an error, never a default.
+template <class T>
+core::result<T> meta_value(const std::string& bytes, const char* what) {
+    if (auto v = pod_value<T>(bytes)) return *v;
+    return core::error{"corrupt_state", std::string(what) + " record has the wrong size"};
+}
+
 // Co-visitation list of one item: version byte 1, u32 count, then per
 // neighbour u32 row, f32 count, f32 error (host byte order, like items).
 std::string encode_covisit(std::span<const online_models::neighbour> list) {
@@ -242,9 +249,9 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     if (!tag) return tag.error();
     if (tag.value()) {
         // Decisions already served carry it: a new one would disown them.
-        auto stored = pod_value<std::uint16_t>(*tag.value());
-        if (!stored) return core::error{"corrupt_state", "instance tag record has the wrong size"};
-        i->instance_tag = *stored;
+        auto stored = meta_value<std::uint16_t>(*tag.value(), "instance tag");
+        if (!stored) return stored.error();
+        i->instance_tag = stored.value();
     } else {
         i->instance_tag = std::uint16_t(std::random_device{}());
         s = i->db->Put(i->write_options, i->h(cf_meta), slice(key_instance_tag), pod_bytes(i->instance_tag));
@@ -371,14 +378,14 @@ core::result<void> store::load_model(engine::model& m) const {
     // A damaged record is an error, never 0: a reset clock would stall
     // reward windows and popularity decay.
     if (version.value()) {
-        auto v = pod_value<std::uint64_t>(*version.value());
-        if (!v) return core::error{"corrupt_state", "model version record has the wrong size"};
-        m.set_version(*v);
+        auto v = meta_value<std::uint64_t>(*version.value(), "model version");
+        if (!v) return v.error();
+        m.set_version(v.value());
     }
     if (clock.value()) {
-        auto c = pod_value<std::int64_t>(*clock.value());
-        if (!c) return core::error{"corrupt_state", "model clock record has the wrong size"};
-        m.advance_clock(*c);
+        auto c = meta_value<std::int64_t>(*clock.value(), "model clock");
+        if (!c) return c.error();
+        m.advance_clock(c.value());
     }
 
     // Last, so that a bandit of another feature map leaves the rest loaded.
