@@ -334,26 +334,41 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             assigned += partitions.size();
             total_lag = -1;  // the new partitions' lag is not known yet
             probe.rebalanced("assign");
+        } else if (c->assignment_lost()) {
+            // The group gave up on us (no heartbeat for session.timeout.ms):
+            // another member may own these partitions and have moved their
+            // offsets on, so ours must not reach the group. What we read is
+            // still applied, with its offsets, to our own store.
+            if (fatal && !batch.empty()) apply_batch();
+            spdlog::warn("ingest: {} partition(s) lost (the group coordinator did not hear from us within "
+                         "session.timeout.ms); rejoining",
+                         partitions.size());
+            release(c, partitions, cooperative);
+            probe.rebalanced("lost");
         } else {
             // Finish what we hold for these partitions before they go, and
             // make sure the group knows, since the next owner starts there.
             flush(true);
             spdlog::info("ingest: {} partition(s) revoked", partitions.size());
-            for (auto* tp : partitions) {
-                positions.erase({tp->topic(), tp->partition()});
-                next_expected.erase(tp->partition());
-                probe.lag_removed(tp->topic(), tp->partition());
-            }
-            if (cooperative) {
-                if (auto* e = c->incremental_unassign(partitions)) delete e;
-                assigned -= std::min<std::size_t>(assigned, partitions.size());
-            } else {
-                c->unassign();
-                assigned = 0;
-            }
+            release(c, partitions, cooperative);
             probe.rebalanced("revoke");
         }
         probe.assigned_partitions(assigned);
+    }
+
+    void release(RdKafka::KafkaConsumer* c, const std::vector<RdKafka::TopicPartition*>& partitions, bool cooperative) {
+        for (auto* tp : partitions) {
+            positions.erase({tp->topic(), tp->partition()});
+            next_expected.erase(tp->partition());
+            probe.lag_removed(tp->topic(), tp->partition());
+        }
+        if (cooperative) {
+            if (auto* e = c->incremental_unassign(partitions)) delete e;
+            assigned -= std::min<std::size_t>(assigned, partitions.size());
+        } else {
+            c->unassign();
+            assigned = 0;
+        }
     }
 
     // Assigns every partition of the catalog topic once it exists (retried

@@ -58,6 +58,53 @@ TEST(broker_outage, is_counted_served_through_and_recovered_from_without_loss) {
     }
 }
 
+TEST(broker_outage, longer_than_the_session_timeout_loses_the_assignment_then_regains_it_without_loss) {
+    // The group coordinator is unreachable for longer than session.timeout.ms
+    // (6 s here): librdkafka gives the partitions up as lost, since another
+    // member may own them by now. The engine must stop claiming readiness,
+    // not commit offsets for partitions it no longer owns, keep serving, and
+    // take up where its state left off once the broker is back.
+    spdlog::set_level(spdlog::level::critical);
+    stream::embedded_broker broker;
+    testing::create_engine_topics(broker, 2);
+    testing::temp_dir dir;
+    const auto before = testing::synthetic_events(20, 100, 500, 23);
+    const auto after = testing::synthetic_events(20, 100, 500, 24);
+    testing::produce_events(broker.bootstrap(), "marquee.events", before);
+    {
+        app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+        auto applied = [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total"); };
+        auto assigned = [&] { return testing::metric_sum(host.registry(), "marquee_consumer_assigned_partitions"); };
+        ASSERT_TRUE(testing::wait_until([&] { return applied() >= 500; }, 30s));
+        ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+
+        broker.set_broker_up(1, false);
+        ASSERT_TRUE(testing::wait_until([&] { return assigned() == 0; }, 20s)) << "the assignment is lost";
+        EXPECT_EQ(testing::metric_with(host.registry(), "marquee_consumer_rebalances_total", {{"kind", "lost"}}), 1)
+            << "and counted as lost, not as an ordinary revoke";
+        EXPECT_EQ(testing::http_get(host.http_port(), "/readyz").status, 503) << "owning nothing, it is not ready";
+        EXPECT_EQ(testing::http_get(host.http_port(), "/healthz").status, 200);
+        EXPECT_EQ(testing::http_get(host.http_port(), "/v1/users/u1/recommendations?k=3").status, 200);
+        broker.set_broker_up(1, true);
+
+        testing::produce_events(broker.bootstrap(), "marquee.events", after);
+        ASSERT_TRUE(testing::wait_until([&] { return applied() >= 1000; }, 60s)) << "ingest resumes by itself";
+        ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s)) << "and so does readiness";
+        std::this_thread::sleep_for(500ms);
+        EXPECT_EQ(applied(), 1000) << "nothing applied twice";
+        EXPECT_EQ(assigned(), 2);
+    }
+    auto all = before;
+    all.insert(all.end(), after.begin(), after.end());
+    auto s = state::store::open({.path = dir.str()});
+    ASSERT_TRUE(s);
+    for (const auto& [user, counts] : testing::count_by_user(all)) {
+        auto u = s.value()->get_user(user);
+        ASSERT_TRUE(u && u.value()) << user;
+        EXPECT_EQ(u.value()->counts, counts) << user;
+    }
+}
+
 TEST(retention, records_deleted_before_they_were_read_are_counted_and_nothing_else_is_lost) {
     // The mock broker keeps at most 5 MB per partition, as retention would.
     // The engine reads the first events, stops, and ~9 MB arrive while it
