@@ -20,6 +20,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+using clock = std::chrono::steady_clock;
 
 response json_error(http::status status, std::string_view code, std::string_view message, unsigned version) {
     response res{status, version};
@@ -132,14 +133,36 @@ struct http_server::impl {
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
+    // Out of descriptors (or kernel memory), the connection stays queued and
+    // the next accept fails at once: without a pause the loop would spin a
+    // core and write a warning per turn. Other failures (a client that reset
+    // before it was accepted) concern one connection and are retried at once.
+    clock::time_point next_accept_warning{};
+    std::uint64_t accept_failures = 0;
+
+    net::awaitable<void> accept_failed(const beast::error_code& ec) {
+        ++accept_failures;
+        if (const auto now = clock::now(); now >= next_accept_warning) {
+            spdlog::warn("http: accept failed: {} ({} failure(s) since the last warning)", ec.message(),
+                         accept_failures);
+            accept_failures = 0;
+            next_accept_warning = now + std::chrono::seconds(5);
+        }
+        namespace errc = boost::system::errc;
+        if (ec == errc::too_many_files_open || ec == errc::too_many_files_open_in_system ||
+            ec == errc::no_buffer_space || ec == errc::not_enough_memory) {
+            net::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+        }
+    }
+
     net::awaitable<void> listen() {
         for (;;) {
             auto [ec, socket] =
                 co_await acceptor.async_accept(net::make_strand(ioc), net::as_tuple(net::use_awaitable));
             if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
             if (ec) {
-                // Out of descriptors and friends: keep accepting, say why.
-                spdlog::warn("http: accept: {}", ec.message());
+                co_await accept_failed(ec);
                 continue;
             }
             // Responses are written whole; Nagle would only hold one back

@@ -5,12 +5,19 @@
 #include "serve/http_server.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <cstring>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "utils/test_utils.h"
@@ -142,6 +149,52 @@ TEST(http_server, a_request_that_outlives_the_drain_timeout_does_not_hold_stop) 
     // Not answered: the connection goes with the server.
     s.server.reset();
     EXPECT_EQ(stuck.get().received.find("200"), std::string::npos);
+}
+
+TEST(http_server, out_of_descriptors_it_pauses_instead_of_spinning_then_serves_the_queued_clients) {
+    // With no descriptor free, a queued connection cannot be accepted and
+    // every accept fails at once: the loop must wait, not spin a core and
+    // write a warning per turn (it wrote ~300,000 a second).
+    std::ostringstream log;
+    auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+    slow_server s(0ms);
+    // The clients' sockets exist before the limit drops; connecting needs
+    // no new descriptor.
+    std::vector<int> clients;
+    for (int n = 0; n < 3; ++n) clients.push_back(::socket(AF_INET, SOCK_STREAM, 0));
+    const int lowest_free = ::dup(0);
+    ::close(lowest_free);
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit lowered = saved;
+    lowered.rlim_cur = rlim_t(lowest_free);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(s.server->port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int fd : clients) EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    std::this_thread::sleep_for(1s);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+
+    for (int fd : clients) {
+        timeval tv{10, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ASSERT_EQ(::write(fd, fast_request, std::strlen(fast_request)), ssize_t(std::strlen(fast_request)));
+        char buf[512];
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        EXPECT_NE(std::string_view(buf, std::size_t(std::max<ssize_t>(n, 0))).find("/fast"), std::string::npos)
+            << "a queued client is served once descriptors are free again";
+        ::close(fd);
+    }
+    s.server->stop();
+    spdlog::set_default_logger(previous);
+    std::size_t warnings = 0;
+    for (std::size_t at = 0; (at = log.str().find("http: accept", at)) != std::string::npos; ++at) ++warnings;
+    EXPECT_GE(warnings, 1u) << "the failure is reported";
+    EXPECT_LE(warnings, 2u) << "at most one warning per 5 s";
 }
 
 }  // namespace
