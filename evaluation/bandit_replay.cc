@@ -73,7 +73,12 @@ bandit_replay_report run_bandit_replay(std::span<const events::event> ratings, c
         const std::uint32_t rated = it->second;
         double& user_n = user_events[e.user_id];
 
-        if (items.size() >= k) {
+        // An item's first rating logs no decision: registered just now, the
+        // rated item would be the only candidate of age 0 (a new release, by
+        // the feature map), and the policies would learn that "new" means
+        // "the one the user rates" (it made LinUCB look 0.014 better than
+        // popularity on MovieLens).
+        if (!added && items.size() >= k) {
             // Candidates: the rated item and K-1 distinct others, in random order
             // (ties break to the lower index, which must not favour the rated item).
             rows[0] = rated;

@@ -1,7 +1,8 @@
 // bandit_replay: off-policy evaluation of the bandit policies on a rating
 // stream (e.g. MovieLens), as a semi-synthetic logged-bandit problem (Li et
-// al. 2011): each rating becomes a decision among K candidates (the rated
-// item and K-1 items already seen, drawn uniformly), logged by a uniform-
+// al. 2011): each rating of an item already seen becomes a decision among K
+// candidates (the rated item and K-1 others seen, drawn uniformly; a first
+// rating is none, as its item alone would look new), logged by a uniform-
 // random policy; the reward is 1 when the logged pick is the rated item and
 // the rating is at least `like_rating`, else 0 (an unrated item counts as
 // not liked). Every target policy is scored by replay (learning only from

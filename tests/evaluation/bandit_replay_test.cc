@@ -55,6 +55,32 @@ TEST(bandit_replay, logs_a_uniform_decision_per_rating_once_k_items_exist) {
     EXPECT_NEAR(r.logged_reward, 0.7 / 5, 0.03);
 }
 
+TEST(bandit_replay, an_items_first_rating_logs_no_decision) {
+    // Half the ratings are of items never seen before, all liked; the other
+    // half rate old items, disliked. Were a first rating a decision, its item
+    // would be the only candidate of age 0, and every learned policy would
+    // pick "the new one" and look far better than uniform.
+    core::splitmix64 rng(3);
+    std::vector<events::event> evs;
+    int fresh = 0;
+    for (int i = 0; i < 4000; ++i) {
+        events::event e;
+        e.type = events::event_type::rating;
+        e.user_id = "u" + std::to_string(rng.below(50));
+        const bool first = i < 10 || i % 2 == 0;
+        e.item_id = "m" + std::to_string(first ? fresh++ : int(rng.below(std::uint64_t(fresh))));
+        e.ts_ms = 1'700'000'000'000 + std::int64_t(i) * 86'400'000;  // a day apart: only first ratings look new
+        e.value = first ? 5.0 : 1.0;
+        evs.push_back(e);
+    }
+    bandit_replay_options o;
+    o.arms = 5;
+    const auto r = run_bandit_replay(evs, o);
+    EXPECT_EQ(r.decisions, std::size_t(evs.size() - std::size_t(fresh)));
+    EXPECT_EQ(r.logged_reward, 0.0) << "only disliked repeat ratings are decisions";
+    for (const auto& p : r.policies) EXPECT_EQ(p.replay.value, 0.0) << (p.kind ? to_string(*p.kind) : "popularity");
+}
+
 TEST(bandit_replay, uniform_target_estimates_agree_with_the_log) {
     const auto& u = of(bandits::policy_kind::uniform);
     // Target = logging policy: every importance weight is 1, IPS is the log mean.
