@@ -1,6 +1,7 @@
 #include "stream/batch_applier.h"
 
 #include <map>
+#include <ranges>
 #include <vector>
 
 #include "core/decision_id.h"
@@ -183,7 +184,9 @@ core::result<engine::pending_decision*> batch_applier::window_decision(const eve
                                                                       decision_map& decisions) {
     auto stored = store_.user_decisions(e.user_id, e.ts_ms - options_.rewards.window.count(), e.ts_ms);
     if (!stored) return stored.error();
-    for (auto& [id, d] : stored.value()) {
+    // Newest first: the user answers the latest list that showed the item
+    // (an item not clicked stays eligible for later lists).
+    for (auto& [id, d] : std::views::reverse(stored.value())) {
         // This batch's copy, if it has one, knows the latest rewards.
         auto it = decisions.find(id);
         const auto& current = it != decisions.end() ? it->second : d;

@@ -25,11 +25,11 @@ struct rig : applier_rig {
     void apply_event_at(std::int64_t ts) {
         apply_json(R"({"type":"watch","user_id":"x","item_id":"m1","ts":)" + std::to_string(ts) + "}");
     }
-    void serve(const std::string& id, std::int64_t served_ms) {
+    void serve(const std::string& id, std::int64_t served_ms, std::vector<std::string> shown = {"m7"}) {
         engine::pending_decision d;
         d.user_id = "viewer";
         d.served_ms = served_ms;
-        d.items.push_back({"m7", bandits::feature_vector::Constant(0.1), 0.5, false});
+        for (const auto& item : shown) d.items.push_back({item, bandits::feature_vector::Constant(0.1), 0.5, false});
         auto w = store->begin();
         w.put_decision(id, d);
         ASSERT_TRUE(store->commit(w));
@@ -55,6 +55,24 @@ TEST(reward_window, waits_for_a_lagging_stream_until_the_ttl) {
     EXPECT_EQ(r.close(205'500), 1u);
     EXPECT_EQ(r.model.bandit().updates(), 2u);
     EXPECT_EQ(r.close(300'000), 0u) << "nothing left";
+}
+
+TEST(reward_window, a_response_without_a_decision_id_rewards_the_latest_list_that_showed_the_item) {
+    // m7 was shown twice inside the window; the like answers what the user
+    // saw last, so the newer decision (its features, its policy) is credited.
+    rig r;
+    r.serve("older", 100'000, {"m7", "m8"});
+    r.serve("newer", 100'500, {"m9", "m7"});
+    auto rewarded = [&](const std::string& id, std::string_view item) {
+        const auto stored = r.store->get_decision(id);
+        if (!stored || !stored.value()) return false;
+        for (const auto& shown : stored.value()->items)
+            if (shown.item_id == item) return shown.rewarded;
+        return false;
+    };
+    r.apply_json(R"({"type":"like","user_id":"viewer","item_id":"m7","ts":100700})");
+    EXPECT_TRUE(rewarded("newer", "m7"));
+    EXPECT_FALSE(rewarded("older", "m7"));
 }
 
 TEST(reward_window, a_decision_inside_its_window_stays_open_whatever_the_stream) {
