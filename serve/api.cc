@@ -183,7 +183,14 @@ net::awaitable<response> api::impl::route(const request& req, const target& t, s
     if (segs.size() >= 2 && segs[0] == "v1") {
         if (segs.size() == 4 && segs[1] == "users" && segs[3] == "recommendations") {
             route_label = "/v1/users/{user_id}/recommendations";
-            if (!get) co_return method_not_allowed(true);
+            // Not HEAD: serving a list records a decision and counts its
+            // impressions, which a monitoring probe must not do.
+            if (req.method() != http::verb::get) {
+                auto res = json_error(http::status::method_not_allowed, "method_not_allowed",
+                                      "only GET is supported on this route", req.version());
+                res.set(http::field::allow, "GET");
+                co_return res;
+            }
             co_return co_await recommendations(req, t);
         }
         if (segs.size() == 3 && segs[1] == "users") {
@@ -232,7 +239,6 @@ net::awaitable<response> api::handle(request req) {
     } else {
         res = co_await impl_->route(req, t.value(), route_label);
     }
-    if (req.method() == http::verb::head) res.body().clear();
     const auto& series = impl_->series_for(route_label);
     if (res.result() == http::status::ok)
         series.ok->Increment();

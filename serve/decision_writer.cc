@@ -64,8 +64,11 @@ struct decision_writer::impl {
                 errors.Increment(double(batch.size()));
                 spdlog::warn("http: recording {} decision(s): {}", batch.size(), written.error().message);
             }
-            for (const auto& e : batch)
-                if (log && !e.log_message.empty() && !log->send(e.decision.user_id, e.log_message)) errors.Increment();
+            // The log lists decisions a reward can find: none that were not stored.
+            if (written)
+                for (const auto& e : batch)
+                    if (log && !e.log_message.empty() && !log->send(e.decision.user_id, e.log_message))
+                        errors.Increment();
             for (auto& e : batch) boost::asio::post(e.work, boost::asio::append(std::move(e.done), written));
             batch.clear();  // releases the work only after the completions are queued
         }

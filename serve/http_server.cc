@@ -111,6 +111,7 @@ struct http_server::impl {
             self->busy = true;
             request req = parser.release();
             const bool keep_alive = req.keep_alive();
+            const bool head = req.method() == http::verb::head;
             response res;
             try {
                 // An if, not ?: with co_await in one arm: GCC 12 ran the wrong arm.
@@ -123,7 +124,13 @@ struct http_server::impl {
                 res = json_error(http::status::internal_server_error, "internal", "internal error");
             }
             res.keep_alive(keep_alive && !draining.load(std::memory_order_relaxed));
-            res.prepare_payload();
+            if (head) {
+                // The headers GET would send, Content-Length included, and no body.
+                res.content_length(res.body().size());
+                res.body().clear();
+            } else {
+                res.prepare_payload();
+            }
             stream.expires_after(options.idle_timeout);
             auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
             self->busy = false;

@@ -12,8 +12,9 @@ namespace marquee::serve {
 response api::impl::similar(const request& req, const target& t) {
     const std::string& item_id = t.segments[2];
     // Echoed in the answer (and in a 404's message), which must be JSON.
-    if (!core::valid_utf8(item_id))
-        return json_error(http::status::bad_request, "invalid_parameter", "item_id must be UTF-8", req.version());
+    if (item_id.empty() || !core::valid_utf8(item_id))
+        return json_error(http::status::bad_request, "invalid_parameter", "item_id must be non-empty UTF-8",
+                          req.version());
     const auto parsed_k = query_k(req, t);
     if (auto* r = std::get_if<response>(&parsed_k)) return std::move(*r);
     const int k = std::get<int>(parsed_k);

@@ -144,6 +144,9 @@ net::awaitable<response> api::impl::rewards(const request& req) {
     auto unavailable = [&](std::string_view what) {
         return json_error(http::status::service_unavailable, "unavailable", what, req.version());
     };
+    auto storage = [&] {
+        return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
+    };
     auto ack = [&](std::string_view kind, std::string_view field, std::string_view value_text) {
         std::string out = "{\"decision_id\":";
         core::append_json_string(out, decision_id);
@@ -162,7 +165,7 @@ net::awaitable<response> api::impl::rewards(const request& req) {
     auto outcome = ranker->reward(decision_id, item_id, value, now);
     if (!outcome) {
         spdlog::warn("http: rank reward: {}", outcome.error().message);
-        co_return unavailable("state store unavailable");
+        co_return storage();
     }
     switch (outcome.value()) {
     case reward_outcome::applied:
@@ -179,7 +182,7 @@ net::awaitable<response> api::impl::rewards(const request& req) {
     auto d = store.get_decision(decision_id);
     if (!d) {
         spdlog::warn("http: reading decision: {}", d.error().message);
-        co_return unavailable("state store unavailable");
+        co_return storage();
     }
     if (!d.value()) {
         // Served by another instance sharing the stream: only it holds the

@@ -153,16 +153,20 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
     core::append_json_number(head, std::int64_t(list.model_version));
     head += list.cold_start ? ",\"cold_start\":true" : ",\"cold_start\":false";
 
-    // Record the decision before answering, so a reward can always find it
-    // (the writer counts and logs a failed write; the list is served anyway).
+    // Record the decision before answering, so a reward can always find it.
+    // Not recorded, the list is not served: its decision_id would be a 404
+    // to every reward (the writer counts and logs the failure).
     if (!list.items.empty()) {
         std::string log;
         if (links.decisions)
             log = head + ",\"ts\":" + std::to_string(ts) +
                   ",\"feature_map_version\":" + std::to_string(bandits::feature_map_version) + ",\"items\":[" +
                   items_json + "]}";
-        co_await writer.async_put(decision_id, engine::to_pending(list, user_id, ts), std::move(log),
-                                  net::use_awaitable);
+        const auto written = co_await writer.async_put(decision_id, engine::to_pending(list, user_id, ts),
+                                                       std::move(log), net::use_awaitable);
+        if (!written)
+            co_return json_error(http::status::service_unavailable, "storage",
+                                 "the decision could not be recorded; retry", req.version());
     }
     served_lists[policy_index]->Increment();
     co_return json_ok(head + ",\"items\":[" + items_json + "]}", req.version());

@@ -1,5 +1,7 @@
 #include "serve/target.h"
 
+#include <algorithm>
+
 namespace marquee::serve {
 
 namespace {
@@ -30,24 +32,47 @@ bool decode(std::string_view in, bool plus_is_space, std::string& out) {
     return true;
 }
 
+// RFC 9112 3.2.2: a server must accept the absolute form
+// (http://host/path?query), which proxies send. Returns what follows the
+// authority ("" or from its '/' or '?'), or nothing for another form.
+std::optional<std::string_view> after_authority(std::string_view raw) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (raw.size() < scheme.size()) continue;
+        bool same = true;
+        for (std::size_t i = 0; i < scheme.size(); ++i)
+            same = same && (raw[i] | 0x20) == scheme[i];  // schemes are case-insensitive
+        if (!same) continue;
+        const auto rest = raw.substr(scheme.size());
+        return rest.substr(std::min(rest.find_first_of("/?"), rest.size()));
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 core::result<target> parse_target(std::string_view raw) {
-    if (raw.empty() || raw.front() != '/') return core::error{"bad_request", "request target must start with '/'"};
+    if (auto rest = after_authority(raw))
+        raw = *rest;
+    else if (raw.empty() || raw.front() != '/')
+        return core::error{"bad_request", "request target must start with '/' (or be absolute: http://host/...)"};
     target t;
     auto q = raw.find('?');
     std::string_view path = raw.substr(0, q);
     std::string_view query = q == std::string_view::npos ? std::string_view() : raw.substr(q + 1);
-    t.path = std::string(path);
+    t.path = path.empty() ? "/" : std::string(path);
 
+    // Inner empty segments are kept: /v1/users//recommendations names an
+    // empty user id (a 400), not the user "recommendations".
     std::string decoded;
+    if (!path.empty()) path.remove_prefix(1);
     while (!path.empty()) {
         auto slash = path.find('/');
         std::string_view seg = path.substr(0, slash);
-        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
-        if (seg.empty()) continue;
         if (!decode(seg, false, decoded)) return core::error{"bad_request", "malformed percent-escape in path"};
         t.segments.push_back(decoded);
+        if (slash == std::string_view::npos) break;
+        path = path.substr(slash + 1);
+        if (path.empty()) t.segments.emplace_back();  // a trailing slash
     }
     while (!query.empty()) {
         auto amp = query.find('&');
@@ -59,6 +84,8 @@ core::result<target> parse_target(std::string_view raw) {
         if (!decode(pair.substr(0, eq), true, key) ||
             !decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true, value))
             return core::error{"bad_request", "malformed percent-escape in query"};
+        // One value per name: ?exclude=a&exclude=b must not quietly mean "a".
+        if (t.query(key)) return core::error{"bad_request", "query parameter '" + key + "' given more than once"};
         t.params.emplace_back(std::move(key), std::move(value));
     }
     return t;

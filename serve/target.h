@@ -1,5 +1,6 @@
 // target: a request target split into percent-decoded path segments and
-// query parameters. Rejects malformed escapes instead of guessing.
+// query parameters. Rejects malformed escapes and repeated parameters
+// instead of guessing; accepts the origin and the absolute form.
 #pragma once
 
 #include <optional>
@@ -14,8 +15,8 @@ namespace marquee::serve {
 
 struct target {
     std::string path;                   // as received, without the query
-    std::vector<std::string> segments;  // decoded, empty segments dropped
-    std::vector<std::pair<std::string, std::string>> params;
+    std::vector<std::string> segments;  // decoded; inner and trailing empty ones kept
+    std::vector<std::pair<std::string, std::string>> params;  // each name at most once
 
     // The first value of query parameter `name`, if present.
     std::optional<std::string> query(std::string_view name) const {

@@ -157,10 +157,10 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
               [&](auto a, auto b) { return model_.items().id(a) < model_.items().id(b); });
     for (auto row : sorted_rows_) changes.put_item(model_, row);
     if (touched_.bandit) changes.put_bandit(model_);
-    for (const auto& [id, d] : decisions) {
-        if (d.all_rewarded()) changes.erase_decision(id, d);
-        else changes.put_decision(id, d);
-    }
+    // Kept until its window closes even when every item is rewarded: a
+    // client retrying POST /v1/rewards (its answer lost) must find the
+    // decision again, and its reward event is then a duplicate, not a 404.
+    for (const auto& [id, d] : decisions) changes.put_decision(id, d);
     for (const auto& [tp, p] : partitions) changes.put_offset({std::string(tp.first), tp.second, p.next_offset});
     changes.put_model_meta(model_);
     // These offsets pass the invalid records: commit them only once the

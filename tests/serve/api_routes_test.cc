@@ -113,6 +113,25 @@ TEST_F(http_api, a_user_summary_shows_counts_and_latest_items_first) {
     auto head = testing::http_request(port, "HEAD", "/v1/users/fan");
     EXPECT_EQ(head.status, 200);
     EXPECT_TRUE(head.body.empty());
+    EXPECT_EQ(head.headers["Content-Length"], std::to_string(r.body.size())) << "what GET would send";
+    // Serving a list records a decision: not something a HEAD probe may do.
+    auto list_head = testing::http_request(port, "HEAD", "/v1/users/fan/recommendations");
+    EXPECT_EQ(list_head.status, 405);
+    EXPECT_EQ(list_head.headers["Allow"], "GET");
+    // An empty id is a 400, not the next segment taken for an id.
+    expect_json_error(testing::http_get(port, "/v1/users//recommendations"), 400, "invalid_parameter");
+    expect_json_error(testing::http_get(port, "/v1/items//similar"), 400, "invalid_parameter");
+    expect_json_error(testing::http_get(port, "/v1/users/fan/recommendations?k=2&k=3"), 400, "bad_request");
+    EXPECT_EQ(testing::http_get(port, "http://localhost/v1/users/fan").status, 200) << "absolute form";
+}
+
+TEST_F(http_api, a_list_whose_decision_cannot_be_recorded_is_a_503_not_an_unrewardable_200) {
+    const auto logged = sink.all().size();
+    {
+        failing_writes disk_full(*store, dir.str());
+        expect_json_error(testing::http_get(port, "/v1/users/fan/recommendations?k=3"), 503, "storage");
+    }
+    EXPECT_EQ(sink.all().size(), logged) << "nor is it logged to the decisions topic";
 }
 
 TEST_F(http_api, similar_items_never_include_the_item_itself_or_unavailable_items) {

@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "serve/serve_fixture.h"
@@ -96,6 +97,26 @@ TEST(decision_writer, a_log_message_the_sink_refuses_is_counted_and_the_decision
     }
     EXPECT_EQ(stored, 4);
     EXPECT_EQ(testing::metric_sum(registry, "marquee_decision_log_errors_total"), 3.0);  // not the one without a message
+}
+
+TEST(decision_writer, a_decision_that_could_not_be_stored_fails_its_put_and_is_not_logged) {
+    testing::temp_dir dir;
+    auto store = state::store::open({.path = dir.str()}).value();
+    prometheus::Registry registry;
+    capture_sink log;
+    net::io_context ioc;
+    std::optional<core::result<void>> outcome;
+    {
+        decision_writer writer(*store, registry, &log);
+        failing_writes disk_full(*store, dir.str());
+        writer.async_put("lost", decision_for("u"), "log lost",
+                         net::bind_executor(ioc, [&](core::result<void> r) { outcome = std::move(r); }));
+        ioc.run();
+    }
+    ASSERT_TRUE(outcome);
+    EXPECT_FALSE(*outcome) << "the put reports the failed write";
+    EXPECT_FALSE(was_sent(log, "u", "log lost")) << "no log record for a decision that was not stored";
+    EXPECT_EQ(testing::metric_sum(registry, "marquee_decision_log_errors_total"), 1.0);
 }
 
 TEST(decision_writer, shutting_down_stores_and_completes_every_queued_put) {

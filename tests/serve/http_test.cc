@@ -57,6 +57,9 @@ TEST_F(http_api, unknown_routes_and_methods_are_json_errors) {
     expect_json_error(testing::http_get(port, "/v1/users/fan/nope"), 404, "not_found");
     auto r = testing::http_request(port, "POST", "/v1/users/fan/recommendations", "{}");
     expect_json_error(r, 405, "method_not_allowed");
+    EXPECT_EQ(r.headers["Allow"], "GET");
+    r = testing::http_request(port, "DELETE", "/v1/users/fan");
+    expect_json_error(r, 405, "method_not_allowed");
     EXPECT_EQ(r.headers["Allow"], "GET, HEAD");
     expect_json_error(testing::http_get(port, "/v1/users/%zz/recommendations"), 400, "bad_request");
 }

@@ -142,9 +142,10 @@ TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_st
     const int port = host.http_port();
     ASSERT_TRUE(testing::wait_until(
         [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= 1500; }, 30s));
+    // k = 1: the reward completes the decision, which a retry must still find.
     testing::http_reply rec;
     ASSERT_TRUE(testing::wait_until([&] {
-        rec = testing::http_get(port, "/v1/users/u1/recommendations?k=3");
+        rec = testing::http_get(port, "/v1/users/u1/recommendations?k=1");
         return rec.status == 200 && rec.body.find("\"items\":[]") == std::string::npos;
     }, 30s)) << rec.body;
     const std::string body = R"({"decision_id":")" + field(rec.body, "decision_id") + R"(","item_id":")" +
@@ -160,7 +161,8 @@ TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_st
     ASSERT_TRUE(testing::wait_until(
         [&] { return testing::metric_sum(host.registry(), "marquee_rewards_total", "outcome", "applied") == 1; }, 30s));
     // A client retry carries the same event_id: the ingest skips it.
-    ASSERT_EQ(testing::http_request(port, "POST", "/v1/rewards", body).status, 202);
+    auto retry = testing::http_request(port, "POST", "/v1/rewards", body);
+    ASSERT_EQ(retry.status, 202) << retry.body;
     ASSERT_TRUE(testing::wait_until(
         [&] { return testing::metric_sum(host.registry(), "marquee_events_duplicate_total") >= 1; }, 30s));
     EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_rewards_total", "outcome", "applied"), 1);

@@ -15,6 +15,32 @@ TEST(target, splits_and_decodes_path_and_query) {
     EXPECT_FALSE(t.value().query("missing"));
 }
 
+TEST(target, keeps_empty_segments_so_an_empty_id_is_not_the_next_segment) {
+    EXPECT_EQ(parse_target("/v1/users//recommendations").value().segments,
+              (std::vector<std::string>{"v1", "users", "", "recommendations"}));
+    EXPECT_EQ(parse_target("/v1/users/").value().segments, (std::vector<std::string>{"v1", "users", ""}));
+    EXPECT_EQ(parse_target("/").value().segments, std::vector<std::string>{});
+    EXPECT_EQ(parse_target("/healthz").value().segments, std::vector<std::string>{"healthz"});
+}
+
+TEST(target, accepts_the_absolute_form_as_proxies_send_it) {
+    auto t = parse_target("http://localhost:8080/v1/items/m1/similar?k=3");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t.value().segments, (std::vector<std::string>{"v1", "items", "m1", "similar"}));
+    EXPECT_EQ(t.value().query("k"), "3");
+    EXPECT_EQ(parse_target("HTTPS://h/healthz").value().segments, std::vector<std::string>{"healthz"});
+    EXPECT_EQ(parse_target("http://h").value().segments, std::vector<std::string>{});
+    EXPECT_EQ(parse_target("http://h?k=1").value().query("k"), "1");
+    EXPECT_FALSE(parse_target("ftp://h/healthz"));
+}
+
+TEST(target, refuses_a_parameter_given_twice) {
+    auto t = parse_target("/v1/users/u/recommendations?exclude=a&exclude=b");
+    ASSERT_FALSE(t);
+    EXPECT_EQ(t.error().reason, "bad_request");
+    EXPECT_NE(t.error().message.find("exclude"), std::string::npos) << t.error().message;
+}
+
 TEST(target, rejects_malformed_escapes) {
     EXPECT_FALSE(parse_target("/a%2"));
     EXPECT_FALSE(parse_target("/a%zz"));

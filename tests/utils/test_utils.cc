@@ -63,8 +63,10 @@ http_reply http_request(unsigned short port, const std::string& method, const st
     req.prepare_payload();
     http::write(stream, req);
     beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
+    http::response_parser<http::string_body> parser;
+    parser.skip(req.method() == http::verb::head);  // its Content-Length announces a body it does not send
+    http::read(stream, buffer, parser);
+    auto res = parser.release();
     http_reply out;
     out.status = res.result_int();
     out.body = res.body();
