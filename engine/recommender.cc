@@ -89,11 +89,21 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         for (const auto& c : found) add(c.row, source_covisit, c.because);
     }
     int added = 0;
-    for (auto row : s.new_releases) {
-        if (added == options.new_release_n) break;
-        if (!taken[row]) ++added;
-        add(row, source_new_release);
-    }
+    auto add_new_releases = [&](auto wanted) {
+        for (auto row : s.new_releases) {
+            if (added == options.new_release_n) break;
+            if (taken[row] || !wanted(row)) continue;
+            ++added;
+            add(row, source_new_release);
+        }
+    };
+    // With an exposure floor, the releases still under it come first: the
+    // newest new_release_n alone would leave the older ones of the
+    // snapshot's list out of reach of the floor for good.
+    const double floor = options.exposure_floor.min_impressions_per_hour;
+    if (exposure && floor > 0.0)
+        add_new_releases([&](std::uint32_t row) { return exposure->impressions_per_hour(row, request.now_ms) < floor; });
+    add_new_releases([](std::uint32_t) { return true; });
     added = 0;
     for (auto row : s.popular) {
         if (added == options.popular_n) break;

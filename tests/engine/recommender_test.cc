@@ -382,6 +382,24 @@ TEST(recommender, the_exposure_floor_inserts_under_exposed_new_releases_until_th
     for (const auto& r : recommend(*s, nullptr, rq, o).items) EXPECT_FALSE(r.forced);
 }
 
+TEST(recommender, the_exposure_floor_reaches_releases_beyond_the_newest_few_candidates) {
+    // Two new-release candidates per request, five releases: under-exposed
+    // ones are taken first, so the floor is not stuck on the newest two.
+    world w;
+    auto s = w.snap();
+    recommend_options o;
+    o.slate.epsilon = 0.0;
+    o.new_release_n = 2;
+    o.popular_n = 2;
+    o.exposure_floor.min_impressions_per_hour = 3;
+    exposure_tracker shown;
+    recommend_request rq{"x", 2, "", 1};
+    rq.now_ms = 1'000'000;
+    for (int requests = 0; requests < 50; ++requests) recommend(*s, nullptr, rq, o, &shown);
+    for (int i = 40; i < 45; ++i)
+        EXPECT_GE(shown.impressions_per_hour(*s->index->find("m" + std::to_string(i)), rq.now_ms), 3.0 * 0.99) << i;
+}
+
 TEST(recommender, the_exposure_floor_clamps_its_slot_to_a_short_slate) {
     model_options mo;
     mo.mf.dim = 8;
