@@ -61,7 +61,9 @@ inline request_features make_request_features(const request_signals& r) {
 }
 
 inline feature_vector make_features(const candidate_signals& c, const request_features& r) {
-    const double affinity = std::clamp(c.affinity, -4.0, 4.0);
+    // A NaN passes std::clamp; one would reach the slate's argmax and, once
+    // rewarded, every entry of A^-1. No signal is the honest stand-in.
+    const double affinity = std::isfinite(c.affinity) ? std::clamp(c.affinity, -4.0, 4.0) : 0.0;
     feature_vector x;
     x << 1.0, affinity, c.popularity, c.new_release ? 1.0 : 0.0, recency(c.age_days),
         r.activity, affinity * r.activity, r.device_tv, std::clamp(c.genre_match, 0.0, 1.0), r.hour_sin, r.hour_cos;

@@ -16,7 +16,8 @@ double linucb_policy::bonus(const feature_vector& x) const {
     return options_.alpha * std::sqrt(std::max(0.0, x.dot(a_inv_ * x)));
 }
 
-void linucb_policy::update(const feature_vector& x, double reward) {
+bool linucb_policy::update(const feature_vector& x, double reward) {
+    if (!x.allFinite() || !std::isfinite(reward)) return false;
     // Sherman-Morrison: (A + x x')^-1 = A^-1 - (A^-1 x)(A^-1 x)' / (1 + x' A^-1 x),
     // using the symmetry of A^-1.
     const feature_vector ax = a_inv_ * x;
@@ -24,6 +25,7 @@ void linucb_policy::update(const feature_vector& x, double reward) {
     b_ += reward * x;
     theta_.noalias() = a_inv_ * b_;
     ++updates_;
+    return true;
 }
 
 namespace {

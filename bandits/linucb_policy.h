@@ -43,7 +43,9 @@ public:
     double bonus(const feature_vector& x) const;
     double score(const feature_vector& x) const { return expected_reward(x) + bonus(x); }
 
-    void update(const feature_vector& x, double reward);
+    // False, and the model unchanged, when x or the reward is not finite:
+    // one NaN would spread to every entry of A^-1 and theta for good.
+    bool update(const feature_vector& x, double reward);
 
     const matrix& a_inverse() const { return a_inv_; }
     const feature_vector& theta() const { return theta_; }

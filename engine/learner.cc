@@ -71,7 +71,7 @@ reward_outcome learner::reward_decision(const events::event& e, pending_decision
         if (shown.item_id != e.item_id) continue;
         if (shown.rewarded) return reward_outcome::already_rewarded;
         if (!decision->features_current) return reward_outcome::stale_features;
-        model_.bandit().update(shown.features, *reward);
+        if (!model_.bandit().update(shown.features, *reward)) return reward_outcome::rejected;
         shown.rewarded = true;
         out.bandit = true;
         return reward_outcome::applied;

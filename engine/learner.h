@@ -50,7 +50,9 @@ struct reward_options {
 bool is_positive_response(const events::event& e, const reward_options& options);
 
 // What a reward event did to its decision.
-enum class reward_outcome { none, applied, unknown_item, already_rewarded, stale_features };
+// rejected: the bandit refused the shown item's logged features (not
+// finite); the model is unchanged and the item stays unrewarded.
+enum class reward_outcome { none, applied, unknown_item, already_rewarded, stale_features, rejected };
 
 // Reward for a shown item from the event that answers it: click, like -> 1,
 // watch -> fraction watched, rating -> stars / 5, dislike, skip -> 0.

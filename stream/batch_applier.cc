@@ -141,6 +141,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         case engine::reward_outcome::unknown_item: probe_.reward(policy, "unknown_item"); break;
         case engine::reward_outcome::already_rewarded: probe_.reward(policy, "duplicate"); break;
         case engine::reward_outcome::stale_features: probe_.reward(policy, "stale_features"); break;
+        case engine::reward_outcome::rejected: probe_.reward(policy, "rejected"); break;
         }
     }
 
@@ -220,8 +221,10 @@ core::result<std::size_t> batch_applier::close_reward_windows(std::int64_t now_m
     for (const auto& [id, d] : due.value()) {
         for (const auto& shown : d.items) {
             if (shown.rewarded || !d.features_current) continue;
-            model_.bandit().update(shown.features, rewards.default_reward);
-            probe_.reward(bandits::to_string(d.policy), "default", rewards.default_reward);
+            if (model_.bandit().update(shown.features, rewards.default_reward))
+                probe_.reward(bandits::to_string(d.policy), "default", rewards.default_reward);
+            else
+                probe_.reward(bandits::to_string(d.policy), "rejected");
         }
         changes.erase_decision(id, d);
     }

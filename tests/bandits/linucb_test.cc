@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <Eigen/Dense>
 #include <cstring>
 #include <random>
@@ -72,6 +74,31 @@ TEST(linucb, sherman_morrison_matches_the_direct_inverse_after_10k_updates) {
     const double rel = (p.a_inverse() - direct).norm() / direct.norm();
     EXPECT_LT(rel, 1e-8);
     EXPECT_LT((p.theta() - direct * b).norm(), 1e-8);
+}
+
+TEST(linucb, refuses_a_non_finite_update_and_stays_as_it_was) {
+    linucb_policy p(plain());
+    ASSERT_TRUE(p.update(basis({{0, 1.0}, {1, 0.5}}), 1.0));
+    const auto a_inv = p.a_inverse();
+    const auto theta = p.theta();
+    auto x = basis({{0, 1.0}});
+    x[1] = std::numeric_limits<double>::quiet_NaN();
+    EXPECT_FALSE(p.update(x, 1.0));
+    x[1] = std::numeric_limits<double>::infinity();
+    EXPECT_FALSE(p.update(x, 1.0));
+    EXPECT_FALSE(p.update(basis({{0, 1.0}}), std::numeric_limits<double>::quiet_NaN()));
+    EXPECT_EQ(p.updates(), 1u);
+    EXPECT_TRUE(p.a_inverse() == a_inv);
+    EXPECT_TRUE(p.theta() == theta);
+}
+
+TEST(features, a_non_finite_affinity_is_no_signal_not_a_nan_feature) {
+    candidate_signals c;
+    c.affinity = std::numeric_limits<double>::quiet_NaN();
+    EXPECT_TRUE(make_features(c, request_signals{}).allFinite());
+    EXPECT_EQ(make_features(c, request_signals{})[1], 0.0);
+    c.affinity = -std::numeric_limits<double>::infinity();
+    EXPECT_EQ(make_features(c, request_signals{})[1], 0.0);
 }
 
 TEST(linucb, learns_which_feature_pays) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <cmath>
 
 #include "utils/event_builders.h"
@@ -109,6 +111,16 @@ TEST(learner, a_reward_updates_the_bandit_once_per_shown_item) {
     impression.decision_id = "d1";
     EXPECT_EQ(l.apply(impression, u, &d, t), reward_outcome::none);
     EXPECT_EQ(m.bandit().updates(), 1u);
+
+    // Logged features the bandit refuses (not finite): counted as such, the
+    // model unchanged, the item still unrewarded.
+    d.items[1].features[2] = std::numeric_limits<double>::quiet_NaN();
+    auto like = make_event(events::event_type::like, "u1", "m2", 13);
+    like.decision_id = "d1";
+    EXPECT_EQ(l.apply(like, u, &d, t), reward_outcome::rejected);
+    EXPECT_EQ(m.bandit().updates(), 1u);
+    EXPECT_TRUE(m.bandit().theta().allFinite());
+    EXPECT_FALSE(d.items[1].rewarded);
 }
 
 TEST(learner, reward_values_follow_the_event) {

@@ -197,7 +197,9 @@ TEST(recommender, an_item_released_after_the_models_now_is_not_new_until_its_rel
     EXPECT_EQ(s->new_releases.size(), 5u) << "the five items released on day 100 keep their places";
     for (std::uint64_t seed = 0; seed < 20; ++seed)
         for (const auto& r : ask(*s, nullptr, 45, seed).items)
-            if (r.item_id == "coming-soon") EXPECT_NE(r.source, "new_release") << "seed " << seed;
+            if (r.item_id == "coming-soon") {
+                EXPECT_NE(r.source, "new_release") << "seed " << seed;
+            }
     // Once the clock passes its release, it is the newest release.
     user_state u;
     w.l.apply(make_event(events::event_type::like, "late", "m0", 161 * day), u, nullptr, w.t);
