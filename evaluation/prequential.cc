@@ -188,10 +188,9 @@ void prequential::step(const events::event& e) {
 
     i.touched.clear();
     i.learner.apply(e, user.state, nullptr, i.touched);
-    if (e.type != event_type::impression) {
-        const auto row = *i.model.items().find(e.item_id);
-        if (std::find(user.seen.begin(), user.seen.end(), row) == user.seen.end()) user.seen.push_back(row);
-    }
+    // A reward event creates no item row (it only answers a decision).
+    if (const auto row = i.model.items().find(e.item_id); row && e.type != event_type::impression)
+        if (std::find(user.seen.begin(), user.seen.end(), *row) == user.seen.end()) user.seen.push_back(*row);
     ++i.report.events;
     if (i.options.curve_every > 0 && i.report.events % i.options.curve_every == 0) i.push_point();
 }

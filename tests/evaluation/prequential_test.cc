@@ -118,6 +118,34 @@ TEST(prequential, tests_before_training_and_is_deterministic) {
     EXPECT_EQ(first.model().items().size(), 1u) << "then trained on";
 }
 
+TEST(prequential, reward_events_for_items_never_seen_change_nothing) {
+    // A reward creates no item; the evaluation must not take one for granted
+    // (it dereferenced the missing row).
+    const auto stream = synthetic_stream(3000, 3);
+    std::vector<events::event> with_rewards;
+    for (std::size_t i = 0; i < stream.size(); ++i) {
+        with_rewards.push_back(stream[i]);
+        if (i % 10 == 0) {
+            events::event r;
+            r.type = events::event_type::reward;
+            r.user_id = stream[i].user_id;
+            r.item_id = "never-seen-" + std::to_string(i);
+            r.ts_ms = stream[i].ts_ms;
+            r.value = 1.0;
+            r.decision_id = "d" + std::to_string(i);
+            with_rewards.push_back(r);
+        }
+    }
+    prequential_options o;
+    o.model.mf.dim = 8;
+    const auto a = run_prequential(stream, o), b = run_prequential(with_rewards, o);
+    EXPECT_EQ(b.events, with_rewards.size());
+    for (std::size_t m = 0; m < method_count; ++m) {
+        EXPECT_EQ(a.total[m].cases, b.total[m].cases) << m;
+        EXPECT_EQ(a.total[m].hits, b.total[m].hits) << m;
+    }
+}
+
 // The claim the README makes, on the shipped sample's first 40k ratings
 // (about 2 s): online MF beats decayed popularity on HR@10 and NDCG@10.
 TEST(prequential, online_mf_beats_popularity_on_the_movielens_sample) {
