@@ -2,6 +2,7 @@
 
 #include <map>
 #include <ranges>
+#include <utility>
 #include <vector>
 
 #include "core/decision_id.h"
@@ -101,6 +102,7 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
 
         engine::pending_decision* decision = nullptr;
         bool in_window = false;
+        const engine::pending_decision* other_users = nullptr;
         if (!e.decision_id.empty()) {
             auto it = decisions.find(e.decision_id);
             if (it == decisions.end()) {
@@ -109,6 +111,9 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
                 if (stored.value()) it = decisions.emplace(e.decision_id, std::move(*stored.value())).first;
             }
             if (it != decisions.end()) decision = &it->second;
+            // Another user's decision: crediting it would teach the bandit
+            // with that user's features (a producer bug, or a forged id).
+            if (decision && decision->user_id != e.user_id) other_users = std::exchange(decision, nullptr);
         } else if (options_.rewards.window.count() > 0 && engine::is_positive_response(e, options_.rewards)) {
             auto found = window_decision(e, decisions);
             if (!found) return found.error();
@@ -122,7 +127,9 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
         const auto policy = decision ? bandits::to_string(decision->policy) : std::string_view("unknown");
         switch (outcome) {
         case engine::reward_outcome::none:
-            if (!e.decision_id.empty() && !decision) {
+            if (other_users) {
+                if (engine::reward_of(e)) probe_.reward(bandits::to_string(other_users->policy), "wrong_user");
+            } else if (!e.decision_id.empty() && !decision) {
                 const auto reward = engine::reward_of(e);
                 if (reward && foreign_rewards_) {
                     auto owned = foreign_rewards_(e, *reward);

@@ -75,6 +75,17 @@ TEST(reward_window, a_response_without_a_decision_id_rewards_the_latest_list_tha
     EXPECT_FALSE(rewarded("older", "m7"));
 }
 
+TEST(reward_window, a_reward_naming_another_users_decision_is_not_credited) {
+    rig r;
+    r.serve("d", 100'000, {"m7", "m8"});  // served to "viewer"
+    r.apply_json(R"({"type":"click","user_id":"someone-else","item_id":"m7","decision_id":"d","ts":100100})");
+    EXPECT_EQ(r.model.bandit().updates(), 0u);
+    EXPECT_FALSE(r.store->get_decision("d").value()->items[0].rewarded);
+    EXPECT_EQ(testing::metric_with(r.registry, "marquee_rewards_total", {{"policy", "linucb"}, {"outcome", "wrong_user"}}), 1);
+    r.apply_json(R"({"type":"click","user_id":"viewer","item_id":"m7","decision_id":"d","ts":100200})");
+    EXPECT_EQ(r.model.bandit().updates(), 1u) << "its own user's click is";
+}
+
 TEST(reward_window, a_decision_inside_its_window_stays_open_whatever_the_stream) {
     rig r;
     r.serve("d", 100'000);
