@@ -151,6 +151,21 @@ TEST(http_server, a_request_that_outlives_the_drain_timeout_does_not_hold_stop) 
     EXPECT_EQ(stuck.get().received.find("200"), std::string::npos);
 }
 
+TEST(http_server, a_client_expecting_100_continue_gets_it_before_sending_the_body) {
+    slow_server s(0ms);
+    raw_client c(s.server->port(), 10s);
+    c.send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    auto interim = c.read("\r\n\r\n");
+    EXPECT_EQ(interim.received.rfind("HTTP/1.1 100 Continue", 0), 0u) << interim.received;
+    c.send("hello");
+    EXPECT_NE(c.read("/fast").received.find("HTTP/1.1 200"), std::string::npos);
+    // Over the body limit, the answer is a 413 and no invitation to send it.
+    raw_client big(s.server->port(), 10s);
+    big.send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n");
+    auto refused = big.read();
+    EXPECT_EQ(refused.received.rfind("HTTP/1.1 413", 0), 0u) << refused.received;
+}
+
 TEST(http_server, out_of_descriptors_it_pauses_instead_of_spinning_then_serves_the_queued_clients) {
     // With no descriptor free, a queued connection cannot be accepted and
     // every accept fails at once: the loop must wait, not spin a core and
