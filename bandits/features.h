@@ -1,6 +1,9 @@
 // The context feature map shared by every policy: what a (user, item, request)
 // triple looks like to the bandit. Version it when the layout changes, since
 // learned parameters and logged decisions are only meaningful per version.
+// Stored models and decisions are told apart by feature_dim alone: a change
+// that keeps the size (as 2 -> 3 did, a refinement of one feature) is read
+// as current; one that changes a feature's meaning must change the size too.
 #pragma once
 
 #include <Eigen/Core>
