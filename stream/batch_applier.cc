@@ -192,14 +192,17 @@ core::result<engine::pending_decision*> batch_applier::window_decision(const eve
                                                                       decision_map& decisions) {
     auto stored = store_.user_decisions(e.user_id, e.ts_ms - options_.rewards.window.count(), e.ts_ms);
     if (!stored) return stored.error();
-    // Newest first: the user answers the latest list that showed the item
-    // (an item not clicked stays eligible for later lists).
+    // The user answers the latest list that showed the item (an item not
+    // clicked stays eligible for later lists). Once that showing is
+    // rewarded, a second response (a like after the click) is not passed on
+    // to an older list, whose features the user did not answer.
     for (auto& [id, d] : std::views::reverse(stored.value())) {
         // This batch's copy, if it has one, knows the latest rewards.
         auto it = decisions.find(id);
         const auto& current = it != decisions.end() ? it->second : d;
         for (const auto& shown : current.items) {
-            if (shown.item_id != e.item_id || shown.rewarded) continue;
+            if (shown.item_id != e.item_id) continue;
+            if (shown.rewarded) return nullptr;
             if (it == decisions.end()) it = decisions.emplace(id, std::move(d)).first;
             return &it->second;
         }

@@ -70,9 +70,13 @@ TEST(reward_window, a_response_without_a_decision_id_rewards_the_latest_list_tha
             if (shown.item_id == item) return shown.rewarded;
         return false;
     };
-    r.apply_json(R"({"type":"like","user_id":"viewer","item_id":"m7","ts":100700})");
+    r.apply_json(R"({"type":"click","user_id":"viewer","item_id":"m7","ts":100700})");
     EXPECT_TRUE(rewarded("newer", "m7"));
     EXPECT_FALSE(rewarded("older", "m7"));
+    // A like after the click answers the same list: not passed on to the older one.
+    r.apply_json(R"({"type":"like","user_id":"viewer","item_id":"m7","ts":100750})");
+    EXPECT_FALSE(rewarded("older", "m7"));
+    EXPECT_EQ(r.model.bandit().updates(), 1u);
 }
 
 TEST(reward_window, a_reward_naming_another_users_decision_is_not_credited) {
