@@ -42,8 +42,13 @@ struct engine_host::impl {
     std::unique_ptr<engine::model> model;
     core::snapshot_cell<engine::model_snapshot> snapshots;
     std::unique_ptr<stream::ingest_probe> probe;
-    std::unique_ptr<stream::kafka_producer> producer;      // events posted over HTTP, dead letters
+    std::unique_ptr<stream::kafka_producer> producer;      // events and rewards posted over HTTP
     std::unique_ptr<stream::kafka_producer> log_producer;  // the decision log: bulk, batched longer
+    // Dead letters alone: ingest's confirm() flushes it before committing a
+    // batch, and a flush waits for every message of its producer; shared
+    // with HTTP posts, steady traffic kept it from ever emptying and the
+    // 30 s confirm timeout stopped ingest.
+    std::unique_ptr<stream::kafka_producer> dlq_producer;
     std::unique_ptr<stream::dead_letter_producer> dlq;
     std::unique_ptr<stream::topic_sink> decisions;
     std::unique_ptr<stream::topic_sink> events;  // POST /v1/events and recommendation rewards
@@ -102,8 +107,10 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
 
     i.probe = std::make_unique<stream::ingest_probe>(i.registry);
     i.producer = std::make_unique<stream::kafka_producer>(i.cfg.kafka, i.registry);
-    if (!i.cfg.kafka.dlq_topic.empty())
-        i.dlq = std::make_unique<stream::dead_letter_producer>(*i.producer, i.cfg.kafka.dlq_topic);
+    if (!i.cfg.kafka.dlq_topic.empty()) {
+        i.dlq_producer = std::make_unique<stream::kafka_producer>(i.cfg.kafka, i.registry);
+        i.dlq = std::make_unique<stream::dead_letter_producer>(*i.dlq_producer, i.cfg.kafka.dlq_topic);
+    }
     i.log_producer = std::make_unique<stream::kafka_producer>(i.cfg.kafka, i.registry, "decision_log");
     i.decisions = std::make_unique<stream::topic_sink>(*i.log_producer, i.cfg.kafka.decisions_topic);
     i.cfg.applier.items_topic = i.cfg.kafka.items_topic;
@@ -170,10 +177,10 @@ engine_host::~engine_host() {
     i.runtime.reset();
     i.ingest.reset();
     i.applier.reset();
-    // One 10 s budget for both, so that with the brokers gone shutdown still
+    // One 10 s budget for all, so that with the brokers gone shutdown still
     // ends well inside a container's grace period (drain + 10 s + ~1 s).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (auto* p : {i.log_producer.get(), i.producer.get()}) {
+    for (auto* p : {i.log_producer.get(), i.producer.get(), i.dlq_producer.get()}) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::max(deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero()));
         if (p && !p->close(left))
@@ -184,6 +191,7 @@ engine_host::~engine_host() {
     i.dlq.reset();
     i.log_producer.reset();
     i.producer.reset();
+    i.dlq_producer.reset();
     i.store.reset();
     i.broker.reset();
     spdlog::info("shutdown complete");

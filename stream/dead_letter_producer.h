@@ -4,6 +4,8 @@
 // marquee.source.partition, marquee.source.offset). A record too large to
 // produce again keeps its first 64 KiB and says so in
 // marquee.error.truncated_from (the original size). Thread-compatible.
+// confirm() flushes the whole producer, which waits for every message in it:
+// give it a producer of its own.
 #pragma once
 
 #include <chrono>
