@@ -279,11 +279,13 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         for (const auto& [tp, p] : positions) {
             progress.push_back({p.lag, applier.applied_event_time(tp.first, tp.second)});
         }
-        // Owning no partition yet (at start-up, before the group assigns
-        // any), the latest event time applied is all there is to go by.
+        // Owning no partition (at start-up, before the group assigns any,
+        // or after losing them), nothing says how far the stream is: the
+        // newest event applied may belong to a partition that was ahead of
+        // one whose backlog holds clicks. So windows close at their TTL only
+        // (an applied time of 0).
         auto closed = applier.close_reward_windows(
-            wall_ms, per_pass,
-            progress.empty() ? std::nullopt : std::optional(applied_stream_time(progress, wall_ms)));
+            wall_ms, per_pass, progress.empty() ? 0 : applied_stream_time(progress, wall_ms));
         if (!closed) {
             fatal = closed.error();
             spdlog::critical("ingest: closing reward windows failed ({}); stopping", closed.error().message);
