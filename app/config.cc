@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <charconv>
 #include <cstdio>
 #include <chrono>
@@ -116,7 +118,7 @@ const std::vector<entry>& entries() {
         t.push_back(bind("topics.events_delivery_timeout_ms",
                          "How long POST /v1/events and recommendation rewards wait for the brokers before a 503, ms",
                          [](config& c) -> auto& { return c.kafka.events_delivery_timeout_ms; }, within(1, 900000)));
-        t.push_back(bind("topics.dlq", "Dead-letter topic for invalid events; empty disables it",
+        t.push_back(bind("topics.dlq", "Dead-letter topic for invalid events; empty disables it (not an ingested topic)",
                          [](config& c) -> auto& { return c.kafka.dlq_topic; }));
         t.push_back(bind("embedded.partitions", "Partitions per topic on the embedded broker",
                          [](config& c) -> auto& { return c.kafka.embedded_partitions; }, at_least(1)));
@@ -148,7 +150,7 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.state.background_write_bytes_per_s; }));
         t.push_back(bind("state.background_low_priority", "Run RocksDB flushes and compactions at nice 19",
                          [](config& c) -> auto& { return c.state.background_low_priority; }));
-        t.push_back(bind("http.address", "Listen address", [](config& c) -> auto& { return c.http.address; }));
+        t.push_back(bind("http.address", "Listen address (a numeric IP: 0.0.0.0 or :: for all interfaces)", [](config& c) -> auto& { return c.http.address; }));
         t.push_back(bind("http.port", "Listen port (0: any free port)", [](config& c) -> auto& { return c.http.port; }));
         t.push_back(bind("http.threads", "HTTP I/O threads", [](config& c) -> auto& { return c.http.threads; }, within(1, 256)));
         t.push_back(bind("http.body_limit", "Largest request body, bytes", [](config& c) -> auto& { return c.http.body_limit; }, at_least(1)));
@@ -159,7 +161,7 @@ const std::vector<entry>& entries() {
         t.push_back(bind("http.drain_timeout_s", "On shutdown, how long requests in progress may take to finish, seconds",
                          [](config& c) -> auto& { return c.http.drain_timeout; }, at_least(0)));
         t.push_back(bind("api.max_k", "Largest k a client may request", [](config& c) -> auto& { return c.api.max_k; }, within(1, 1000)));
-        t.push_back(bind("api.default_k", "k when the request gives none", [](config& c) -> auto& { return c.api.default_k; }, at_least(1)));
+        t.push_back(bind("api.default_k", "k when the request gives none (at most `api.max_k`)", [](config& c) -> auto& { return c.api.default_k; }, at_least(1)));
         t.push_back(bind("api.exploration_seed", "Seed mixed into each decision's exploration seed",
                          [](config& c) -> auto& { return c.api.exploration_seed; }));
         t.push_back(bind("api.max_exclude", "Most item ids in exclude= (and names in genres=)",
@@ -348,6 +350,22 @@ void apply_environment(config& c, char** env) {
         }
         set(c, section + "." + rest, value);
     }
+}
+
+void validate(const config& c) {
+    if (c.kafka.events_topic.empty()) throw std::invalid_argument("topics.events: must name a topic");
+    const auto& dlq = c.kafka.dlq_topic;
+    if (!dlq.empty() && (dlq == c.kafka.events_topic || dlq == c.kafka.items_topic))
+        throw std::invalid_argument("topics.dlq: '" + dlq + "' is a topic ingest reads (topics.events/topics.items); "
+                                    "each rejected record would be read and rejected again forever");
+    if (c.api.default_k > c.api.max_k)
+        throw std::invalid_argument("api.default_k: " + std::to_string(c.api.default_k) + " is above api.max_k (" +
+                                    std::to_string(c.api.max_k) + ")");
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(c.http.address, ec);
+    if (ec)
+        throw std::invalid_argument("http.address: '" + c.http.address +
+                                    "' is not an IP address (e.g. 127.0.0.1, 0.0.0.0 or ::)");
 }
 
 std::string print(const config& c) {

@@ -50,6 +50,13 @@ void apply_toml_file(config& c, const std::string& path);
 // -> kafka.sasl.mechanisms). MARQUEE_BROKERS is kafka.bootstrap.servers.
 void apply_environment(config& c, char** environ);
 
+// Rules between settings, checked once every source is applied: the events
+// topic named, the dead-letter topic not one ingest reads (each rejected
+// event would come back forever), api.default_k within api.max_k, and
+// http.address a numeric IP address. Throws std::invalid_argument naming
+// the keys.
+void validate(const config& c);
+
 // `key = value` lines of every setting, secrets redacted.
 std::string print(const config& c);
 

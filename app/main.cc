@@ -75,6 +75,7 @@ app::config build_config(const common_flags& f) {
     if (!f.dlq.empty()) c.kafka.dlq_topic = f.dlq == "off" ? std::string() : f.dlq;
     if (!f.listen.empty()) c.http.address = f.listen;
     if (f.port != -1) app::set(c, "http.port", std::to_string(f.port));  // range-checked like --set
+    app::validate(c);
     auto level = spdlog::level::from_str(c.log_level);
     if (level == spdlog::level::off && c.log_level != "off")
         throw std::invalid_argument("log.level: unknown level '" + c.log_level + "'");

@@ -87,6 +87,28 @@ TEST(config, bad_keys_and_values_name_the_key) {
     EXPECT_THROW(apply_toml_file(c, path), std::invalid_argument);
 }
 
+TEST(config, rules_between_settings_are_checked_and_name_the_keys) {
+    EXPECT_NO_THROW(validate(config{}));
+    auto refused = [](auto change) -> std::string {
+        config c;
+        change(c);
+        try {
+            validate(c);
+        } catch (const std::invalid_argument& e) {
+            return e.what();
+        }
+        return "accepted";
+    };
+    EXPECT_NE(refused([](config& c) { c.kafka.dlq_topic = c.kafka.events_topic; }).find("topics.dlq"), std::string::npos)
+        << "dead letters read back as events would loop forever";
+    EXPECT_NE(refused([](config& c) { c.kafka.dlq_topic = c.kafka.items_topic; }).find("topics.dlq"), std::string::npos);
+    EXPECT_NE(refused([](config& c) { c.kafka.events_topic.clear(); }).find("topics.events"), std::string::npos);
+    EXPECT_NE(refused([](config& c) { c.api.default_k = c.api.max_k + 1; }).find("api.default_k"), std::string::npos);
+    EXPECT_NE(refused([](config& c) { c.http.address = "localhost"; }).find("http.address"), std::string::npos);
+    EXPECT_EQ(refused([](config& c) { c.http.address = "::"; }), "accepted");
+    EXPECT_EQ(refused([](config& c) { c.kafka.dlq_topic.clear(); }), "accepted") << "empty disables it";
+}
+
 TEST(config, values_that_would_break_the_engine_are_refused_naming_the_range) {
     config c;
     auto refused = [&](const char* key, const char* value) -> std::string {
