@@ -274,6 +274,22 @@ TEST_F(ingest, recommendations_follow_the_users_events_and_rewards_reach_the_ban
     for (const auto& item : d.value()->items) EXPECT_EQ(item.rewarded, item.item_id == shown_item);
 }
 
+TEST_F(ingest, the_group_learns_the_last_batchs_offsets_when_the_stream_goes_quiet) {
+    // The group's offsets are committed at most once a second; a batch
+    // applied less than a second after the previous commit, followed by
+    // silence, must still reach the group (lag tools, the next owner).
+    app::engine_host host(settings());
+    auto applied = [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total"); };
+    ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+    testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(10, 50, 200, 41));
+    ASSERT_TRUE(testing::wait_until([&] { return applied() >= 200; }, 30s));
+    testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(10, 50, 7, 42));
+    ASSERT_TRUE(testing::wait_until([&] { return applied() >= 207; }, 30s));
+    EXPECT_TRUE(testing::wait_until(
+        [&] { return testing::group_committed(broker.bootstrap(), "marquee", "marquee.events", 4) == 207; }, 10s))
+        << "committed: " << testing::group_committed(broker.bootstrap(), "marquee", "marquee.events", 4);
+}
+
 TEST_F(ingest, offsets_from_another_cluster_are_not_applied) {
     const auto events = testing::synthetic_events(10, 50, 500, 3);
     testing::produce_events(broker.bootstrap(), "marquee.events", events);

@@ -36,6 +36,25 @@ void produce_events(const std::string& bootstrap, const std::string& topic, cons
     produce_raw(bootstrap, topic, kv);
 }
 
+std::int64_t group_committed(const std::string& bootstrap, const std::string& group, const std::string& topic,
+                             int partitions) {
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", bootstrap, err);
+    conf->set("group.id", group, err);  // only reads the group's offsets: never joins it
+    std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!c) return -1;
+    std::vector<RdKafka::TopicPartition*> list;
+    for (int p = 0; p < partitions; ++p) list.push_back(RdKafka::TopicPartition::create(topic, p));
+    std::int64_t sum = c->committed(list, 5000) == RdKafka::ERR_NO_ERROR ? 0 : -1;
+    for (auto* tp : list) {
+        if (sum >= 0 && tp->offset() >= 0) sum += tp->offset();
+        delete tp;
+    }
+    c->close();
+    return sum;
+}
+
 std::vector<consumed> consume_all(const std::string& bootstrap, const std::string& topic, std::size_t expected,
                                   std::chrono::milliseconds timeout, const std::function<bool(const consumed&)>& until) {
     std::string err;

@@ -36,6 +36,11 @@ std::vector<consumed> consume_all(const std::string& bootstrap, const std::strin
                                   std::chrono::milliseconds timeout,
                                   const std::function<bool(const consumed&)>& until = {});
 
+// The sum over partitions 0..partitions-1 of `topic` of the offsets `group`
+// has committed (a partition with none counts 0); -1 if they cannot be read.
+std::int64_t group_committed(const std::string& bootstrap, const std::string& group, const std::string& topic,
+                             int partitions);
+
 // Sum of every series of a counter or gauge family, filtered by one label.
 double metric_sum(prometheus::Registry& registry, const std::string& name, const std::string& label = "",
                   const std::string& value = "");
