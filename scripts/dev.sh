@@ -39,6 +39,13 @@ install_deps() {
     echo "dev.sh: installing ${missing[*]}" >&2
     as_root apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # Debian's package starts a system-wide Prometheus on :9090; the tests
+    # run their own, and docker compose's would find the port taken.
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null &&
+      systemctl is-enabled --quiet prometheus 2>/dev/null; then
+      echo "dev.sh: disabling the prometheus service the package started (tests run their own)" >&2
+      as_root systemctl disable --now prometheus || true
+    fi
   fi
 }
 
