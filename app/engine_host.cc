@@ -169,9 +169,12 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
 
 engine_host::~engine_host() {
     auto& i = *impl_;
+    // Ingest winds down (its last batch and offsets) while HTTP stops
+    // accepting and drains: the two in parallel, new connections refused
+    // from the start.
     stop();
-    if (i.ingest_thread.joinable()) i.ingest_thread.join();
     if (i.http) i.http->stop();
+    if (i.ingest_thread.joinable()) i.ingest_thread.join();
     i.api.reset();
     i.rank.reset();
     i.runtime.reset();
