@@ -318,7 +318,9 @@ void apply_toml_file(config& c, const std::string& path) {
     try {
         table = toml::parse_file(path);
     } catch (const toml::parse_error& e) {
-        throw std::invalid_argument(path + ": " + std::string(e.description()));
+        const auto& at = e.source().begin;
+        throw std::invalid_argument(path + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
+                                    std::string(e.description()));
     }
     apply_table(c, table, "");
 }

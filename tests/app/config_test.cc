@@ -83,8 +83,13 @@ TEST(config, bad_keys_and_values_name_the_key) {
     EXPECT_EQ(c.ingest.batch_max_wait.count(), 25);
     testing::temp_dir dir;
     const auto path = (dir.path() / "bad.toml").string();
-    std::ofstream(path) << "[http\nport = 1\n";
-    EXPECT_THROW(apply_toml_file(c, path), std::invalid_argument);
+    std::ofstream(path) << "[http]\nport = 1\ndefault_k = \n";
+    try {
+        apply_toml_file(c, path);
+        ADD_FAILURE() << "accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("bad.toml:3:"), std::string::npos) << "where it is: " << e.what();
+    }
 }
 
 TEST(config, rules_between_settings_are_checked_and_name_the_keys) {
