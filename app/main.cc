@@ -220,7 +220,13 @@ int main(int argc, char** argv) {
     state_cmd->require_subcommand(1);
 
     app::add_evaluate_commands(cli);
-    CLI11_PARSE(cli, argc, argv);
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // CLI11 prints the message (or the help); a bad command line is a
+        // usage error like a bad setting: exit 2, not CLI11's 1xx codes.
+        return cli.exit(e) == 0 ? 0 : 2;
+    }
     try {
         if (run_cmd->parsed()) return run(flags, false, movielens, 0, false);
         if (demo_cmd->parsed()) return run(flags, true, movielens, limit, fresh);

@@ -30,6 +30,11 @@ def check(name, ok, detail):
 r = run("config", "print", "--port", "70000")
 check("--port 70000 is refused naming http.port", r.returncode == 2 and "http.port" in r.stderr,
       f"rc={r.returncode} stdout={r.stdout[-300:]} stderr={r.stderr[-300:]}")
+# Any bad command line is exit 2, as a bad setting is (not CLI11's own 1xx codes).
+for args in (["config", "print", "--port", "abc"], ["-c", "/nonexistent.toml", "config", "print"], []):
+    r = run(*args)
+    check(f"{' '.join(args) or '(no command)'} exits 2", r.returncode == 2,
+          f"rc={r.returncode} stderr={r.stderr[-300:]}")
 r = run("config", "print", "--port", "9090")
 check("--port 9090 is taken", r.returncode == 0 and "http.port = 9090" in r.stdout,
       f"rc={r.returncode} stdout={r.stdout[-300:]} stderr={r.stderr[-300:]}")
