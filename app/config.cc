@@ -209,7 +209,7 @@ const std::vector<entry>& entries() {
         t.push_back(bind("bandit.new_release_weight", "Multiplies the exploration term of new releases",
                          [](config& c) -> auto& { return c.api.recommend.slate.new_release.exploration_weight; }, at_least(0)));
         t.push_back(bind("bandit.exposure_floor_per_hour",
-                         "Impressions per hour each new release is guaranteed (0: off)",
+                         "Impressions per hour the exposure floor gives each new release it reaches (0: off)",
                          [](config& c) -> auto& { return c.api.recommend.exposure_floor.min_impressions_per_hour; }, at_least(0)));
         t.push_back(bind("bandit.exposure_floor_max_inserts", "Most exposure-floor insertions per slate",
                          [](config& c) -> auto& { return c.api.recommend.exposure_floor.max_inserts; }, at_least(0)));

@@ -427,11 +427,20 @@ void add_new_release_simulation(CLI::App& evaluate) {
     f->model.add_to(*cmd);
     cmd->add_option("--data", f->data, "MovieLens ratings.csv")->required()->check(CLI::ExistingFile);
     cmd->add_option("--limit", f->limit, "Use only the first N events in time order (0: all)");
-    cmd->add_option("--impressions", f->impressions, "N in time to first N impressions")->capture_default_str();
-    cmd->add_option("--weight", f->weight, "Exploration weight of the knobs-on arms")->capture_default_str();
-    cmd->add_option("--floor", f->floor, "Exposure floor (impressions per hour) of the last arm")->capture_default_str();
+    // The ranges bandit.new_release_weight, bandit.exposure_floor_per_hour
+    // and model.new_release_days allow.
+    cmd->add_option("--impressions", f->impressions, "N in time to first N impressions")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--weight", f->weight, "Exploration weight of the knobs-on arms")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--floor", f->floor, "Exposure floor (impressions per hour) of the last arm")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     cmd->add_option("--window-hours", f->window_hours, "How long a release counts as new (simulated hours)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     cmd->callback(guarded([f] { return run_new_release_cmd(*f); }));
 }
 

@@ -35,6 +35,11 @@ for args in (["config", "print", "--port", "abc"], ["-c", "/nonexistent.toml", "
     r = run(*args)
     check(f"{' '.join(args) or '(no command)'} exits 2", r.returncode == 2,
           f"rc={r.returncode} stderr={r.stderr[-300:]}")
+# The simulation's knobs keep the ranges of the settings they stand for.
+data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "ml-latest-small", "ratings.csv")
+r = run("evaluate", "new-releases", "--data", data, "--weight", "-5")
+check("evaluate new-releases --weight -5 is refused", r.returncode == 2 and "weight" in r.stderr,
+      f"rc={r.returncode} stderr={r.stderr[-300:]}")
 r = run("config", "print", "--port", "9090")
 check("--port 9090 is taken", r.returncode == 0 and "http.port = 9090" in r.stdout,
       f"rc={r.returncode} stdout={r.stdout[-300:]} stderr={r.stderr[-300:]}")
