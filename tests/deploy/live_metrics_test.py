@@ -67,14 +67,18 @@ def check_producer(m, facts, binary, work) -> list[str]:
     # The image's health check script, against the real server.
     hc = str(ROOT / "deploy/docker/healthcheck.sh")
 
-    def probe(path, port):
-        return subprocess.run(["bash", hc, path], env={"MARQUEE_HTTP__PORT": str(port)},
-                              capture_output=True, timeout=10).returncode
+    def probe(path, port, address=None):
+        env = {"MARQUEE_HTTP__PORT": str(port)}
+        if address:
+            env["MARQUEE_HTTP__ADDRESS"] = address
+        return subprocess.run(["bash", hc, path], env=env, capture_output=True, timeout=10).returncode
 
     for path, want in (("/healthz", 0), ("/readyz", 0), ("/no/such/route", 1)):
         rc = probe(path, m.port)
         if (rc == 0) != (want == 0):
             problems.append(f"healthcheck.sh {path} exited {rc}")
+    if probe("/healthz", m.port, "0.0.0.0") != 0:
+        problems.append("healthcheck.sh did not probe loopback for http.address 0.0.0.0")
     if probe("/healthz", free_port()) == 0:
         problems.append("healthcheck.sh passed against a port nothing listens on")
     # The runtime image's package list, derived from this very binary.
