@@ -15,18 +15,38 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(broker_outage, is_counted_served_through_and_recovered_from_without_loss) {
-    spdlog::set_level(spdlog::level::err);
+// 500 events stored before the outage, 500 produced after it, on a
+// 2-partition topic; verify() checks that each was applied exactly once.
+class broker_outage : public ::testing::Test {
+protected:
+    void SetUp() override {
+        spdlog::set_level(spdlog::level::critical);
+        testing::create_engine_topics(broker, 2);
+        testing::produce_events(broker.bootstrap(), "marquee.events", before);
+    }
+    double applied(app::engine_host& host) { return testing::metric_sum(host.registry(), "marquee_events_applied_total"); }
+    void verify() {
+        auto all = before;
+        all.insert(all.end(), after.begin(), after.end());
+        auto s = state::store::open({.path = dir.str()});
+        ASSERT_TRUE(s);
+        for (const auto& [user, counts] : testing::count_by_user(all)) {
+            auto u = s.value()->get_user(user);
+            ASSERT_TRUE(u && u.value()) << user;
+            EXPECT_EQ(u.value()->counts, counts) << user;
+        }
+    }
+
     stream::embedded_broker broker;
-    testing::create_engine_topics(broker, 2);
     testing::temp_dir dir;
-    const auto before = testing::synthetic_events(20, 100, 500, 21);
-    const auto after = testing::synthetic_events(20, 100, 500, 22);
-    testing::produce_events(broker.bootstrap(), "marquee.events", before);
+    const std::vector<events::event> before = testing::synthetic_events(20, 100, 500, 21);
+    const std::vector<events::event> after = testing::synthetic_events(20, 100, 500, 22);
+};
+
+TEST_F(broker_outage, is_counted_served_through_and_recovered_from_without_loss) {
     {
         app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
-        auto applied = [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total"); };
-        ASSERT_TRUE(testing::wait_until([&] { return applied() >= 500; }, 30s));
+        ASSERT_TRUE(testing::wait_until([&] { return applied(host) >= 500; }, 30s));
         ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s)) << "the lag measured once";
 
         broker.set_broker_up(1, false);
@@ -43,39 +63,23 @@ TEST(broker_outage, is_counted_served_through_and_recovered_from_without_loss) {
         broker.set_broker_up(1, true);
 
         testing::produce_events(broker.bootstrap(), "marquee.events", after);
-        ASSERT_TRUE(testing::wait_until([&] { return applied() >= 1000; }, 60s)) << "ingest resumes by itself";
+        ASSERT_TRUE(testing::wait_until([&] { return applied(host) >= 1000; }, 60s)) << "ingest resumes by itself";
         std::this_thread::sleep_for(500ms);
-        EXPECT_EQ(applied(), 1000);
+        EXPECT_EQ(applied(host), 1000);
     }
-    auto all = before;
-    all.insert(all.end(), after.begin(), after.end());
-    auto s = state::store::open({.path = dir.str()});
-    ASSERT_TRUE(s);
-    for (const auto& [user, counts] : testing::count_by_user(all)) {
-        auto u = s.value()->get_user(user);
-        ASSERT_TRUE(u && u.value()) << user;
-        EXPECT_EQ(u.value()->counts, counts) << user;
-    }
+    verify();
 }
 
-TEST(broker_outage, longer_than_the_session_timeout_loses_the_assignment_then_regains_it_without_loss) {
+TEST_F(broker_outage, longer_than_the_session_timeout_loses_the_assignment_then_regains_it_without_loss) {
     // The group coordinator is unreachable for longer than session.timeout.ms
     // (6 s here): librdkafka gives the partitions up as lost, since another
     // member may own them by now. The engine must stop claiming readiness,
     // not commit offsets for partitions it no longer owns, keep serving, and
     // take up where its state left off once the broker is back.
-    spdlog::set_level(spdlog::level::critical);
-    stream::embedded_broker broker;
-    testing::create_engine_topics(broker, 2);
-    testing::temp_dir dir;
-    const auto before = testing::synthetic_events(20, 100, 500, 23);
-    const auto after = testing::synthetic_events(20, 100, 500, 24);
-    testing::produce_events(broker.bootstrap(), "marquee.events", before);
     {
         app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
-        auto applied = [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total"); };
         auto assigned = [&] { return testing::metric_sum(host.registry(), "marquee_consumer_assigned_partitions"); };
-        ASSERT_TRUE(testing::wait_until([&] { return applied() >= 500; }, 30s));
+        ASSERT_TRUE(testing::wait_until([&] { return applied(host) >= 500; }, 30s));
         ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
 
         broker.set_broker_up(1, false);
@@ -88,21 +92,13 @@ TEST(broker_outage, longer_than_the_session_timeout_loses_the_assignment_then_re
         broker.set_broker_up(1, true);
 
         testing::produce_events(broker.bootstrap(), "marquee.events", after);
-        ASSERT_TRUE(testing::wait_until([&] { return applied() >= 1000; }, 60s)) << "ingest resumes by itself";
+        ASSERT_TRUE(testing::wait_until([&] { return applied(host) >= 1000; }, 60s)) << "ingest resumes by itself";
         ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s)) << "and so does readiness";
         std::this_thread::sleep_for(500ms);
-        EXPECT_EQ(applied(), 1000) << "nothing applied twice";
+        EXPECT_EQ(applied(host), 1000) << "nothing applied twice";
         EXPECT_EQ(assigned(), 2);
     }
-    auto all = before;
-    all.insert(all.end(), after.begin(), after.end());
-    auto s = state::store::open({.path = dir.str()});
-    ASSERT_TRUE(s);
-    for (const auto& [user, counts] : testing::count_by_user(all)) {
-        auto u = s.value()->get_user(user);
-        ASSERT_TRUE(u && u.value()) << user;
-        EXPECT_EQ(u.value()->counts, counts) << user;
-    }
+    verify();
 }
 
 TEST(retention, records_deleted_before_they_were_read_are_counted_and_nothing_else_is_lost) {
