@@ -26,12 +26,6 @@ struct pending_decision {
     // its rewards cannot teach the current model and are ignored.
     bool features_current = true;
     std::vector<shown_item> items;
-
-    bool all_rewarded() const {
-        for (const auto& i : items)
-            if (!i.rewarded) return false;
-        return true;
-    }
 };
 
 }  // namespace marquee::engine

@@ -99,7 +99,7 @@ TEST(learner, a_reward_updates_the_bandit_once_per_shown_item) {
     EXPECT_TRUE(t.bandit);
     EXPECT_EQ(m.bandit().updates(), 1u);
     EXPECT_TRUE(d.items[0].rewarded);
-    EXPECT_FALSE(d.all_rewarded());
+    EXPECT_FALSE(d.items[1].rewarded);
     EXPECT_EQ(l.apply(click, u, &d, t), reward_outcome::already_rewarded);
     EXPECT_EQ(m.bandit().updates(), 1u);
 
