@@ -98,8 +98,8 @@ struct http_server::impl {
             auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, net::as_tuple(net::use_awaitable));
             if (!ec && !parser.is_done()) {
                 // A client that asks waits for this before it sends the body
-                // (a second with curl), and one over the limit is refused
-                // above without it.
+                // (a second with curl). One announcing a body over the limit
+                // never gets here: the header read already failed with body_limit.
                 if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
                     http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
                     std::tie(ec, n) = co_await http::async_write(stream, go_on, net::as_tuple(net::use_awaitable));
