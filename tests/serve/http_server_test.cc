@@ -170,6 +170,12 @@ TEST(http_server, out_of_descriptors_it_pauses_instead_of_spinning_then_serves_t
     // With no descriptor free, a queued connection cannot be accepted and
     // every accept fails at once: the loop must wait, not spin a core and
     // write a warning per turn (it wrote ~300,000 a second).
+#ifdef __SANITIZE_ADDRESS__
+    // The sanitizer build also has UBSan, whose vptr check probes memory
+    // through a pipe: with no descriptor free it reports every virtual call
+    // as a bad object. The plain build runs this test.
+    GTEST_SKIP() << "needs descriptors the sanitizers use; runs in the plain build";
+#endif
     std::ostringstream log;
     auto previous = spdlog::default_logger();
     spdlog::set_default_logger(

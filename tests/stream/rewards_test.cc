@@ -171,5 +171,54 @@ TEST_F(rewards, a_click_on_the_stream_rewards_a_rank_decision) {
     EXPECT_EQ(outcome(host, "unknown", "unknown_decision"), 0) << "not counted as an unknown recommendation decision";
 }
 
+TEST(reward_windows_at_restart, wait_for_the_partitions_before_closing_on_the_model_clock) {
+    // The model's clock says the stream is past a decision's window (an
+    // event applied before the restart), but the click for it waits in the
+    // backlog. Until the restarted engine owns its partitions it cannot
+    // tell, so the window must stay open (TTL 1 h) and the click credit it.
+    spdlog::set_level(spdlog::level::warn);
+    stream::embedded_broker broker;
+    testing::create_engine_topics(broker, 1);
+    testing::temp_dir dir;
+    const auto now = wall_clock_ms();
+    const std::int64_t minute = 60'000;
+    events::event recent;
+    recent.type = events::event_type::like;
+    recent.user_id = "someone";
+    recent.item_id = "m1";
+    recent.ts_ms = now - minute;
+    testing::produce_events(broker.bootstrap(), "marquee.events", {recent});
+    {
+        app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+        ASSERT_TRUE(testing::wait_until(
+            [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= 1; }, 30s));
+    }
+    {
+        auto s = state::store::open({.path = dir.str()});
+        ASSERT_TRUE(s);
+        engine::pending_decision d;  // served 15 min ago: 10 min window, 1 h TTL (defaults)
+        d.user_id = "viewer";
+        d.served_ms = now - 15 * minute;
+        for (const char* item : {"m7", "m8"}) d.items.push_back({item, bandits::feature_vector::Constant(0.1), 0.5});
+        auto w = s.value()->begin();
+        w.put_decision("d", d);
+        ASSERT_TRUE(s.value()->commit(w));
+    }
+    events::event click;  // one minute after serving, still in Kafka
+    click.type = events::event_type::click;
+    click.user_id = "viewer";
+    click.item_id = "m7";
+    click.ts_ms = now - 14 * minute;
+    testing::produce_events(broker.bootstrap(), "marquee.events", {click});
+
+    app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+    auto outcome = [&](const char* what) {
+        return testing::metric_with(host.registry(), "marquee_rewards_total", {{"policy", "linucb"}, {"outcome", what}});
+    };
+    ASSERT_TRUE(testing::wait_until([&] { return outcome("window") + outcome("default") >= 1; }, 30s));
+    EXPECT_EQ(outcome("window"), 1) << "the click waiting in Kafka is credited";
+    EXPECT_EQ(outcome("default"), 0) << "the window was not closed before the partition was read";
+}
+
 }  // namespace
 }  // namespace marquee
