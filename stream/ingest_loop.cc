@@ -81,6 +81,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     static constexpr auto group_commit_interval = std::chrono::seconds(1);
     clock::time_point last_group_commit{};
     bool group_behind = false;  // batches applied since the group was last told
+    bool cluster_known = false;  // the stored offsets were checked against the cluster's id
     clock::time_point last_checkpoint_log = clock::now();
     clock::time_point next_window_check{};
     std::size_t committed_since_log = 0;
@@ -174,6 +175,9 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     // when another member consumed the partition since we last owned it,
     // unless options.replay_moved_partitions asks to catch up from ours.
     void choose_start_offsets(RdKafka::KafkaConsumer* c, std::vector<RdKafka::TopicPartition*>& partitions) {
+        // Brokers unreachable at start-up: the stored offsets may belong to
+        // a cluster since rebuilt, where they would skip records uncounted.
+        if (!cluster_known) check_cluster();
         owned_partitions committed;
         for (auto* tp : partitions) committed.list.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
         if (auto err = c->committed(committed.list, 10'000); err != RdKafka::ERR_NO_ERROR) {
@@ -451,9 +455,10 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         }
         const std::string stored = read.value();
         if (current.empty()) {
-            spdlog::warn("ingest: could not read the Kafka cluster id; keeping stored offsets");
+            spdlog::warn("ingest: could not read the Kafka cluster id; checking again when partitions are assigned");
             return;
         }
+        cluster_known = true;
         if (stored == current) {
             spdlog::info("ingest: cluster {} matches the stored offsets; resuming from them", current);
             return;
