@@ -290,59 +290,61 @@ TEST_F(ingest, the_group_learns_the_last_batchs_offsets_when_the_stream_goes_qui
         << "committed: " << testing::group_committed(broker.bootstrap(), "marquee", "marquee.events", 4);
 }
 
-TEST_F(ingest, offsets_from_another_cluster_are_not_applied) {
-    const auto events = testing::synthetic_events(10, 50, 500, 3);
-    testing::produce_events(broker.bootstrap(), "marquee.events", events);
-    {
+// 500 events applied from `broker`, then a brand-new cluster (as an embedded
+// broker is at every start) holding `more`: the stored offsets must not be
+// used against it, and every event of both ends up applied exactly once.
+class another_cluster : public ingest {
+protected:
+    void apply_first_cluster() {
+        testing::produce_events(broker.bootstrap(), "marquee.events", first);
         app::engine_host a(settings());
-        ASSERT_TRUE(testing::wait_until([&] { return testing::metric_sum(a.registry(), "marquee_events_applied_total") >= 500; }, 30s));
+        ASSERT_TRUE(testing::wait_until([&] { return applied(a) >= 500; }, 30s));
     }
-    // A brand-new cluster (as an embedded broker is at every start): the
-    // stored offsets (500 consumed) must not be used against it.
+    app::config on_other() {
+        other.create_topic("marquee.events", 4);
+        testing::produce_events(other.bootstrap(), "marquee.events", more);
+        auto c = settings();
+        c.kafka.brokers = other.bootstrap();
+        c.kafka.dlq_topic.clear();
+        return c;
+    }
+    void expect_both_applied_once() {
+        auto all = first;
+        all.insert(all.end(), more.begin(), more.end());
+        expect_exactly_once(testing::count_by_user(all));
+    }
+    static double applied(app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_events_applied_total"); }
+
+    const std::vector<events::event> first = testing::synthetic_events(10, 50, 500, 3);
+    std::vector<events::event> more;
     stream::embedded_broker other;
-    other.create_topic("marquee.events", 4);
-    const auto more = testing::synthetic_events(10, 50, 100, 4);
-    testing::produce_events(other.bootstrap(), "marquee.events", more);
-    auto c = settings();
-    c.kafka.brokers = other.bootstrap();
-    c.kafka.dlq_topic.clear();
+};
+
+TEST_F(another_cluster, its_offsets_are_not_applied) {
+    apply_first_cluster();
+    more = testing::synthetic_events(10, 50, 100, 4);
     {
-        app::engine_host b(c);
-        ASSERT_TRUE(testing::wait_until([&] { return testing::metric_sum(b.registry(), "marquee_events_applied_total") >= 100; }, 30s));
+        app::engine_host b(on_other());
+        ASSERT_TRUE(testing::wait_until([&] { return applied(b) >= 100; }, 30s));
     }
-    auto all = events;
-    all.insert(all.end(), more.begin(), more.end());
-    expect_exactly_once(testing::count_by_user(all));
+    expect_both_applied_once();
 }
 
-TEST_F(ingest, offsets_are_checked_against_the_cluster_even_when_it_is_unreachable_at_start_up) {
-    const auto events = testing::synthetic_events(10, 50, 500, 5);
-    testing::produce_events(broker.bootstrap(), "marquee.events", events);
-    {
-        app::engine_host a(settings());
-        ASSERT_TRUE(testing::wait_until([&] { return testing::metric_sum(a.registry(), "marquee_events_applied_total") >= 500; }, 30s));
-    }
-    // A rebuilt cluster holding more records than the stored offsets pass,
-    // down while the engine starts (its cluster id cannot be read then):
-    // starting at the stored offsets would skip records without a trace.
-    stream::embedded_broker other;
-    other.create_topic("marquee.events", 4);
-    const auto more = testing::synthetic_events(10, 50, 1000, 6);
-    testing::produce_events(other.bootstrap(), "marquee.events", more);
+TEST_F(another_cluster, is_recognised_even_when_unreachable_at_start_up) {
+    // More records than the stored offsets pass, and down while the engine
+    // starts (its cluster id cannot be read then): starting at the stored
+    // offsets would skip records without a trace.
+    apply_first_cluster();
+    more = testing::synthetic_events(10, 50, 1000, 6);
+    auto c = on_other();
     other.set_broker_up(1, false);
-    auto c = settings();
-    c.kafka.brokers = other.bootstrap();
-    c.kafka.dlq_topic.clear();
     {
         app::engine_host b(c);
         std::this_thread::sleep_for(11s);  // past the engine's 10 s wait for the cluster id
         other.set_broker_up(1, true);
-        EXPECT_TRUE(testing::wait_until([&] { return testing::metric_sum(b.registry(), "marquee_events_applied_total") >= 1000; }, 40s))
-            << "applied " << testing::metric_sum(b.registry(), "marquee_events_applied_total");
+        EXPECT_TRUE(testing::wait_until([&] { return applied(b) >= 1000; }, 40s)) << "applied " << applied(b);
     }
-    auto all = events;
-    all.insert(all.end(), more.begin(), more.end());
-    expect_exactly_once(testing::count_by_user(all));
+    expect_both_applied_once();
 }
 
 }  // namespace
