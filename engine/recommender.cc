@@ -88,28 +88,29 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
                                            std::size_t(options.covisit_n), taken);
         for (const auto& c : found) add(c.row, source_covisit, c.because);
     }
-    int added = 0;
-    auto add_new_releases = [&](auto wanted) {
-        for (auto row : s.new_releases) {
-            if (added == options.new_release_n) break;
+    // Up to `n` rows of `list` not taken yet that `wanted` accepts; how many.
+    auto add_listed = [&](const auto& list, int n, std::string_view source, auto wanted) {
+        int added = 0;
+        for (auto row : list) {
+            if (added == n) break;
             if (taken[row] || !wanted(row)) continue;
             ++added;
-            add(row, source_new_release);
+            add(row, source);
         }
+        return added;
     };
+    const auto any = [](std::uint32_t) { return true; };
     // With an exposure floor, the releases still under it come first: the
     // newest new_release_n alone would leave the older ones of the
     // snapshot's list out of reach of the floor for good.
     const double floor = options.exposure_floor.min_impressions_per_hour;
+    int below_floor = 0;
     if (exposure && floor > 0.0)
-        add_new_releases([&](std::uint32_t row) { return exposure->impressions_per_hour(row, request.now_ms) < floor; });
-    add_new_releases([](std::uint32_t) { return true; });
-    added = 0;
-    for (auto row : s.popular) {
-        if (added == options.popular_n) break;
-        if (!taken[row]) ++added;
-        add(row, source_popular);
-    }
+        below_floor = add_listed(s.new_releases, options.new_release_n, source_new_release, [&](std::uint32_t row) {
+            return exposure->impressions_per_hour(row, request.now_ms) < floor;
+        });
+    add_listed(s.new_releases, options.new_release_n - below_floor, source_new_release, any);
+    add_listed(s.popular, options.popular_n, source_popular, any);
     if (candidates.empty()) return out;
 
     bandits::request_signals req;
