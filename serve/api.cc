@@ -35,6 +35,10 @@ response json_ok(std::string body, unsigned version, http::status status) {
     return res;
 }
 
+response storage_unavailable(const request& req) {
+    return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
+}
+
 std::optional<response> reject_non_json(const request& req) {
     auto type = req[http::field::content_type];
     if (!type.empty()) {
@@ -150,22 +154,21 @@ net::awaitable<response> api::impl::route(const request& req, const target& t, s
     const auto& segs = t.segments;
     const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
     const bool post = req.method() == http::verb::post;
-    auto method_not_allowed = [&](bool get_route) {
+    // `allow`: "GET, HEAD", "GET" or "POST".
+    auto method_not_allowed = [&](std::string_view allow) {
         auto res = json_error(http::status::method_not_allowed, "method_not_allowed",
-                              get_route ? "only GET (and HEAD) is supported on this route"
-                                        : "only POST is supported on this route",
-                              req.version());
-        res.set(http::field::allow, get_route ? "GET, HEAD" : "POST");
+                              "only " + std::string(allow) + " on this route", req.version());
+        res.set(http::field::allow, allow);
         return res;
     };
     if (segs.size() == 1 && segs[0] == "healthz") {
         route_label = "/healthz";
-        if (!get) co_return method_not_allowed(true);
+        if (!get) co_return method_not_allowed("GET, HEAD");
         co_return json_ok("{\"status\":\"ok\"}", req.version());
     }
     if (segs.size() == 1 && segs[0] == "readyz") {
         route_label = "/readyz";
-        if (!get) co_return method_not_allowed(true);
+        if (!get) co_return method_not_allowed("GET, HEAD");
         if (ready && !ready())
             co_return json_error(http::status::service_unavailable, "not_ready",
                                  "no partitions assigned yet, or the consumer is more than ingest.ready_max_lag messages behind", req.version());
@@ -173,7 +176,7 @@ net::awaitable<response> api::impl::route(const request& req, const target& t, s
     }
     if (segs.size() == 1 && segs[0] == "metrics") {
         route_label = "/metrics";
-        if (!get) co_return method_not_allowed(true);
+        if (!get) co_return method_not_allowed("GET, HEAD");
         if (before_scrape) before_scrape();
         response res{http::status::ok, req.version()};
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -185,27 +188,22 @@ net::awaitable<response> api::impl::route(const request& req, const target& t, s
             route_label = "/v1/users/{user_id}/recommendations";
             // Not HEAD: serving a list records a decision and counts its
             // impressions, which a monitoring probe must not do.
-            if (req.method() != http::verb::get) {
-                auto res = json_error(http::status::method_not_allowed, "method_not_allowed",
-                                      "only GET is supported on this route", req.version());
-                res.set(http::field::allow, "GET");
-                co_return res;
-            }
+            if (req.method() != http::verb::get) co_return method_not_allowed("GET");
             co_return co_await recommendations(req, t);
         }
         if (segs.size() == 3 && segs[1] == "users") {
             route_label = "/v1/users/{user_id}";
-            if (!get) co_return method_not_allowed(true);
+            if (!get) co_return method_not_allowed("GET, HEAD");
             co_return user_summary(req, t);
         }
         if (segs.size() == 4 && segs[1] == "items" && segs[3] == "similar") {
             route_label = "/v1/items/{item_id}/similar";
-            if (!get) co_return method_not_allowed(true);
+            if (!get) co_return method_not_allowed("GET, HEAD");
             co_return similar(req, t);
         }
         if (segs.size() == 2 && (segs[1] == "rank" || segs[1] == "rewards" || segs[1] == "events")) {
             route_label = segs[1] == "rank" ? "/v1/rank" : segs[1] == "rewards" ? "/v1/rewards" : "/v1/events";
-            if (!post) co_return method_not_allowed(false);
+            if (!post) co_return method_not_allowed("POST");
             if (segs[1] == "rank") co_return rank(req);
             if (segs[1] == "rewards") co_return co_await rewards(req);
             co_return co_await post_event(req);

@@ -31,6 +31,8 @@ namespace http = boost::beast::http;
 namespace net = boost::asio;
 
 response json_ok(std::string body, unsigned version, http::status status = http::status::ok);
+// 503 "storage": the state store failed a read or write; the client may retry.
+response storage_unavailable(const request& req);
 
 // Longest id a route accepts (user, item, candidate, decision, feature name):
 // the event decoder's, since the ids end up in the same state.

@@ -109,7 +109,7 @@ response api::impl::rank(const request& req) {
     if (!ranked) {
         if (ranked.error().reason == "invalid_parameter") return bad(ranked.error().message);
         spdlog::warn("http: rank: {}", ranked.error().message);
-        return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
+        return storage_unavailable(req);
     }
     const auto& r = ranked.value();
     std::string out = "{\"decision_id\":";
@@ -144,9 +144,6 @@ net::awaitable<response> api::impl::rewards(const request& req) {
     auto unavailable = [&](std::string_view what) {
         return json_error(http::status::service_unavailable, "unavailable", what, req.version());
     };
-    auto storage = [&] {
-        return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
-    };
     auto ack = [&](std::string_view kind, std::string_view field, std::string_view value_text) {
         std::string out = "{\"decision_id\":";
         core::append_json_string(out, decision_id);
@@ -165,7 +162,7 @@ net::awaitable<response> api::impl::rewards(const request& req) {
     auto outcome = ranker->reward(decision_id, item_id, value, now);
     if (!outcome) {
         spdlog::warn("http: rank reward: {}", outcome.error().message);
-        co_return storage();
+        co_return storage_unavailable(req);
     }
     switch (outcome.value()) {
     case reward_outcome::applied:
@@ -182,7 +179,7 @@ net::awaitable<response> api::impl::rewards(const request& req) {
     auto d = store.get_decision(decision_id);
     if (!d) {
         spdlog::warn("http: reading decision: {}", d.error().message);
-        co_return storage();
+        co_return storage_unavailable(req);
     }
     if (!d.value()) {
         // Served by another instance sharing the stream: only it holds the

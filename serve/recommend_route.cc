@@ -99,7 +99,7 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
     auto user = store.get_user(user_id);
     if (!user) {
         spdlog::error("http: reading user: {}", user.error().message);
-        co_return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
+        co_return storage_unavailable(req);
     }
     const engine::user_state* u = user.value() ? &*user.value() : nullptr;
 
@@ -178,7 +178,7 @@ response api::impl::user_summary(const request& req, const target& t) {
     auto user = store.get_user(user_id);
     if (!user) {
         spdlog::error("http: reading user: {}", user.error().message);
-        return json_error(http::status::service_unavailable, "storage", "state store unavailable", req.version());
+        return storage_unavailable(req);
     }
     if (!user.value())
         return json_error(http::status::not_found, "not_found", "unknown user '" + user_id + "'", req.version());
