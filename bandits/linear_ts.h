@@ -52,8 +52,8 @@ public:
     template <class Out>
     static void draw_theta(const ridge_model<Dim>& m, double v, normal_source& normal, Out& out) {
         for (int i = 0; i < m.dim(); ++i) out[i] = normal();
-        // B = U'U: z = U^-1 eps has covariance U^-1 U^-T = B^-1.
-        m.cholesky().matrixU().solveInPlace(out);
+        // B = L L': z = L'^-1 eps has covariance L'^-1 L^-1 = B^-1.
+        m.cholesky_factor().template triangularView<Eigen::Lower>().transpose().solveInPlace(out);
         out = m.theta() + v * out;
     }
 

@@ -2,9 +2,9 @@
 // (A = lambda I + sum x x', b = lambda prior + sum r x) that LinUCB and linear
 // Thompson sampling share. A^-1 is kept by Sherman-Morrison, O(d^2) per
 // reward; optionally the Cholesky factor of A is kept too, by a rank-one
-// update (Eigen LLT::rankUpdate, also O(d^2)), so posterior draws need only a
-// triangular solve. Dim is a compile-time size (the 8-dim production path is
-// allocation-free) or Eigen::Dynamic (for benchmarks at d = 32/64).
+// update (also O(d^2)), so posterior draws need only a triangular solve.
+// Dim is a compile-time size or Eigen::Dynamic; updates allocate nothing
+// either way once constructed.
 // Not thread-safe: one writer; readers score a copy.
 #pragma once
 
@@ -41,7 +41,10 @@ public:
         b_ = options_.lambda * prior;
         theta_ = prior;
         ax_.resize(d);
-        if (options_.track_cholesky) llt_.compute(matrix::Identity(d, d) * options_.lambda);
+        if (options_.track_cholesky) {
+            l_ = matrix::Identity(d, d) * std::sqrt(options_.lambda);
+            w_.resize(d);
+        }
     }
 
     // Restores a model from A (not A^-1) and b, e.g. read back from storage:
@@ -53,7 +56,10 @@ public:
         a_inv_ = llt.solve(matrix::Identity(d, d));
         theta_ = a_inv_ * b_;
         ax_.resize(d);
-        if (options_.track_cholesky) llt_ = std::move(llt);
+        if (options_.track_cholesky) {
+            l_ = llt.matrixL();
+            w_.resize(d);
+        }
     }
 
     int dim() const { return int(theta_.size()); }
@@ -82,28 +88,50 @@ public:
         // Sherman-Morrison: (A + x x')^-1 = A^-1 - (A^-1 x)(A^-1 x)' / (1 + x' A^-1 x),
         // using the symmetry of A^-1.
         ax_.noalias() = a_inv_ * x;
-        a_inv_.noalias() -= (ax_ * ax_.transpose()) / (1.0 + x.dot(ax_));
+        // Scaling one factor keeps this a plain outer product: `(ax ax') / s`
+        // is a temporary matrix, on the heap for Dynamic.
+        const double scale = 1.0 / (1.0 + x.dot(ax_));
+        a_inv_.noalias() -= ax_ * (scale * ax_).transpose();
         b_ += reward * x;
         theta_.noalias() = a_inv_ * b_;
-        if (options_.track_cholesky) llt_.rankUpdate(x, 1.0);
+        if (options_.track_cholesky) cholesky_add(x);
         ++updates_;
     }
 
     const matrix& a_inverse() const { return a_inv_; }
     const vector& b() const { return b_; }
     const vector& theta() const { return theta_; }
-    // Cholesky factor of A (valid only with track_cholesky).
-    const Eigen::LLT<matrix>& cholesky() const { return llt_; }
+    // L with A = L L' (lower triangle; valid only with track_cholesky).
+    const matrix& cholesky_factor() const { return l_; }
     std::uint64_t updates() const { return updates_; }
     const ridge_options& options() const { return options_; }
 
 private:
+    // L L' + x x' = L~ L~' by Givens-style rotations, column by column.
+    // Eigen's LLT::rankUpdate does the same but allocates its work vector.
+    template <class V>
+    void cholesky_add(const V& x) {
+        w_ = x;
+        const auto d = l_.rows();
+        for (Eigen::Index k = 0; k < d; ++k) {
+            const double lkk = l_(k, k);
+            const double r = std::hypot(lkk, w_[k]);
+            const double c = r / lkk, s = w_[k] / lkk;
+            l_(k, k) = r;
+            for (Eigen::Index i = k + 1; i < d; ++i) {
+                l_(i, k) = (l_(i, k) + s * w_[i]) / c;
+                w_[i] = c * w_[i] - s * l_(i, k);
+            }
+        }
+    }
+
     ridge_options options_;
     matrix a_inv_;
     vector b_;
     vector theta_;
     vector ax_;  // scratch of update(), kept to avoid an allocation for Dynamic
-    Eigen::LLT<matrix> llt_;
+    matrix l_;   // Cholesky factor of A, with track_cholesky
+    vector w_;   // scratch of cholesky_add()
     std::uint64_t updates_ = 0;
 };
 
