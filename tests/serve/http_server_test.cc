@@ -197,8 +197,18 @@ TEST(http_server, out_of_descriptors_it_pauses_instead_of_spinning_then_serves_t
     to.sin_port = htons(s.server->port());
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (int fd : clients) EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    // CPU time, not the warnings (throttled on their own): a spinning accept
+    // loop takes a core for this second, one that pauses almost none of it.
+    const auto cpu_seconds = [] {
+        rusage u{};
+        ::getrusage(RUSAGE_SELF, &u);
+        return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+    };
+    const double cpu_before = cpu_seconds();
     std::this_thread::sleep_for(1s);
+    const double cpu_used = cpu_seconds() - cpu_before;
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+    EXPECT_LT(cpu_used, 0.25) << "the accept loop spun while out of descriptors";
 
     for (int fd : clients) {
         timeval tv{10, 0};
