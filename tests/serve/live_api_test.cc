@@ -111,8 +111,14 @@ TEST_F(live_api, a_posted_event_the_brokers_do_not_acknowledge_in_time_is_a_503_
         summary = testing::http_get(port, "/v1/users/dan");
         return summary.status == 200;
     }, 30s)) << summary.body;
-    std::this_thread::sleep_for(500ms);
-    EXPECT_NE(testing::http_get(port, "/v1/users/dan").body.find("\"events\":1,"), std::string::npos);
+    // Every attempt that reached the topic has been read once the group's
+    // offsets (committed with the state they describe) are at its end.
+    ASSERT_TRUE(testing::wait_until([&] {
+        const auto end = testing::end_offsets(broker.bootstrap(), "marquee.events", 2);
+        return end > 0 && testing::group_committed(broker.bootstrap(), config.kafka.group_id, "marquee.events", 2) == end;
+    }, 30s));
+    summary = testing::http_get(port, "/v1/users/dan");
+    EXPECT_NE(summary.body.find("\"events\":1,"), std::string::npos) << summary.body;
 }
 
 TEST_F(live_api, retrieval_settings_above_the_snapshot_defaults_are_honoured) {
@@ -172,11 +178,23 @@ TEST_F(live_api, every_route_answers_while_the_ingest_applies_a_stream) {
     app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
     const int port = host.http_port();
     ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
-    constexpr int total = 20000;
+    constexpr int total = 20000, chunks = 40;
+    const auto applied = [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total"); };
+    const double applied_before = applied();
+    // The stream arrives over a second or more, so the ingest applies it
+    // while the clients run, not before they start or after they finish.
+    std::atomic<bool> produced{false};
     std::thread producer([&] {
-        testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(200, 400, total, 9));
+        const auto stream = testing::synthetic_events(200, 400, total, 9);
+        const std::size_t chunk = stream.size() / chunks;
+        for (std::size_t at = 0; at < stream.size(); at += chunk) {
+            testing::produce_events(broker.bootstrap(), "marquee.events",
+                                    {stream.begin() + long(at), stream.begin() + long(std::min(at + chunk, stream.size()))});
+            std::this_thread::sleep_for(25ms);
+        }
+        produced = true;
     });
-    std::atomic<int> answered{0}, unexpected{0};
+    std::atomic<int> answered{0}, unexpected{0}, rank_rewards{0};
     std::vector<std::thread> clients;
     for (int c = 0; c < 2; ++c)
         clients.emplace_back([&, c] {
@@ -185,7 +203,7 @@ TEST_F(live_api, every_route_answers_while_the_ingest_applies_a_stream) {
                 R"({"user_id":"u)" + std::to_string(c) +
                 R"(","context":{"hour":"21"},"k":2,"candidates":[{"id":"m1","features":{"g":"a"}},)"
                 R"({"id":"m2","features":{"g":"b"}},{"id":"zz","features":{"g":"c"}}]})";
-            for (int i = 0; i < 60; ++i) {
+            for (int i = 0; i < 60 || !produced; ++i) {
                 const std::string user = "u" + std::to_string((c * 60 + i) % 200);
                 auto check = [&](const testing::http_reply& r, std::initializer_list<int> ok) {
                     ++answered;
@@ -203,15 +221,20 @@ TEST_F(live_api, every_route_answers_while_the_ingest_applies_a_stream) {
                                    R"({"decision_id":")" + field(ranked.body, "decision_id") + R"(","item_id":")" +
                                        field(ranked.body, "id") + R"(","reward":1})"),
                       {200});
+                ++rank_rewards;
             }
         });
     for (auto& t : clients) t.join();
+    const double applied_after = applied();
     producer.join();
-    EXPECT_EQ(answered.load(), 2 * 60 * 5);
+    EXPECT_GE(answered.load(), 2 * 60 * 5);
+    EXPECT_EQ(answered.load(), 5 * rank_rewards.load());
     EXPECT_EQ(unexpected.load(), 0);
-    ASSERT_TRUE(testing::wait_until(
-        [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= total; }, 60s));
-    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_rank_rewards_total", "outcome", "applied"), 120);
+    EXPECT_EQ(applied_before, 0);
+    EXPECT_GT(applied_after, applied_before) << "the ingest applied events while the clients ran";
+    ASSERT_TRUE(testing::wait_until([&] { return applied() >= total; }, 60s));
+    EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_rank_rewards_total", "outcome", "applied"),
+              rank_rewards.load());
 }
 
 TEST_F(live_api, rank_state_survives_an_engine_restart) {

@@ -55,6 +55,23 @@ std::int64_t group_committed(const std::string& bootstrap, const std::string& gr
     return sum;
 }
 
+std::int64_t end_offsets(const std::string& bootstrap, const std::string& topic, int partitions) {
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", bootstrap, err);
+    conf->set("group.id", "test-watermarks", err);  // never joins: only asks for watermarks
+    std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!c) return -1;
+    std::int64_t sum = 0;
+    for (int p = 0; p < partitions && sum >= 0; ++p) {
+        std::int64_t low = 0, high = 0;
+        if (c->query_watermark_offsets(topic, p, &low, &high, 5000) != RdKafka::ERR_NO_ERROR) sum = -1;
+        else sum += high;
+    }
+    c->close();
+    return sum;
+}
+
 std::vector<consumed> consume_all(const std::string& bootstrap, const std::string& topic, std::size_t expected,
                                   std::chrono::milliseconds timeout, const std::function<bool(const consumed&)>& until) {
     std::string err;

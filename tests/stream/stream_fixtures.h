@@ -41,6 +41,10 @@ std::vector<consumed> consume_all(const std::string& bootstrap, const std::strin
 std::int64_t group_committed(const std::string& bootstrap, const std::string& group, const std::string& topic,
                              int partitions);
 
+// The sum over partitions 0..partitions-1 of `topic` of their end offsets
+// (high watermarks), asked of the brokers; -1 if they cannot be read.
+std::int64_t end_offsets(const std::string& bootstrap, const std::string& topic, int partitions);
+
 // Sum of every series of a counter or gauge family, filtered by one label.
 double metric_sum(prometheus::Registry& registry, const std::string& name, const std::string& label = "",
                   const std::string& value = "");

@@ -115,6 +115,16 @@ http_reply http_connection::request(const std::string& method, const std::string
 
 http_reply http_get(unsigned short port, const std::string& target) { return http_request(port, "GET", target); }
 
+std::vector<std::string> item_ids(const std::string& body) {
+    std::vector<std::string> out;
+    constexpr std::string_view key = "\"item_id\":\"";
+    for (auto at = body.find(key); at != std::string::npos; at = body.find(key, at)) {
+        at += key.size();
+        out.push_back(body.substr(at, body.find('"', at) - at));
+    }
+    return out;
+}
+
 std::string raw_exchange(unsigned short port, const std::string& bytes, std::chrono::milliseconds timeout) {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace marquee::testing {
 
@@ -36,6 +37,8 @@ struct http_reply {
 http_reply http_get(unsigned short port, const std::string& target);
 http_reply http_request(unsigned short port, const std::string& method, const std::string& target,
                         const std::string& body = "", const std::map<std::string, std::string>& headers = {});
+// The "item_id" values of a JSON reply, in order.
+std::vector<std::string> item_ids(const std::string& body);
 // A keep-alive HTTP/1.1 connection to 127.0.0.1:port: every request() goes
 // over the same socket (the server must keep it open).
 class http_connection {
