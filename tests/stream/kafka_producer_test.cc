@@ -95,6 +95,45 @@ TEST(kafka_producer, a_message_not_taken_is_reported_at_once) {
     EXPECT_EQ(too_large.outcome->error().reason, "too_large");
 }
 
+// Kafka's Java client's murmur2 (Utils.murmur2).
+std::uint32_t java_murmur2(std::string_view key) {
+    constexpr std::uint32_t m = 0x5bd1e995;
+    const auto n = std::uint32_t(key.size());
+    std::uint32_t h = 0x9747b28c ^ n;
+    const auto byte = [&](std::size_t i) { return std::uint32_t(std::uint8_t(key[i])); };
+    for (std::size_t i = 0; i + 4 <= n; i += 4) {
+        std::uint32_t k = byte(i) | byte(i + 1) << 8 | byte(i + 2) << 16 | byte(i + 3) << 24;
+        k *= m;
+        k ^= k >> 24;
+        k *= m;
+        h *= m;
+        h ^= k;
+    }
+    const std::size_t tail = n & ~3u;
+    switch (n % 4) {
+        case 3: h ^= byte(tail + 2) << 16; [[fallthrough]];
+        case 2: h ^= byte(tail + 1) << 8; [[fallthrough]];
+        case 1: h ^= byte(tail); h *= m;
+    }
+    h ^= h >> 13;
+    h *= m;
+    h ^= h >> 15;
+    return h;
+}
+// Its default partitioner: the hash, sign bit cleared, modulo the count.
+std::int32_t java_partition(std::string_view key, std::int32_t partitions) {
+    return std::int32_t((java_murmur2(key) & 0x7fffffff) % std::uint32_t(partitions));
+}
+
+TEST(kafka_producer, the_reference_murmur2_is_kafkas) {
+    // Kafka's own test vectors (UtilsTest.testMurmur2), signed in Java.
+    EXPECT_EQ(std::int32_t(java_murmur2("21")), -973932308);
+    EXPECT_EQ(std::int32_t(java_murmur2("foobar")), -790332482);
+    EXPECT_EQ(std::int32_t(java_murmur2("a-little-bit-long-string")), -985981536);
+    EXPECT_EQ(std::int32_t(java_murmur2("a-little-bit-longer-string")), -1486304829);
+    EXPECT_EQ(std::int32_t(java_murmur2("abc")), 479470107);
+}
+
 TEST(kafka_producer, the_events_topic_keeps_the_users_topic_level_properties) {
     // The events topic has a handle of its own (for its delivery timeout);
     // a user's partitioner must still place its keys as on any other topic,
@@ -120,6 +159,9 @@ TEST(kafka_producer, the_events_topic_keeps_the_users_topic_level_properties) {
     for (const auto& m : testing::consume_all(broker.bootstrap(), "other", 20, 20s)) on_other[m.key] = m.partition;
     ASSERT_EQ(on_events.size(), 20u);
     EXPECT_EQ(on_events, on_other);
+    // And that placement is the one asked for, not librdkafka's default
+    // (consistent_random, CRC32) on both.
+    for (const auto& [key, partition] : on_events) EXPECT_EQ(partition, java_partition(key, 4)) << key;
 }
 
 TEST(kafka_producer, a_message_still_undelivered_at_destruction_is_reported_failed) {
