@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 namespace marquee::bandits {
 namespace {
@@ -15,6 +18,32 @@ std::set<std::uint32_t> indices(const std::vector<hashed_feature>& v) {
     std::set<std::uint32_t> out;
     for (const auto& f : v) out.insert(f.index);
     return out;
+}
+
+// The documented formula, straight from libxxhash (not core::hash64).
+std::uint64_t xxh3(std::string_view s, std::uint64_t seed = 0) { return XXH3_64bits_withSeed(s.data(), s.size(), seed); }
+
+TEST(hashed_features, indices_are_the_documented_formula_and_fixed_across_builds) {
+    // Stored rank models are weights by index: these must never move. The
+    // literals were computed once (libxxhash 0.8.1); XXH3's output is frozen
+    // by its specification, so a different value means a changed formula.
+    constexpr int bits = 24;
+    constexpr std::uint64_t mask = (1u << bits) - 1;
+    const hashing_options o{.bits = bits, .interactions = false};
+    const auto only = [&](const features& ctx, const features& cand) {
+        auto v = hash_features(ctx, cand, o);
+        std::set<std::uint32_t> out = indices(v);
+        out.erase(std::uint32_t(xxh3("bias", xxh3("constant")) & mask));
+        EXPECT_EQ(out.size(), 1u);
+        return out.empty() ? ~0u : *out.begin();
+    };
+    EXPECT_EQ(only({{"temp", 21.5}}, {}), xxh3("temp", xxh3("c")) & mask);
+    EXPECT_EQ(only({{"temp", 21.5}}, {}), 9566345u);
+    EXPECT_EQ(only({}, {{"genre", std::string("horror")}}), xxh3("horror", xxh3("genre", xxh3("a"))) & mask);
+    EXPECT_EQ(only({}, {{"genre", std::string("horror")}}), 15728003u);
+    EXPECT_EQ(xxh3("bias", xxh3("constant")) & mask, 6219405u);
+    EXPECT_EQ(hash_features({}, {}, o).size(), 1u) << "the bias alone";
+    EXPECT_EQ(hash_features({}, {}, o).front().index, 6219405u);
 }
 
 TEST(hashed_features, are_deterministic_sorted_unique_and_inside_the_space) {
