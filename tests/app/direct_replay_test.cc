@@ -34,6 +34,11 @@ TEST(direct_replay, applies_the_catalog_first_then_the_events_and_keeps_no_offse
     const auto heat = model.items().find("m1");
     ASSERT_TRUE(heat);
     EXPECT_EQ(model.stats(*heat).title, "Heat (1995)");
+    // Rows are numbered as items first appear: the catalog's order, though
+    // the first event names m2.
+    EXPECT_EQ(*heat, 0u);
+    EXPECT_EQ(*model.items().find("m2"), 1u);
+    EXPECT_EQ(*model.items().find("m3"), 2u);
     EXPECT_FALSE(model.stats(*model.items().find("m3")).available);
     EXPECT_EQ(store->get_user("u1").value()->events, 2u);
     EXPECT_TRUE(store->offsets().value().empty()) << "replay positions are in no Kafka topic";

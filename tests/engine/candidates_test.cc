@@ -20,7 +20,7 @@ model_options options() {
     return o;
 }
 
-TEST(candidates, learner_records_bounded_covisitation_of_recent_items) {
+TEST(candidates, learner_pairs_a_like_with_the_recent_items_both_ways) {
     model m(options());
     learner l(m);
     touched t;
@@ -40,6 +40,24 @@ TEST(candidates, learner_records_bounded_covisitation_of_recent_items) {
     d.type = events::event_type::dislike;
     l.apply(d, u, nullptr, t);
     EXPECT_TRUE(m.covisit().neighbours(*m.items().find("d")).empty());
+}
+
+TEST(candidates, a_like_pairs_only_with_the_window_of_recent_items_and_lists_stay_at_capacity) {
+    auto o = options();
+    o.covisit.window = 3;
+    o.covisit.capacity = 4;
+    model m(o);
+    learner l(m);
+    touched t;
+    user_state u;
+    for (int i = 0; i < 8; ++i) l.apply(like("u", "i" + std::to_string(i), i + 1), u, nullptr, t);
+    const auto row = [&](int i) { return *m.items().find("i" + std::to_string(i)); };
+    // i7 was liked after i4, i5, i6 (the window) and not paired with i0..i3.
+    std::set<std::uint32_t> of_last;
+    for (const auto& n : m.covisit().neighbours(row(7))) of_last.insert(n.row);
+    EXPECT_EQ(of_last, (std::set<std::uint32_t>{row(4), row(5), row(6)}));
+    // i4 pairs with i1..i3 before it and i5..i7 after it: six, kept to four.
+    EXPECT_EQ(m.covisit().neighbours(row(4)).size(), 4u);
 }
 
 TEST(candidates, covisitation_candidates_say_because_you_watched) {
