@@ -3,6 +3,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace marquee::app {
@@ -22,7 +23,10 @@ void export_bandit_settings(prometheus::Registry& registry, const config& c) {
         {"max_per_genre", double(slate.diversity.max_per_genre)},
         {"mmr_lambda", slate.diversity.mmr_lambda},
         {"reward_window_seconds", double(c.applier.rewards.window.count()) / 1000.0},
-        {"decision_ttl_seconds", double(c.applier.rewards.decision_ttl.count()) / 1000.0},
+        // The applier never closes a decision before its window: a shorter
+        // TTL acts as the window.
+        {"decision_ttl_seconds",
+         double(std::max(c.applier.rewards.decision_ttl, c.applier.rewards.window).count()) / 1000.0},
         {"default_reward", c.applier.rewards.default_reward},
     };
     for (const auto& [name, value] : settings) family.Add({{"setting", name}}).Set(value);

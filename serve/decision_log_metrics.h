@@ -1,4 +1,4 @@
-// The counter of served decisions that could not be recorded, shared by the
+// The counters of served decisions that could not be recorded, shared by the
 // recommendations route and the rank service. Internal to serve/.
 #pragma once
 
@@ -7,13 +7,18 @@
 
 namespace marquee::serve {
 
-// One series; registering it again returns the same counter.
-inline prometheus::Counter& decision_log_errors(prometheus::Registry& registry) {
+// Where recording failed: not stored (the request was answered 503), or
+// stored but refused by the decisions topic's producer.
+enum class decision_log_stage { store, log };
+
+// Registering it again returns the same counter.
+inline prometheus::Counter& decision_log_errors(prometheus::Registry& registry, decision_log_stage stage) {
     return prometheus::BuildCounter()
         .Name("marquee_decision_log_errors_total")
-        .Help("Served decisions that could not be recorded (store or topic)")
+        .Help("Served decisions that could not be recorded: stage=store not stored (answered 503), "
+              "stage=log stored but not produced to the decisions topic")
         .Register(registry)
-        .Add({});
+        .Add({{"stage", stage == decision_log_stage::store ? "store" : "log"}});
 }
 
 }  // namespace marquee::serve

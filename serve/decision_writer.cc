@@ -23,7 +23,8 @@ struct decision_writer::impl {
     state::store& store;
     core::message_sink* log;
     prometheus::Histogram& batch_size;
-    prometheus::Counter& errors;
+    prometheus::Counter& store_errors;
+    prometheus::Counter& log_errors;
     std::mutex mutex;
     std::condition_variable wake;
     // Bounded without a cap: every queued decision is a request waiting for
@@ -41,7 +42,8 @@ struct decision_writer::impl {
                          .Help("Served decisions stored per RocksDB write (group commit)")
                          .Register(registry)
                          .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128})),
-          errors(decision_log_errors(registry)) {}
+          store_errors(decision_log_errors(registry, decision_log_stage::store)),
+          log_errors(decision_log_errors(registry, decision_log_stage::log)) {}
 
     void run() {
         std::vector<entry> batch;
@@ -61,14 +63,14 @@ struct decision_writer::impl {
             const auto written = store.commit(changes);
             batch_size.Observe(double(batch.size()));
             if (!written) {
-                errors.Increment(double(batch.size()));
+                store_errors.Increment(double(batch.size()));
                 spdlog::warn("http: recording {} decision(s): {}", batch.size(), written.error().message);
             }
             // The log lists decisions a reward can find: none that were not stored.
             if (written)
                 for (const auto& e : batch)
                     if (log && !e.log_message.empty() && !log->send(e.decision.user_id, e.log_message))
-                        errors.Increment();
+                        log_errors.Increment();
             for (auto& e : batch) boost::asio::post(e.work, boost::asio::append(std::move(e.done), written));
             batch.clear();  // releases the work only after the completions are queued
         }

@@ -31,7 +31,8 @@ public:
 
     // Starts the thread. `log` (may be null) receives each stored decision's
     // log message, keyed by user. Registers marquee_decision_write_batch_size
-    // and counts what cannot be recorded in marquee_decision_log_errors_total.
+    // and counts what cannot be recorded in marquee_decision_log_errors_total
+    // (stage="store": not stored; stage="log": stored, its message refused).
     decision_writer(state::store& store, prometheus::Registry& registry, core::message_sink* log);
     // Writes and completes everything queued, then joins.
     ~decision_writer();

@@ -212,6 +212,7 @@ struct rank_service::impl {
     std::array<prometheus::Counter*, bandits::all_policy_kinds.size()> decided{};
     std::array<prometheus::Counter*, std::size_t(reward_outcome::rejected) + 1> rewarded{};
     prometheus::Counter* defaulted_rewards = nullptr;
+    prometheus::Counter* store_errors;
     prometheus::Counter* log_errors;
 
     impl(rank_options o, state::store& s, core::snapshot_cell<engine::model_snapshot>* snaps,
@@ -295,7 +296,8 @@ struct rank_service::impl {
                        reward_outcome::rejected})
             rewarded[std::size_t(o)] = &rewards_family.Add({{"outcome", std::string(to_string(o))}});
         defaulted_rewards = &rewards_family.Add({{"outcome", "default"}});
-        log_errors = &decision_log_errors(registry);
+        store_errors = &decision_log_errors(registry, decision_log_stage::store);
+        log_errors = &decision_log_errors(registry, decision_log_stage::log);
     }
 
     // What the snapshot knows about a catalog item, for this user.
@@ -439,7 +441,7 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
                       expiry = time_key(now_ms, out.decision_id);
     const std::pair<std::string_view, std::string_view> entries[] = {{key, bytes}, {expiry, {}}};
     if (auto r = i.store.put_rank(entries); !r) {
-        i.log_errors->Increment();
+        i.store_errors->Increment();
         return core::error{"storage", "recording the rank decision: " + r.error().message};
     }
     i.decided[std::size_t(out.policy)]->Increment();

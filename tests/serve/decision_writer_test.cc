@@ -96,7 +96,9 @@ TEST(decision_writer, a_log_message_the_sink_refuses_is_counted_and_the_decision
         ioc.run();
     }
     EXPECT_EQ(stored, 4);
-    EXPECT_EQ(testing::metric_sum(registry, "marquee_decision_log_errors_total"), 3.0);  // not the one without a message
+    // Not the one without a message; none of them failed to be stored.
+    EXPECT_EQ(testing::metric_sum(registry, "marquee_decision_log_errors_total", "stage", "log"), 3.0);
+    EXPECT_EQ(testing::metric_sum(registry, "marquee_decision_log_errors_total", "stage", "store"), 0.0);
 }
 
 TEST(decision_writer, a_decision_that_could_not_be_stored_fails_its_put_and_is_not_logged) {
@@ -116,7 +118,8 @@ TEST(decision_writer, a_decision_that_could_not_be_stored_fails_its_put_and_is_n
     ASSERT_TRUE(outcome);
     EXPECT_FALSE(*outcome) << "the put reports the failed write";
     EXPECT_FALSE(was_sent(log, "u", "log lost")) << "no log record for a decision that was not stored";
-    EXPECT_EQ(testing::metric_sum(registry, "marquee_decision_log_errors_total"), 1.0);
+    EXPECT_EQ(testing::metric_sum(registry, "marquee_decision_log_errors_total", "stage", "store"), 1.0);
+    EXPECT_EQ(testing::metric_sum(registry, "marquee_decision_log_errors_total", "stage", "log"), 0.0);
 }
 
 TEST(decision_writer, shutting_down_stores_and_completes_every_queued_put) {
