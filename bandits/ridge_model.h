@@ -115,7 +115,7 @@ private:
         const auto d = l_.rows();
         for (Eigen::Index k = 0; k < d; ++k) {
             const double lkk = l_(k, k);
-            const double r = std::hypot(lkk, w_[k]);
+            const double r = std::sqrt(lkk * lkk + w_[k] * w_[k]);
             const double c = r / lkk, s = w_[k] / lkk;
             l_(k, k) = r;
             for (Eigen::Index i = k + 1; i < d; ++i) {

@@ -23,6 +23,7 @@ PACKAGES=(
   kcat curl            # end-to-end tests: a real Kafka client and a real HTTP client
   python3-yaml prometheus  # deploy tests: compose/provisioning YAML, promtool, a real Prometheus server
   wrk                  # serving benchmark (bench/serve/run.sh): closed-loop HTTP load
+  libbenchmark-dev     # bench/bandits, bench/models (Google Benchmark)
 )
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
