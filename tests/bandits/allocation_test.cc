@@ -18,9 +18,11 @@ void count_allocation() {
 }
 }  // namespace
 
-#if defined(__SANITIZE_ADDRESS__)
-// AddressSanitizer owns malloc; it calls this hook on every allocation.
-#include <sanitizer/allocator_interface.h>
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// The sanitizer owns malloc; it calls these hooks on every allocation (its
+// runtime exports the function; GCC ships no header declaring it).
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*)(const volatile void*, std::size_t),
+                                                         void (*)(const volatile void*));
 namespace {
 void on_malloc(const volatile void*, std::size_t) { count_allocation(); }
 void on_free(const volatile void*) {}
