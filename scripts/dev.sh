@@ -89,8 +89,10 @@ case "${1:-}" in
     cmake -S "$ROOT" -B "$BUILD_DIR-tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
           -DMARQUEE_SANITIZE=thread >/dev/null
     cmake --build "$BUILD_DIR-tsan" -j2
-    export LD_PRELOAD="$BUILD_DIR-tsan/tests/libc11_threads_shim.so"
-    export TSAN_OPTIONS="suppressions=$ROOT/tests/tsan/suppressions.txt second_deadlock_stack=1 report_signal_unsafe=0"
+    # Absolute: the loader resolves a relative preload against each test's
+    # working directory.
+    export LD_PRELOAD="$(realpath -m "$BUILD_DIR-tsan")/tests/libc11_threads_shim.so"
+    export TSAN_OPTIONS="suppressions=$ROOT/tests/tsan/suppressions.txt second_deadlock_stack=1"
     # The retention test needs the engine to fall behind a producer; under
     # TSan's slowdown the producer is the slower one.
     # shellcheck disable=SC2086

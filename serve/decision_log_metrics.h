@@ -16,7 +16,7 @@ inline prometheus::Counter& decision_log_errors(prometheus::Registry& registry, 
     return prometheus::BuildCounter()
         .Name("marquee_decision_log_errors_total")
         .Help("Served decisions that could not be recorded: stage=store not stored (answered 503), "
-              "stage=log stored but not produced to the decisions topic")
+              "stage=log stored but refused by the decisions topic's producer")
         .Register(registry)
         .Add({{"stage", stage == decision_log_stage::store ? "store" : "log"}});
 }

@@ -1,6 +1,6 @@
 // The serving hot path must not allocate once its workspace has grown:
-// counts heap allocations (malloc itself: Eigen allocates with std::malloc,
-// not operator new) while a slate is filled and a model updated.
+// counts heap allocations (at malloc itself: Eigen allocates with
+// std::malloc, not operator new) while a slate is filled and a model updated.
 #include <gtest/gtest.h>
 
 #include <Eigen/Core>
@@ -29,12 +29,24 @@ void on_free(const volatile void*) {}
 [[maybe_unused]] const int hooks_installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
 }  // namespace
 #else
-// Interposes malloc for the whole process (operator new, Eigen, libstdc++),
-// forwarding to glibc's, so free/realloc stay glibc's own.
+// Interposes malloc, calloc and realloc for the whole process (operator new,
+// Eigen, libstdc++), forwarding to glibc's own, so free stays glibc's. Not
+// the aligned allocators: Eigen's alignment here is malloc's, and nothing
+// in these paths over-aligns.
 extern "C" void* __libc_malloc(std::size_t);
+extern "C" void* __libc_calloc(std::size_t, std::size_t);
+extern "C" void* __libc_realloc(void*, std::size_t);
 extern "C" void* malloc(std::size_t n) {
     count_allocation();
     return __libc_malloc(n);
+}
+extern "C" void* calloc(std::size_t n, std::size_t size) {
+    count_allocation();
+    return __libc_calloc(n, size);
+}
+extern "C" void* realloc(void* p, std::size_t n) {
+    count_allocation();
+    return __libc_realloc(p, n);
 }
 #endif
 

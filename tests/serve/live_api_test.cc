@@ -194,7 +194,8 @@ TEST_F(live_api, every_route_answers_while_the_ingest_applies_a_stream) {
         }
         produced = true;
     });
-    std::atomic<int> answered{0}, unexpected{0}, rank_rewards{0};
+    std::atomic<int> unexpected{0}, rank_rewards{0};
+    std::atomic<bool> served_mid_stream{false};
     std::vector<std::thread> clients;
     for (int c = 0; c < 2; ++c)
         clients.emplace_back([&, c] {
@@ -206,7 +207,6 @@ TEST_F(live_api, every_route_answers_while_the_ingest_applies_a_stream) {
             for (int i = 0; i < 60 || !produced; ++i) {
                 const std::string user = "u" + std::to_string((c * 60 + i) % 200);
                 auto check = [&](const testing::http_reply& r, std::initializer_list<int> ok) {
-                    ++answered;
                     if (std::find(ok.begin(), ok.end(), r.status) == ok.end()) {
                         ++unexpected;
                         ADD_FAILURE() << r.status << " " << r.body;
@@ -222,16 +222,14 @@ TEST_F(live_api, every_route_answers_while_the_ingest_applies_a_stream) {
                                        field(ranked.body, "id") + R"(","reward":1})"),
                       {200});
                 ++rank_rewards;
+                if (const double a = applied(); a > 0 && a < total) served_mid_stream = true;
             }
         });
     for (auto& t : clients) t.join();
-    const double applied_after = applied();
     producer.join();
-    EXPECT_GE(answered.load(), 2 * 60 * 5);
-    EXPECT_EQ(answered.load(), 5 * rank_rewards.load());
     EXPECT_EQ(unexpected.load(), 0);
     EXPECT_EQ(applied_before, 0);
-    EXPECT_GT(applied_after, applied_before) << "the ingest applied events while the clients ran";
+    EXPECT_TRUE(served_mid_stream) << "no round was served while the ingest was part-way through the stream";
     ASSERT_TRUE(testing::wait_until([&] { return applied() >= total; }, 60s));
     EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_rank_rewards_total", "outcome", "applied"),
               rank_rewards.load());
