@@ -82,7 +82,8 @@ case "${1:-}" in
     ;;
   tsan)
     # Data races: the unit and integration suites built with ThreadSanitizer
-    # (not part of `test`: about 25 minutes more on 2 cores). Any report not
+    # (not part of `test`: a third build of the tree, and about 5 minutes of
+    # tests on 2 cores). Any report not
     # suppressed in tests/tsan/suppressions.txt fails its test; spawned
     # engines inherit the settings and exit non-zero on a report.
     install_deps
