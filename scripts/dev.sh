@@ -83,9 +83,9 @@ case "${1:-}" in
   tsan)
     # Data races: the unit and integration suites built with ThreadSanitizer
     # (not part of `test`: a third build of the tree, and about 5 minutes of
-    # tests on 2 cores). Any report not
-    # suppressed in tests/tsan/suppressions.txt fails its test; spawned
-    # engines inherit the settings and exit non-zero on a report.
+    # tests on 2 cores). Any report not suppressed in tests/tsan/suppressions.txt
+    # fails its test; spawned engines inherit the settings and exit non-zero
+    # on a report.
     install_deps
     cmake -S "$ROOT" -B "$BUILD_DIR-tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
           -DMARQUEE_SANITIZE=thread >/dev/null
