@@ -136,10 +136,7 @@ TEST_F(live_api, retrieval_settings_above_the_snapshot_defaults_are_honoured) {
         rec = testing::http_get(host.http_port(), "/v1/users/nobody/recommendations?k=80&explore=0");
         return rec.status == 200 && rec.body.find("\"items\":[]") == std::string::npos;
     }, 30s)) << rec.body;
-    std::size_t items = 0;
-    for (auto at = rec.body.find("\"item_id\""); at != std::string::npos; at = rec.body.find("\"item_id\"", at + 1))
-        ++items;
-    EXPECT_EQ(items, 80u) << rec.body.substr(0, 300);
+    EXPECT_EQ(testing::item_ids(rec.body).size(), 80u) << rec.body.substr(0, 300);
 }
 
 TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_stream_once) {

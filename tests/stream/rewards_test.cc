@@ -21,19 +21,12 @@ using namespace std::chrono_literals;
 
 using core::wall_clock_ms;
 
-std::string field(const std::string& body, const std::string& name, std::size_t from = 0) {
+std::string field(const std::string& body, const std::string& name) {
     const std::string key = "\"" + name + "\":\"";
-    auto at = body.find(key, from);
+    auto at = body.find(key);
     if (at == std::string::npos) return {};
     at += key.size();
     return body.substr(at, body.find('"', at) - at);
-}
-
-std::vector<std::string> item_ids(const std::string& body) {
-    std::vector<std::string> out;
-    for (auto at = body.find("\"item_id\":\""); at != std::string::npos; at = body.find("\"item_id\":\"", at + 1))
-        out.push_back(field(body, "item_id", at));
-    return out;
 }
 
 class rewards : public ::testing::Test {
@@ -71,10 +64,10 @@ TEST_F(rewards, a_pending_decision_survives_a_restart_and_gets_window_and_defaul
         testing::http_reply r;
         ASSERT_TRUE(testing::wait_until([&] {
             r = testing::http_get(host.http_port(), "/v1/users/viewer/recommendations?k=3");
-            return r.status == 200 && item_ids(r.body).size() == 3;
+            return r.status == 200 && testing::item_ids(r.body).size() == 3;
         }, 30s)) << r.body;
         decision_id = field(r.body, "decision_id");
-        shown = item_ids(r.body);
+        shown = testing::item_ids(r.body);
 
         // A like for the second shown item, without the decision id: the
         // reward window matches it to the decision.
@@ -132,12 +125,12 @@ TEST_F(rewards, the_policy_that_served_a_decision_is_credited_with_its_reward) {
     testing::http_reply r;
     ASSERT_TRUE(testing::wait_until([&] {
         r = testing::http_get(host.http_port(), "/v1/users/ts-user/recommendations?k=2&policy=thompson");
-        return r.status == 200 && item_ids(r.body).size() == 2;
+        return r.status == 200 && testing::item_ids(r.body).size() == 2;
     }, 30s)) << r.body;
     events::event click;
     click.type = events::event_type::click;
     click.user_id = "ts-user";
-    click.item_id = item_ids(r.body)[0];
+    click.item_id = testing::item_ids(r.body)[0];
     click.decision_id = field(r.body, "decision_id");
     click.ts_ms = wall_clock_ms();
     testing::produce_events(broker.bootstrap(), "marquee.events", {click});
