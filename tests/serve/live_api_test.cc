@@ -19,12 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string field(const std::string& body, const std::string& name) {
-    auto at = body.find("\"" + name + "\":\"");
-    if (at == std::string::npos) return {};
-    at += name.size() + 4;
-    return body.substr(at, body.find('"', at) - at);
-}
+using testing::json_field;
 
 class live_api : public ::testing::Test {
 protected:
@@ -151,8 +146,8 @@ TEST_F(live_api, a_reward_for_a_recommendation_reaches_the_bandit_through_the_st
         rec = testing::http_get(port, "/v1/users/u1/recommendations?k=1");
         return rec.status == 200 && rec.body.find("\"items\":[]") == std::string::npos;
     }, 30s)) << rec.body;
-    const std::string body = R"({"decision_id":")" + field(rec.body, "decision_id") + R"(","item_id":")" +
-                             field(rec.body, "item_id") + R"(","reward":1})";
+    const std::string body = R"({"decision_id":")" + json_field(rec.body, "decision_id") + R"(","item_id":")" +
+                             json_field(rec.body, "item_id") + R"(","reward":1})";
     // Once the decision log is out, the next produce request is the
     // reward's: refused, it is a 503 (and a retry goes through).
     ASSERT_EQ(testing::consume_all(broker.bootstrap(), "marquee.decisions", 1, 10s).size(), 1u);
@@ -215,8 +210,8 @@ TEST_F(live_api, every_route_answers_while_the_ingest_applies_a_stream) {
                 auto ranked = conn.request("POST", "/v1/rank", rank);
                 check(ranked, {200});
                 check(conn.request("POST", "/v1/rewards",
-                                   R"({"decision_id":")" + field(ranked.body, "decision_id") + R"(","item_id":")" +
-                                       field(ranked.body, "id") + R"(","reward":1})"),
+                                   R"({"decision_id":")" + json_field(ranked.body, "decision_id") + R"(","item_id":")" +
+                                       json_field(ranked.body, "id") + R"(","reward":1})"),
                       {200});
                 ++rank_rewards;
                 if (const double a = applied(); a > 0 && a < total) served_mid_stream = true;
@@ -239,8 +234,8 @@ TEST_F(live_api, rank_state_survives_an_engine_restart) {
         auto r = testing::http_request(host.http_port(), "POST", "/v1/rank",
                                        R"({"k":2,"candidates":[{"id":"a","features":{"g":"x"}},{"id":"b"}]})");
         ASSERT_EQ(r.status, 200) << r.body;
-        decision = field(r.body, "decision_id");
-        item = field(r.body, "id");
+        decision = json_field(r.body, "decision_id");
+        item = json_field(r.body, "id");
         ASSERT_EQ(testing::http_request(host.http_port(), "POST", "/v1/rewards",
                                         R"({"decision_id":")" + decision + R"(","item_id":")" + item +
                                             R"(","reward":1})")

@@ -171,12 +171,6 @@ protected:
     unsigned short port = 0;
 };
 
-// The string value of "field" in a flat JSON text (first occurrence).
-inline std::string json_field(const std::string& body, const std::string& field) {
-    auto at = body.find("\"" + field + "\":\"");
-    if (at == std::string::npos) return {};
-    at += field.size() + 4;
-    return body.substr(at, body.find('"', at) - at);
-}
+using testing::json_field;
 
 }  // namespace marquee::serve

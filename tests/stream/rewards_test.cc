@@ -21,13 +21,7 @@ using namespace std::chrono_literals;
 
 using core::wall_clock_ms;
 
-std::string field(const std::string& body, const std::string& name) {
-    const std::string key = "\"" + name + "\":\"";
-    auto at = body.find(key);
-    if (at == std::string::npos) return {};
-    at += key.size();
-    return body.substr(at, body.find('"', at) - at);
-}
+using testing::json_field;
 
 class rewards : public ::testing::Test {
 protected:
@@ -66,7 +60,7 @@ TEST_F(rewards, a_pending_decision_survives_a_restart_and_gets_window_and_defaul
             r = testing::http_get(host.http_port(), "/v1/users/viewer/recommendations?k=3");
             return r.status == 200 && testing::item_ids(r.body).size() == 3;
         }, 30s)) << r.body;
-        decision_id = field(r.body, "decision_id");
+        decision_id = json_field(r.body, "decision_id");
         shown = testing::item_ids(r.body);
 
         // A like for the second shown item, without the decision id: the
@@ -131,7 +125,7 @@ TEST_F(rewards, the_policy_that_served_a_decision_is_credited_with_its_reward) {
     click.type = events::event_type::click;
     click.user_id = "ts-user";
     click.item_id = testing::item_ids(r.body)[0];
-    click.decision_id = field(r.body, "decision_id");
+    click.decision_id = json_field(r.body, "decision_id");
     click.ts_ms = wall_clock_ms();
     testing::produce_events(broker.bootstrap(), "marquee.events", {click});
     ASSERT_TRUE(testing::wait_until([&] { return outcome(host, "thompson", "applied") == 1; }, 30s));
@@ -146,8 +140,8 @@ TEST_F(rewards, a_click_on_the_stream_rewards_a_rank_decision) {
                                    R"({"id":"a","features":{"genre":"horror"}},{"id":"b","features":{"genre":"comedy"}}]})",
                                    {{"Content-Type", "application/json"}});
     ASSERT_EQ(r.status, 200) << r.body;
-    const auto decision_id = field(r.body, "decision_id");
-    const auto chosen = field(r.body, "id");
+    const auto decision_id = json_field(r.body, "decision_id");
+    const auto chosen = json_field(r.body, "id");
     ASSERT_FALSE(decision_id.empty());
     ASSERT_TRUE(chosen == "a" || chosen == "b") << r.body;
     events::event click;

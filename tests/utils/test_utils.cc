@@ -125,6 +125,14 @@ std::vector<std::string> item_ids(const std::string& body) {
     return out;
 }
 
+std::string json_field(const std::string& body, const std::string& field) {
+    const std::string key = "\"" + field + "\":\"";
+    auto at = body.find(key);
+    if (at == std::string::npos) return {};
+    at += key.size();
+    return body.substr(at, body.find('"', at) - at);
+}
+
 std::string raw_exchange(unsigned short port, const std::string& bytes, std::chrono::milliseconds timeout) {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);

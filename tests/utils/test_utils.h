@@ -39,6 +39,9 @@ http_reply http_request(unsigned short port, const std::string& method, const st
                         const std::string& body = "", const std::map<std::string, std::string>& headers = {});
 // The "item_id" values of a JSON reply, in order.
 std::vector<std::string> item_ids(const std::string& body);
+// The string value of "field" in a flat JSON text (first occurrence; empty
+// if absent).
+std::string json_field(const std::string& body, const std::string& field);
 // A keep-alive HTTP/1.1 connection to 127.0.0.1:port: every request() goes
 // over the same socket (the server must keep it open).
 class http_connection {
