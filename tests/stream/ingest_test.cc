@@ -256,10 +256,8 @@ TEST_F(ingest, recommendations_follow_the_users_events_and_rewards_reach_the_ban
         EXPECT_NE(testing::item_ids(warm.body), testing::item_ids(cold.body)) << cold.body << "\n" << warm.body;
         for (const auto& e : mine) EXPECT_EQ(warm.body.find("\"" + e.item_id + "\""), std::string::npos) << "seen: " << e.item_id;
 
-        auto at = warm.body.find("\"decision_id\":\"") + 15;
-        decision_id = warm.body.substr(at, 32);
-        at = warm.body.find("\"item_id\":\"") + 11;
-        shown_item = warm.body.substr(at, warm.body.find('"', at) - at);
+        decision_id = testing::json_field(warm.body, "decision_id");
+        shown_item = testing::json_field(warm.body, "item_id");
         events::event click;
         click.type = events::event_type::click;
         click.user_id = "newcomer";
