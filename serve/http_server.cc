@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <list>
@@ -112,7 +113,8 @@ struct http_server::impl {
             if (ec) {
                 response res = read_error_response(ec);
                 res.keep_alive(false);
-                co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+                auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+                if (!wec) co_await linger(stream);
                 break;
             }
             // The idle deadline is for the client; a handler waiting on Kafka
@@ -148,6 +150,29 @@ struct http_server::impl {
         }
         beast::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    // A refused request's client may still be sending its body. Closing on
+    // unread bytes makes the kernel reset the connection, and a client that
+    // sends the whole body before reading (Python's http.client, for one)
+    // then fails with a broken pipe and never reads our 4xx. So, as nginx's
+    // lingering close does, stop sending and drop what arrives until the
+    // client closes, for at most linger_time and linger_bytes; stop() cuts
+    // it short like any idle read.
+    static constexpr auto linger_time = std::chrono::seconds(5);
+    static constexpr std::size_t linger_bytes = 16u << 20;
+
+    net::awaitable<void> linger(beast::tcp_stream& stream) {
+        beast::error_code ec;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (ec || draining.load(std::memory_order_relaxed)) co_return;
+        stream.expires_after(linger_time);
+        std::array<char, 16384> sink;
+        for (std::size_t dropped = 0; dropped < linger_bytes;) {
+            auto [rec, n] = co_await stream.async_read_some(net::buffer(sink), net::as_tuple(net::use_awaitable));
+            if (rec) break;
+            dropped += n;
+        }
     }
 
     // Out of descriptors (or kernel memory), the connection stays queued and

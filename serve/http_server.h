@@ -2,7 +2,8 @@
 // io_context, N threads, one coroutine per connection (keep-alive and
 // pipelining handled in order), hard limits on header and body size, an idle
 // timeout and a graceful stop. Oversized or malformed requests get a JSON 4xx
-// and the connection is closed; the server keeps serving everyone else.
+// and the connection is closed (after draining what the client still sends);
+// the server keeps serving everyone else.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -166,6 +166,43 @@ TEST(http_server, a_client_expecting_100_continue_gets_it_before_sending_the_bod
     EXPECT_EQ(refused.received.rfind("HTTP/1.1 413", 0), 0u) << refused.received;
 }
 
+TEST(http_server, a_client_still_sending_a_refused_body_can_finish_sending_and_read_the_413) {
+    // Many clients (Python's http.client among them) send the whole body
+    // before they read. Closing on the unread rest resets the connection and
+    // their send fails with a broken pipe, so they never see the 413.
+    slow_server s(0ms);
+    for (std::size_t body : {std::size_t(2) << 20, std::size_t(6) << 20}) {
+        raw_client c(s.server->port(), 10s);
+        const std::string request = "POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body) +
+                                    "\r\n\r\n" + std::string(body, 'x');
+        ASSERT_NO_THROW(c.send(request)) << body << " bytes";
+        auto refused = c.read();
+        EXPECT_EQ(refused.received.rfind("HTTP/1.1 413", 0), 0u) << refused.received;
+        EXPECT_NE(refused.received.find("payload_too_large"), std::string::npos) << refused.received;
+        EXPECT_TRUE(refused.closed_by_server);
+    }
+    // The same for a malformed request followed by more bytes.
+    raw_client c(s.server->port(), 10s);
+    ASSERT_NO_THROW(c.send("GARBAGE\r\n\r\n" + std::string(std::size_t(2) << 20, 'y')));
+    EXPECT_EQ(c.read().received.rfind("HTTP/1.1 400", 0), 0u);
+}
+
+TEST(http_server, a_refused_client_that_never_closes_does_not_hold_stop) {
+    slow_server s(0ms);
+    raw_client c(s.server->port(), 10s);
+    c.send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n");
+    // Read up to the server's end of stream: it has stopped sending and is
+    // reading (and dropping) what the client, which keeps its side open, sends.
+    auto refused = c.read();
+    EXPECT_EQ(refused.received.rfind("HTTP/1.1 413", 0), 0u);
+    EXPECT_TRUE(refused.closed_by_server);
+    // Time for it to be waiting in that read (before it, stop() is seen at once).
+    std::this_thread::sleep_for(200ms);
+    const auto started = clock_type::now();
+    s.server->stop();
+    EXPECT_LT(clock_type::now() - started, 2s);
+}
+
 TEST(http_server, out_of_descriptors_it_pauses_instead_of_spinning_then_serves_the_queued_clients) {
     // With no descriptor free, a queued connection cannot be accepted and
     // every accept fails at once: the loop must wait, not spin a core and
