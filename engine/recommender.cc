@@ -28,7 +28,7 @@ bool has_embedding(const user_state* user) {
 
 recommendation_list recommend(const model_snapshot& s, const user_state* user,
                               const recommend_request& request, const recommend_options& options,
-                              exposure_tracker* exposure) {
+                              const exposure_tracker* exposure) {
     recommendation_list out;
     out.model_version = s.version;
     out.policy = request.policy.value_or(options.slate.policy);
@@ -167,19 +167,17 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
     bandits::fill_slate(scorer, slate_opts, {.meta = meta, .forced = forced, .seed = request.seed}, workspace, slate);
 
     out.items.reserve(slate.size());
-    std::vector<std::uint32_t> shown_new;
     for (const auto& slot : slate) {
         const auto& c = candidates[slot.candidate];
         std::string reason = c.source == source_covisit ? "because_you_watched:" + s.index->ids[c.because]
                                                    : std::string(c.source);
         const auto& titles = s.index->titles;
         const bool is_new = meta[slot.candidate].new_release;
-        if (is_new) shown_new.push_back(c.row);
+        if (is_new) out.new_release_rows.push_back(c.row);
         out.items.push_back(recommendation{s.index->ids[c.row], c.row < titles.size() ? titles[c.row] : std::string(),
                                            slot.score, slot.propensity, slot.explored, std::move(reason), c.source,
                                            is_new, slot.forced, features[slot.candidate]});
     }
-    if (exposure && !shown_new.empty()) exposure->record(shown_new, request.now_ms);
     return out;
 }
 

@@ -2,8 +2,8 @@
 // of recent history, new releases, popular; never an unavailable item)
 // followed by the bandit's slate choice (bandits/slate.h): the chosen policy,
 // genre diversity, new-release exploration weight and exposure floor.
-// Reads a model_snapshot and the user's state; no I/O. The only shared state
-// it touches is the optional exposure_tracker (thread-safe).
+// Reads a model_snapshot, the user's state and, for the exposure floor, an
+// exposure_tracker; no I/O and no writes (the caller records what it serves).
 #pragma once
 
 #include <array>
@@ -78,13 +78,17 @@ struct recommendation_list {
     bandits::policy_kind policy = bandits::policy_kind::ucb;
     bool cold_start = false;  // no embedding for this user yet
     std::vector<recommendation> items;
+    // The catalog rows of the new releases in `items`: what to record in an
+    // exposure_tracker once the list is actually served.
+    std::vector<std::uint32_t> new_release_rows;
 };
 
 // `user` is null for a user Marquee has never seen. With an `exposure`
-// tracker the exposure floor applies, and shown new releases are recorded.
+// tracker the exposure floor applies; it is only read: a list that is not
+// served (its decision could not be stored) must not count as impressions.
 recommendation_list recommend(const model_snapshot& snapshot, const user_state* user,
                               const recommend_request& request, const recommend_options& options,
-                              exposure_tracker* exposure = nullptr);
+                              const exposure_tracker* exposure = nullptr);
 
 // The pending decision to persist for a served list (for reward joins).
 pending_decision to_pending(const recommendation_list& list, std::string_view user_id, std::int64_t now_ms);

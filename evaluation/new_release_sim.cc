@@ -67,6 +67,7 @@ new_release_sim_report run_new_release_sim(std::span<const events::event> rating
         engine::recommend_request rq{e.user_id, o.k, "", core::mix64(o.seed, i)};
         rq.now_ms = e.ts_ms;
         const auto list = engine::recommend(*snapshot, &user, rq, o.recommend, &exposure);
+        exposure.record(list.new_release_rows, rq.now_ms);
         auto decision = engine::to_pending(list, e.user_id, e.ts_ms);
         const auto& likes = liked[e.user_id];
         ++report.requests;

@@ -137,11 +137,6 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
         items_json += ",\"reason\":";
         core::append_json_string(items_json, item.reason);
         items_json += "}";
-        // The source, not the reason: reasons carry item ids (unbounded labels).
-        const auto source = std::find(engine::candidate_sources.begin(), engine::candidate_sources.end(), item.source);
-        if (source != engine::candidate_sources.end())
-            items_shown[policy_index][std::size_t(source - engine::candidate_sources.begin())][item.explored]->Increment();
-        if (item.new_release) new_releases_shown[policy_index][item.forced]->Increment();
     }
     std::string head = "{\"decision_id\":";
     core::append_json_string(head, decision_id);
@@ -167,6 +162,15 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
         if (!written)
             co_return json_error(http::status::service_unavailable, "storage",
                                  "the decision could not be recorded; retry", req.version());
+    }
+    // Only a served list counts as shown, for the metrics and the exposure floor.
+    exposure.record(list.new_release_rows, ts);
+    for (const auto& item : list.items) {
+        // The source, not the reason: reasons carry item ids (unbounded labels).
+        const auto source = std::find(engine::candidate_sources.begin(), engine::candidate_sources.end(), item.source);
+        if (source != engine::candidate_sources.end())
+            items_shown[policy_index][std::size_t(source - engine::candidate_sources.begin())][item.explored]->Increment();
+        if (item.new_release) new_releases_shown[policy_index][item.forced]->Increment();
     }
     served_lists[policy_index]->Increment();
     co_return json_ok(head + ",\"items\":[" + items_json + "]}", req.version());

@@ -351,6 +351,14 @@ TEST(recommender, a_genre_cap_keeps_slates_from_collapsing_into_one_genre) {
     EXPECT_GT(uncapped, 2) << "the cap had something to do";
 }
 
+// What the serving path does: recommend, and record what was shown.
+recommendation_list serve(const model_snapshot& s, const recommend_request& rq, const recommend_options& o,
+                          exposure_tracker& shown) {
+    auto list = recommend(s, nullptr, rq, o, &shown);
+    shown.record(list.new_release_rows, rq.now_ms);
+    return list;
+}
+
 TEST(recommender, the_exposure_floor_inserts_under_exposed_new_releases_until_they_reach_it) {
     world w;
     auto s = w.snap();
@@ -366,13 +374,23 @@ TEST(recommender, the_exposure_floor_inserts_under_exposed_new_releases_until_th
     EXPECT_TRUE(first.items[1].forced);
     EXPECT_TRUE(first.items[1].new_release);
     EXPECT_EQ(first.items[1].propensity, 1.0);
-    EXPECT_GT(shown.impressions_per_hour(*s->index->find(first.items[1].item_id), rq.now_ms), 0.0);
+    // recommend only reads the tracker: a list may yet go unserved.
+    const auto forced_row = *s->index->find(first.items[1].item_id);
+    EXPECT_EQ(shown.impressions_per_hour(forced_row, rq.now_ms), 0.0);
+    EXPECT_EQ(recommend(*s, nullptr, rq, o, &shown).items[1].item_id, first.items[1].item_id);
+    // Its new_release_rows are the rows of exactly its new releases.
+    std::vector<std::uint32_t> new_rows;
+    for (const auto& r : first.items)
+        if (r.new_release) new_rows.push_back(*s->index->find(r.item_id));
+    EXPECT_EQ(first.new_release_rows, new_rows);
+    shown.record(first.new_release_rows, rq.now_ms);
+    EXPECT_GT(shown.impressions_per_hour(forced_row, rq.now_ms), 0.0);
     // Every new release gets its impressions; then nothing is forced.
     std::set<std::string> forced;
     int requests = 0;
     for (; requests < 200; ++requests) {
         bool any = false;
-        for (const auto& r : recommend(*s, nullptr, rq, o, &shown).items)
+        for (const auto& r : serve(*s, rq, o, shown).items)
             if (r.forced) forced.insert(r.item_id), any = true;
         if (!any) break;
     }
@@ -397,7 +415,7 @@ TEST(recommender, the_exposure_floor_reaches_releases_beyond_the_newest_few_cand
     exposure_tracker shown;
     recommend_request rq{"x", 2, "", 1};
     rq.now_ms = 1'000'000;
-    for (int requests = 0; requests < 50; ++requests) recommend(*s, nullptr, rq, o, &shown);
+    for (int requests = 0; requests < 50; ++requests) serve(*s, rq, o, shown);
     for (int i = 40; i < 45; ++i)
         EXPECT_GE(shown.impressions_per_hour(*s->index->find("m" + std::to_string(i)), rq.now_ms), 3.0 * 0.99) << i;
 }

@@ -8,6 +8,7 @@
 #include "core/wall_clock.h"
 #include "events/event_decoder.h"
 #include "serve/serve_fixture.h"
+#include "stream/stream_fixtures.h"
 
 namespace marquee::serve {
 namespace {
@@ -126,12 +127,24 @@ TEST_F(http_api, a_user_summary_shows_counts_and_latest_items_first) {
 }
 
 TEST_F(http_api, a_list_whose_decision_cannot_be_recorded_is_a_503_not_an_unrewardable_200) {
+    const auto shown = [&] {
+        return std::pair{testing::metric_sum(registry, "marquee_recommended_items_total"),
+                         testing::metric_sum(registry, "marquee_new_release_impressions_total")};
+    };
+    // A served list counts its items (the fan has seen only old items, so
+    // new releases are among them)...
+    ASSERT_EQ(testing::http_get(port, "/v1/users/fan/recommendations?k=3").status, 200);
+    const auto served = shown();
+    EXPECT_EQ(served.first, 3);
+    EXPECT_GT(served.second, 0);
     const auto logged = sink.all().size();
     {
         failing_writes disk_full(*store, dir.str());
         expect_json_error(testing::http_get(port, "/v1/users/fan/recommendations?k=3"), 503, "storage");
     }
     EXPECT_EQ(sink.all().size(), logged) << "nor is it logged to the decisions topic";
+    // ...one refused does not: nobody saw it.
+    EXPECT_EQ(shown(), served);
 }
 
 TEST_F(http_api, similar_items_never_include_the_item_itself_or_unavailable_items) {
