@@ -212,6 +212,7 @@ struct rank_service::impl {
     std::array<prometheus::Counter*, bandits::all_policy_kinds.size()> decided{};
     std::array<prometheus::Counter*, std::size_t(reward_outcome::rejected) + 1> rewarded{};
     prometheus::Counter* defaulted_rewards = nullptr;
+    prometheus::Counter* unreadable_decisions = nullptr;
     prometheus::Counter* store_errors;
     prometheus::Counter* log_errors;
 
@@ -296,6 +297,7 @@ struct rank_service::impl {
                        reward_outcome::rejected})
             rewarded[std::size_t(o)] = &rewards_family.Add({{"outcome", std::string(to_string(o))}});
         defaulted_rewards = &rewards_family.Add({{"outcome", "default"}});
+        unreadable_decisions = &rewards_family.Add({{"outcome", "unreadable"}});
         store_errors = &decision_log_errors(registry, decision_log_stage::store);
         log_errors = &decision_log_errors(registry, decision_log_stage::log);
     }
@@ -476,16 +478,28 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
     });
     if (!scanned) return scanned.error();
     if (ids.empty()) return std::size_t(0);
-    std::size_t defaulted = 0, refused = 0;
-    std::vector<std::pair<bandits::sparse_x, double>> applied;  // to revert if the write fails
+    std::size_t defaulted = 0, refused = 0, unreadable = 0;
+    std::vector<std::pair<bandits::sparse_x, double>> applied;  // to revert if nothing is written
+    auto revert = [&] {
+        for (auto it = applied.rbegin(); it != applied.rend(); ++it) i.model.revert(it->first, it->second);
+    };
     for (const auto& id : ids) {
         const std::string key = decision_key(id);
         expired.push_back(key);
         auto bytes = i.store.get_rank(key);
-        if (!bytes) return bytes.error();
+        if (!bytes) {
+            revert();  // the next pass applies them again
+            return bytes.error();
+        }
         if (!bytes.value()) continue;
         auto d = decode(*bytes.value());
-        if (!d) return d.error();
+        if (!d) {
+            // It would fail every pass and hold up every window behind it.
+            ++unreadable;
+            spdlog::error("rank: the stored decision '{}' is unreadable ({}); erasing it, its items unrewarded", id,
+                          d.error().message);
+            continue;
+        }
         for (const auto& item : d.value().items) {
             if (item.rewarded) continue;
             auto x = within(item.x, i.model.dim());
@@ -508,10 +522,11 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
     auto r = defaulted > 0 ? i.store.put_rank(entries, log_prefix, log_end, expired)
                            : i.store.put_rank(entries, {}, {}, expired);
     if (!r) {
-        for (auto it = applied.rbegin(); it != applied.rend(); ++it) i.model.revert(it->first, it->second);
+        revert();
         return r.error();
     }
     if (defaulted > 0) i.defaulted_rewards->Increment(double(defaulted));
+    if (unreadable > 0) i.unreadable_decisions->Increment(double(unreadable));
     if (refused > 0) {
         i.rewarded[std::size_t(reward_outcome::rejected)]->Increment(double(refused));
         spdlog::warn("rank: the model refused {} default rewards of expired decisions (non-finite features)", refused);

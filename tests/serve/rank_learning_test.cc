@@ -192,6 +192,45 @@ TEST(rank_learning, the_service_closes_every_due_window_at_once_not_256_a_second
     EXPECT_EQ(ranker.close_due_windows(30'000).value(), 0u);
 }
 
+TEST(rank_learning, an_unreadable_stored_decision_is_erased_and_holds_up_no_window) {
+    testing::temp_dir dir;
+    auto store = state::store::open({.path = dir.str()}).value();
+    rank_options o;
+    o.reward_window = std::chrono::milliseconds(1000);
+    prometheus::Registry r;
+    rank_service ranker(o, *store, nullptr, nullptr, r, counter_ids("u"));
+    rank_request rq;
+    rq.k = 2;
+    rq.candidates = {{"x", {{"g", std::string("1")}}}, {"y", {{"g", std::string("2")}}}};
+    const auto readable = ranker.rank(rq, 10'000).value();
+    const auto damaged = ranker.rank(rq, 10'001).value();
+    const auto later = ranker.rank(rq, 50'000).value();
+    // The second one's record is damaged (its expiry key stays).
+    const std::string key = "d/" + damaged.decision_id, bytes = "\x07not a decision";
+    const std::pair<std::string_view, std::string_view> entry{key, bytes};
+    ASSERT_TRUE(store->put_rank(std::span(&entry, 1)));
+
+    auto closed = ranker.close_windows(20'000);
+    ASSERT_TRUE(closed) << closed.error().message;
+    EXPECT_EQ(closed.value(), 2u);
+    EXPECT_EQ(ranker.model_version(), 2u) << "the readable decision's two items, once";
+    EXPECT_EQ(testing::metric_sum(r, "marquee_rank_rewards_total", "outcome", "default"), 2);
+    EXPECT_EQ(testing::metric_sum(r, "marquee_rank_rewards_total", "outcome", "unreadable"), 1);
+    // Nothing is applied again, and the windows behind it still close.
+    EXPECT_EQ(ranker.close_windows(20'000).value(), 0u);
+    EXPECT_EQ(ranker.model_version(), 2u);
+    EXPECT_EQ(ranker.close_windows(60'000).value(), 1u);
+    EXPECT_EQ(ranker.model_version(), 4u);
+    int left = 0;
+    ASSERT_TRUE(store->scan_rank("", [&](std::string_view k, std::string_view) {
+        left += k.starts_with("d/") || k.starts_with("t/");
+        return true;
+    }));
+    EXPECT_EQ(left, 0);
+    EXPECT_EQ(ranker.reward(readable.decision_id, "x", 1.0, 60'001).value(), reward_outcome::unknown_decision);
+    EXPECT_EQ(ranker.reward(later.decision_id, "x", 1.0, 60'001).value(), reward_outcome::unknown_decision);
+}
+
 // A rank decision in its stored layout (v1, see rank_service.cc) whose items
 // have these sparse x, as one ranked before feature values were bounded.
 std::string legacy_decision(const std::vector<std::pair<std::string, bandits::sparse_x>>& items) {
