@@ -97,6 +97,9 @@ struct http_server::impl {
             parser.body_limit(options.body_limit);
             stream.expires_after(options.idle_timeout);
             auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+            // From its header on, a request is in progress: stop() lets its
+            // body arrive and answers it, rather than cutting it off.
+            if (!ec) self->busy = true;
             if (!ec && !parser.is_done()) {
                 // A client that asks waits for this before it sends the body
                 // (a second with curl). One announcing a body over the limit
@@ -114,13 +117,13 @@ struct http_server::impl {
                 response res = read_error_response(ec);
                 res.keep_alive(false);
                 auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+                self->busy = false;  // so stop() can cut the linger short
                 if (!wec) co_await linger(stream);
                 break;
             }
             // The idle deadline is for the client; a handler waiting on Kafka
             // must not spend it, nor the write (which gets one of its own).
             stream.expires_never();
-            self->busy = true;
             request req = parser.release();
             const bool keep_alive = req.keep_alive();
             const bool head = req.method() == http::verb::head;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/utf8.h"
+
 namespace marquee::serve {
 
 namespace {
@@ -85,7 +87,10 @@ core::result<target> parse_target(std::string_view raw) {
             !decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true, value))
             return core::error{"bad_request", "malformed percent-escape in query"};
         // One value per name: ?exclude=a&exclude=b must not quietly mean "a".
-        if (t.query(key)) return core::error{"bad_request", "query parameter '" + key + "' given more than once"};
+        if (t.query(key))  // the name is echoed only if it can go into a JSON string as it is
+            return core::error{"bad_request", (core::valid_utf8(key) ? "query parameter '" + key + "'"
+                                                                     : std::string("a query parameter (not UTF-8)")) +
+                                                  " given more than once"};
         t.params.emplace_back(std::move(key), std::move(value));
     }
     return t;

@@ -136,6 +136,21 @@ TEST(http_server, a_handler_slower_than_the_idle_timeout_still_answers) {
     EXPECT_TRUE(c.read().closed_by_server);
 }
 
+TEST(http_server, stop_waits_for_the_body_of_a_request_whose_header_arrived) {
+    slow_server s(0ms);
+    raw_client c(s.server->port(), 20s);
+    c.send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello");
+    std::this_thread::sleep_for(200ms);  // the server has read the header and waits for the body
+    auto stopping = std::async(std::launch::async, [&] { s.server->stop(); });
+    EXPECT_EQ(stopping.wait_for(200ms), std::future_status::timeout) << "stop() waits for the request";
+    c.send("world");
+    auto answered = c.read();
+    EXPECT_NE(answered.received.find("HTTP/1.1 200"), std::string::npos) << answered.received;
+    EXPECT_NE(answered.received.find("Connection: close"), std::string::npos) << answered.received;
+    EXPECT_TRUE(answered.closed_by_server);
+    stopping.get();
+}
+
 TEST(http_server, a_request_that_outlives_the_drain_timeout_does_not_hold_stop) {
     slow_server s(60s, 1s);
     const auto port = s.server->port();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/utf8.h"
+
 namespace marquee::serve {
 namespace {
 
@@ -39,6 +41,11 @@ TEST(target, refuses_a_parameter_given_twice) {
     ASSERT_FALSE(t);
     EXPECT_EQ(t.error().reason, "bad_request");
     EXPECT_NE(t.error().message.find("exclude"), std::string::npos) << t.error().message;
+    // A name that is not UTF-8 is not echoed: the message goes into a JSON body.
+    auto binary = parse_target("/healthz?%FF=1&%FF=2");
+    ASSERT_FALSE(binary);
+    EXPECT_EQ(binary.error().reason, "bad_request");
+    EXPECT_TRUE(core::valid_utf8(binary.error().message)) << binary.error().message;
 }
 
 TEST(target, rejects_malformed_escapes) {
