@@ -137,7 +137,9 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
                 at = &positions[{std::string(m.topic), m.partition}];
                 at_partition = m.partition;
             }
-            at->next = std::max(at->next, m.offset + 1);
+            // Not max(): after auto.offset.reset moved a partition back (its
+            // log now ends before where we were), where we are is lower.
+            at->next = m.offset + 1;
         }
         batch.clear();
         group_behind = true;
@@ -239,6 +241,12 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         if (it == next_expected.end()) return;
         const std::int64_t expected = it->second;
         it->second = m.offset() + 1;
+        if (expected >= 0 && m.offset() < expected) {
+            spdlog::warn("ingest: {}[{}] went back from offset {} to {}: its log ends before where this consumer "
+                         "was (the topic re-created, or truncated); applying its records from there",
+                         m.topic_name(), m.partition(), expected, m.offset());
+            return;
+        }
         if (expected < 0 || m.offset() <= expected + 1) return;
         std::int64_t low = 0, high = 0;
         if (auto err = consumer->query_watermark_offsets(m.topic_name(), m.partition(), &low, &high, 2'000);

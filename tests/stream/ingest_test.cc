@@ -300,6 +300,46 @@ TEST_F(ingest, the_group_learns_the_last_batchs_offsets_when_the_stream_goes_qui
         << "committed: " << testing::group_committed(broker.bootstrap(), "marquee", "marquee.events", 4);
 }
 
+TEST_F(ingest, after_the_log_ends_before_the_stored_offset_the_offsets_kept_are_where_it_really_is) {
+    // On the same cluster, a partition's log can end before the offset stored
+    // with our state: the topic was deleted and re-created, or an unclean
+    // leader election truncated it. The consumer then starts again from the
+    // log start (auto.offset.reset). The offsets it then stores and commits
+    // must be the ones it really reached: had it kept the old, larger ones,
+    // the next start would jump past the log end again and re-read it all.
+    const auto events = testing::synthetic_events(10, 50, 400, 9);
+    testing::produce_events(broker.bootstrap(), "marquee.events", events);
+    auto applied = [](app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_events_applied_total"); };
+    {
+        app::engine_host a(settings());
+        ASSERT_TRUE(testing::wait_until([&] { return applied(a) >= 400; }, 30s));
+    }
+    {
+        // The stand-in for a shorter log: stored offsets past its end.
+        auto s = state::store::open({.path = dir.str()}).value();
+        auto w = s->begin();
+        for (int p = 0; p < 4; ++p) w.put_offset({"marquee.events", p, 1'000'000});
+        ASSERT_TRUE(s->commit(w));
+    }
+    const auto committed = [&] { return testing::group_committed(broker.bootstrap(), "marquee", "marquee.events", 4); };
+    {
+        app::engine_host b(settings());
+        ASSERT_TRUE(testing::wait_until([&] { return applied(b) >= 400; }, 30s)) << "read again from the log start";
+        EXPECT_TRUE(testing::wait_until([&] { return committed() == 400; }, 10s)) << "the group has " << committed();
+    }
+    {
+        auto s = state::store::open({.path = dir.str()}).value();
+        std::int64_t stored = 0;
+        for (int p = 0; p < 4; ++p) stored += s->offset("marquee.events", p).value().value_or(-1);
+        EXPECT_EQ(stored, 400) << "the offsets stored with the state";
+    }
+    // The next start resumes there: it applies the one new event, not the log again.
+    app::engine_host c(settings());
+    testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(10, 50, 1, 10));
+    EXPECT_TRUE(testing::wait_until([&] { return committed() == 401; }, 20s)) << "the group has " << committed();
+    EXPECT_EQ(applied(c), 1);
+}
+
 // 500 events applied from `broker`, then a brand-new cluster (as an embedded
 // broker is at every start) holding `more`: the stored offsets must not be
 // used against it, and every event of both ends up applied exactly once.
