@@ -393,6 +393,11 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     void assign_catalog() {
         if (!catalog || catalog_assigned || clock::now() < next_catalog_try) return;
         next_catalog_try = clock::now() + std::chrono::seconds(5);
+        // Its stored offsets may belong to another cluster, as the events'
+        // may. Not waiting here: the loop must stay responsive, and the
+        // consumer learns the id with its first metadata once brokers answer.
+        if (!cluster_known) check_cluster(0);
+        if (!cluster_known) return;
         std::string err_text;
         std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(catalog.get(), kafka.items_topic, nullptr, err_text));
         if (!topic) {
@@ -454,8 +459,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
 
     // Offsets in RocksDB are only valid for the cluster they were read from:
     // an embedded broker is new at every start.
-    void check_cluster() {
-        std::string current = consumer->clusterid(10'000);
+    void check_cluster(int timeout_ms = 10'000) {
+        std::string current = consumer->clusterid(timeout_ms);
         auto read = store.cluster_id();
         if (!read) {
             fatal = read.error();
@@ -463,7 +468,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         }
         const std::string stored = read.value();
         if (current.empty()) {
-            spdlog::warn("ingest: could not read the Kafka cluster id; checking again when partitions are assigned");
+            if (timeout_ms > 0)
+                spdlog::warn("ingest: could not read the Kafka cluster id; checking again before partitions are read");
             return;
         }
         cluster_known = true;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/engine_host.h"
+#include "events/catalog_decoder.h"
 #include "state/store.h"
 #include "stream/embedded_broker.h"
 #include "stream/stream_fixtures.h"
@@ -340,30 +341,56 @@ TEST_F(ingest, after_the_log_ends_before_the_stored_offset_the_offsets_kept_are_
     EXPECT_EQ(applied(c), 1);
 }
 
-// 500 events applied from `broker`, then a brand-new cluster (as an embedded
-// broker is at every start) holding `more`: the stored offsets must not be
+// 500 events and 40 catalog items applied from `broker`, then a brand-new
+// cluster (as an embedded broker is at every start) holding `more` and 40
+// other items: the stored offsets, of events and of the catalog, must not be
 // used against it, and every event of both ends up applied exactly once.
 class another_cluster : public ingest {
 protected:
+    void SetUp() override {
+        ingest::SetUp();
+        broker.create_topic("marquee.items", 4);
+    }
     void apply_first_cluster() {
         testing::produce_events(broker.bootstrap(), "marquee.events", first);
+        testing::produce_raw(broker.bootstrap(), "marquee.items", catalog("first"));
         app::engine_host a(settings());
-        ASSERT_TRUE(testing::wait_until([&] { return applied(a) >= 500; }, 30s));
+        ASSERT_TRUE(testing::wait_until([&] { return applied(a) >= 500 && catalog_applied(a) >= 40; }, 30s));
     }
     app::config on_other() {
         other.create_topic("marquee.events", 4);
+        other.create_topic("marquee.items", 4);
         testing::produce_events(other.bootstrap(), "marquee.events", more);
+        testing::produce_raw(other.bootstrap(), "marquee.items", catalog("other"));
         auto c = settings();
         c.kafka.brokers = other.bootstrap();
         c.kafka.dlq_topic.clear();
         return c;
+    }
+    // Every one of the other cluster's items, none skipped.
+    void expect_other_catalog_read(app::engine_host& h) {
+        EXPECT_TRUE(testing::wait_until([&] { return catalog_applied(h) >= 40; }, 20s)) << catalog_applied(h);
+        EXPECT_EQ(catalog_applied(h), 40);
     }
     void expect_both_applied_once() {
         auto all = first;
         all.insert(all.end(), more.begin(), more.end());
         expect_exactly_once(testing::count_by_user(all));
     }
+    static std::vector<std::pair<std::string, std::string>> catalog(const std::string& prefix) {
+        std::vector<std::pair<std::string, std::string>> records;
+        for (int i = 0; i < 40; ++i) {
+            events::catalog_item item;
+            item.item_id = prefix + std::to_string(i);
+            item.title = "Movie " + item.item_id;
+            records.emplace_back(item.item_id, events::encode_json(item));
+        }
+        return records;
+    }
     static double applied(app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_events_applied_total"); }
+    static double catalog_applied(app::engine_host& h) {
+        return testing::metric_sum(h.registry(), "marquee_catalog_applied_total");
+    }
 
     const std::vector<events::event> first = testing::synthetic_events(10, 50, 500, 3);
     std::vector<events::event> more;
@@ -376,6 +403,7 @@ TEST_F(another_cluster, its_offsets_are_not_applied) {
     {
         app::engine_host b(on_other());
         ASSERT_TRUE(testing::wait_until([&] { return applied(b) >= 100; }, 30s));
+        expect_other_catalog_read(b);
     }
     expect_both_applied_once();
 }
@@ -393,6 +421,7 @@ TEST_F(another_cluster, is_recognised_even_when_unreachable_at_start_up) {
         std::this_thread::sleep_for(11s);  // past the engine's 10 s wait for the cluster id
         other.set_broker_up(1, true);
         EXPECT_TRUE(testing::wait_until([&] { return applied(b) >= 1000; }, 40s)) << "applied " << applied(b);
+        expect_other_catalog_read(b);
     }
     expect_both_applied_once();
 }
