@@ -531,7 +531,7 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
         if (i.batch.empty()) i.close_reward_windows();
         i.applier.publish();
         int wait_ms = 100;
-        if (auto due = i.applier.publish_due_in()) wait_ms = int(due->count());
+        if (auto due = i.applier.publish_due_in()) wait_ms = std::min(wait_ms, int(due->count()));
         i.assign_catalog();
         i.drain_catalog();
         if (!i.batch.empty()) {
