@@ -13,6 +13,7 @@ double exposure_tracker::impressions_per_hour(std::uint32_t row, std::int64_t no
 }
 
 void exposure_tracker::record(std::span<const std::uint32_t> rows, std::int64_t now_ms) {
+    if (rows.empty()) return;  // most lists: no lock taken on the serving path
     std::lock_guard lock(mutex_);
     for (auto row : rows) {
         if (row >= shown_.size()) shown_.resize(std::size_t(row) + 1);
