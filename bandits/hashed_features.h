@@ -22,6 +22,14 @@
 
 namespace marquee::bandits {
 
+// Largest magnitude of a numeric feature value the rank model takes. Values
+// multiply into the context x candidate interactions and enter the ridge
+// statistics squared: at 1e3 an interaction term reaches 1e6 and x'x ~1e12,
+// where the model's Sherman-Morrison A^-1 still matches the exact ridge
+// solution (a test checks); at 1e5 it no longer does, and at 1e6 A^-1 lost
+// positive-definiteness within ten updates. Scale features to about [0, 1].
+inline constexpr double max_feature_value = 1e3;
+
 // One named feature: a number, a categorical string, or a set of tags.
 struct named_feature {
     std::string name;

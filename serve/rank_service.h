@@ -71,11 +71,7 @@ struct rank_options {
     std::chrono::milliseconds close_every{0};
 };
 
-// Largest magnitude of a numeric feature value. Values are multiplied into
-// the context x candidate interactions and enter the ridge update squared,
-// so 1e6 keeps every term below about 1e24, far from overflow (and well past
-// the "about [0, 1]" the README asks for).
-inline constexpr double max_feature_value = 1e6;
+using bandits::max_feature_value;
 
 struct rank_candidate {
     std::string id;

@@ -92,6 +92,41 @@ TEST(rank_model, an_update_with_non_finite_inputs_leaves_the_model_unchanged_and
     EXPECT_TRUE(std::isfinite(m.width(good)));
 }
 
+TEST(rank_model, matches_the_exact_ridge_solution_with_feature_values_at_the_accepted_bound) {
+    // Values at max_feature_value multiply into 1e6 interactions and enter A
+    // squared. The model's A^-1 (Sherman-Morrison) must still give the ridge
+    // solution, computed here afresh from A and b in long double.
+    rank_model m({.bits = 6});
+    using ld_matrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
+    using ld_vector = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
+    ld_matrix a = ld_matrix::Identity(m.dim(), m.dim()) * (long double)m.options().lambda;
+    ld_vector b = ld_vector::Zero(m.dim());
+    auto pair = [&](double budget, double price) {
+        sparse_x x;
+        m.encode(hash_features(features{{"budget", budget}}, features{{"price", price}}, m.options().hashing()), {}, x);
+        return x;
+    };
+    const double big = max_feature_value;
+    const double budgets[] = {big, 1.0}, prices[] = {big, 0.99 * big, 0.5 * big, 1.0};
+    core::splitmix64 rng(17);
+    for (int i = 0; i < 200; ++i) {
+        const auto x = pair(budgets[rng.below(2)], prices[rng.below(4)]);
+        const double r = rng.uniform() < 0.5 ? 0.0 : 1.0;
+        ASSERT_TRUE(m.update(x, r));
+        const ld_vector d = m.dense(x).cast<long double>();
+        a += d * d.transpose();
+        b += (long double)r * d;
+    }
+    const ld_vector theta = a.ldlt().solve(b);
+    for (double budget : budgets)
+        for (double price : prices) {
+            const auto x = pair(budget, price);
+            const double exact = double(theta.dot(m.dense(x).cast<long double>()));
+            EXPECT_NEAR(m.mean(x), exact, 1e-3) << "budget " << budget << ", price " << price;
+            EXPECT_TRUE(std::isfinite(m.width(x)));
+        }
+}
+
 TEST(rank_model, learns_which_candidate_pays_in_which_context) {
     rank_model m({.bits = 8});
     sparse_x night_horror, night_comedy, day_horror, day_comedy;
