@@ -237,7 +237,7 @@ const std::vector<entry>& entries() {
         t.push_back(bind("model.popularity_half_life_hours", "Half-life of item popularity (event time)",
                          [](config& c) -> auto& { return c.model.popularity_half_life_hours; }, positive()));
         t.push_back(bind("model.new_release_days", "Age under which an item counts as a new release",
-                         [](config& c) -> auto& { return c.model.new_release_days; }, at_least(0)));
+                         [](config& c) -> auto& { return c.model.new_release_days; }, within(0, 36500)));
         t.push_back(bind("model.history_size", "Recent items kept per user (never re-recommended)",
                          [](config& c) -> auto& { return c.model.history_size; }, at_least(0)));
         t.push_back(bind("model.covisit_neighbours", "Co-visitation neighbours kept per item (Space-Saving)",
@@ -360,6 +360,17 @@ void validate(const config& c) {
     if (!dlq.empty() && (dlq == c.kafka.events_topic || dlq == c.kafka.items_topic))
         throw std::invalid_argument("topics.dlq: '" + dlq + "' is a topic ingest reads (topics.events/topics.items); "
                                     "each rejected record would be read and rejected again forever");
+    // Ingest reads a record by its topic: a catalog record on the events
+    // topic (or the reverse), or a decision log record read back as an event,
+    // is rejected and dead-lettered, every one of them.
+    const std::pair<const char*, const std::string*> topics[] = {{"topics.events", &c.kafka.events_topic},
+                                                                 {"topics.items", &c.kafka.items_topic},
+                                                                 {"topics.decisions", &c.kafka.decisions_topic}};
+    for (std::size_t i = 0; i < std::size(topics); ++i)
+        for (std::size_t j = i + 1; j < std::size(topics); ++j)
+            if (!topics[i].second->empty() && *topics[i].second == *topics[j].second)
+                throw std::invalid_argument(std::string(topics[j].first) + ": '" + *topics[j].second + "' is also " +
+                                            topics[i].first + "; each must be a topic of its own");
     if (c.api.default_k > c.api.max_k)
         throw std::invalid_argument("api.default_k: " + std::to_string(c.api.default_k) + " is above api.max_k (" +
                                     std::to_string(c.api.max_k) + ")");

@@ -108,6 +108,14 @@ TEST(config, rules_between_settings_are_checked_and_name_the_keys) {
         << "dead letters read back as events would loop forever";
     EXPECT_NE(refused([](config& c) { c.kafka.dlq_topic = c.kafka.items_topic; }).find("topics.dlq"), std::string::npos);
     EXPECT_NE(refused([](config& c) { c.kafka.events_topic.clear(); }).find("topics.events"), std::string::npos);
+    // Records are read by topic: every one on a shared topic would be rejected.
+    EXPECT_EQ(refused([](config& c) { c.kafka.items_topic = c.kafka.events_topic; }),
+              "topics.items: 'marquee.events' is also topics.events; each must be a topic of its own");
+    EXPECT_NE(refused([](config& c) { c.kafka.decisions_topic = c.kafka.events_topic; }).find("topics.decisions"),
+              std::string::npos);
+    EXPECT_NE(refused([](config& c) { c.kafka.decisions_topic = c.kafka.items_topic; }).find("topics.decisions"),
+              std::string::npos);
+    EXPECT_EQ(refused([](config& c) { c.kafka.items_topic.clear(); }), "accepted") << "no catalog";
     EXPECT_NE(refused([](config& c) { c.api.default_k = c.api.max_k + 1; }).find("api.default_k"), std::string::npos);
     EXPECT_NE(refused([](config& c) { c.http.address = "localhost"; }).find("http.address"), std::string::npos);
     EXPECT_EQ(refused([](config& c) { c.http.address = "::"; }), "accepted");
@@ -134,6 +142,9 @@ TEST(config, values_that_would_break_the_engine_are_refused_naming_the_range) {
     EXPECT_EQ(refused("ingest.batch_max_wait_ms", "-1"), "ingest.batch_max_wait_ms: '-1' is out of range (at least 0)");
     // A decision larger than the store decodes, and per-request buffers of any size.
     EXPECT_EQ(refused("api.max_k", "20000"), "api.max_k: '20000' is out of range (at least 1 and at most 1000)");
+    // Days to milliseconds beyond int64 (undefined behaviour).
+    EXPECT_EQ(refused("model.new_release_days", "1e12"),
+              "model.new_release_days: '1e12' is out of range (at least 0 and at most 36500)");
     EXPECT_EQ(refused("retrieval.covisit_n", "100000000"),
               "retrieval.covisit_n: '100000000' is out of range (at least 0 and at most 1000)");
     EXPECT_EQ(get(c, "rank.checkpoint_every"), get(config{}, "rank.checkpoint_every")) << "a refused value is not kept";
