@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "app/config.h"
@@ -48,7 +49,7 @@ struct common_flags {
     std::string config_file;
     std::vector<std::string> sets;
     std::string brokers, data_dir, listen, dlq;
-    int port = -1;
+    std::optional<int> port;
 };
 
 void add_common(CLI::App& cmd, common_flags& f) {
@@ -74,7 +75,7 @@ app::config build_config(const common_flags& f) {
     if (!f.data_dir.empty()) c.state.path = f.data_dir;
     if (!f.dlq.empty()) c.kafka.dlq_topic = f.dlq == "off" ? std::string() : f.dlq;
     if (!f.listen.empty()) c.http.address = f.listen;
-    if (f.port != -1) app::set(c, "http.port", std::to_string(f.port));  // range-checked like --set
+    if (f.port) app::set(c, "http.port", std::to_string(*f.port));  // range-checked like --set
     app::validate(c);
     auto level = spdlog::level::from_str(c.log_level);
     if (level == spdlog::level::off && c.log_level != "off")
@@ -198,7 +199,7 @@ int main(int argc, char** argv) {
     auto* demo_cmd = cli.add_subcommand("demo", "Replay MovieLens into the events topic, then keep serving");
     add_common(*demo_cmd, flags);
     demo_cmd->add_option("--movielens", movielens, "Directory holding MovieLens movies.csv and ratings.csv");
-    demo_cmd->add_option("--limit", limit, "Replay only the first N ratings (0: all)");
+    demo_cmd->add_option("--limit", limit, "Replay only the first N ratings (0: all)")->check(CLI::NonNegativeNumber);
     demo_cmd->add_flag("--fresh", fresh, "Delete the data dir first");
 
     auto* config_cmd = cli.add_subcommand("config", "Configuration");
@@ -213,7 +214,7 @@ int main(int argc, char** argv) {
         "replay", "Apply MovieLens ratings straight to a data dir, without Kafka (the checksum reference)");
     add_common(*replay_cmd, flags);
     replay_cmd->add_option("--movielens", movielens, "Directory holding MovieLens ratings.csv");
-    replay_cmd->add_option("--limit", limit, "Apply only the first N ratings (0: all)");
+    replay_cmd->add_option("--limit", limit, "Apply only the first N ratings (0: all)")->check(CLI::NonNegativeNumber);
     bool with_catalog = false;
     replay_cmd->add_flag("--catalog", with_catalog,
                          "Apply movies.csv first as the catalog (titles, genres), as `demo` does through Kafka");

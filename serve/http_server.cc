@@ -10,6 +10,8 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -237,11 +239,17 @@ http_server::~http_server() { stop(); }
 
 void http_server::start() {
     auto& i = *impl_;
-    tcp::endpoint endpoint{net::ip::make_address(i.options.address), i.options.port};
-    i.acceptor.open(endpoint.protocol());
-    i.acceptor.set_option(net::socket_base::reuse_address(true));
-    i.acceptor.bind(endpoint);
-    i.acceptor.listen(net::socket_base::max_listen_connections);
+    try {
+        tcp::endpoint endpoint{net::ip::make_address(i.options.address), i.options.port};
+        i.acceptor.open(endpoint.protocol());
+        i.acceptor.set_option(net::socket_base::reuse_address(true));
+        i.acceptor.bind(endpoint);
+        i.acceptor.listen(net::socket_base::max_listen_connections);
+    } catch (const boost::system::system_error& e) {
+        // Boost's own text names neither the address nor the port.
+        throw std::system_error(e.code(), "http: cannot listen on " + i.options.address + " port " +
+                                              std::to_string(i.options.port) + " (http.address, http.port)");
+    }
     i.bound_port = i.acceptor.local_endpoint().port();
     net::co_spawn(i.acceptor.get_executor(), i.listen(), net::detached);
     for (int t = 0; t < std::max(1, i.options.threads); ++t) i.threads.emplace_back([&i] { i.ioc.run(); });

@@ -30,8 +30,13 @@ def check(name, ok, detail):
 r = run("config", "print", "--port", "70000")
 check("--port 70000 is refused naming http.port", r.returncode == 2 and "http.port" in r.stderr,
       f"rc={r.returncode} stdout={r.stdout[-300:]} stderr={r.stderr[-300:]}")
+# -1 too (it once meant "not given", and the port stayed 8080).
+r = run("config", "print", "--port", "-1")
+check("--port -1 is refused naming http.port", r.returncode == 2 and "http.port" in r.stderr,
+      f"rc={r.returncode} stdout={r.stdout[-300:]} stderr={r.stderr[-300:]}")
 # Any bad command line is exit 2, as a bad setting is (not CLI11's own 1xx codes).
-for args in (["config", "print", "--port", "abc"], ["-c", "/nonexistent.toml", "config", "print"], []):
+for args in (["config", "print", "--port", "abc"], ["-c", "/nonexistent.toml", "config", "print"], [],
+             ["state", "replay", "--limit", "-5"], ["demo", "--limit", "-5"]):
     r = run(*args)
     check(f"{' '.join(args) or '(no command)'} exits 2", r.returncode == 2,
           f"rc={r.returncode} stderr={r.stderr[-300:]}")
@@ -59,6 +64,18 @@ with tempfile.TemporaryDirectory() as tmp:
     check("a demo whose replay is not delivered exits 1 and says why",
           r.returncode == 1 and "not delivered" in r.stderr,
           f"rc={r.returncode} stderr={r.stderr[-600:]}")
+
+    # A port already taken: the error names the address, the port and the keys.
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run("run", "--brokers", "127.0.0.1:1", "--port", str(port), "--data-dir", os.path.join(tmp, "bind"),
+                "--set", "log.level=error")
+        check("a port in use is an error naming address, port and http.port",
+              r.returncode == 2 and f"127.0.0.1 port {port}" in r.stderr and "http.port" in r.stderr,
+              f"rc={r.returncode} stderr={r.stderr[-400:]}")
 
     # librdkafka's own lines follow log.format too: the producers' as well as
     # the consumers', as JSON on stdout, none raw on stderr.
