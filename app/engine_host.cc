@@ -167,7 +167,7 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     });
 }
 
-engine_host::~engine_host() {
+bool engine_host::shutdown() {
     auto& i = *impl_;
     // Ingest winds down (its last batch and offsets) while HTTP stops
     // accepting and drains: the two in parallel, new connections refused
@@ -175,6 +175,13 @@ engine_host::~engine_host() {
     stop();
     if (i.http) i.http->stop();
     if (i.ingest_thread.joinable()) i.ingest_thread.join();
+    std::lock_guard lock(i.mutex);
+    return i.ok;
+}
+
+engine_host::~engine_host() {
+    auto& i = *impl_;
+    shutdown();
     i.api.reset();
     i.rank.reset();
     i.runtime.reset();

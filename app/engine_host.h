@@ -22,9 +22,14 @@ public:
     // bootstrap servers are set, and starts ingest and HTTP. Throws
     // std::runtime_error / std::invalid_argument on start-up failure.
     explicit engine_host(config c);
-    // Stops ingest (committing the last batch and leaving the group), then
-    // HTTP, then flushes producers and closes the store.
+    // shutdown(), then flushes producers and closes the store.
     ~engine_host();
+
+    // Stops ingest (committing its last batch and leaving the group) and
+    // HTTP (refusing new connections at once, answering requests in
+    // progress) in parallel, and waits for both; false if ingest ended on a
+    // fatal error. Idempotent.
+    bool shutdown();
 
     // Blocks until stop() is called or ingest ends; false on a fatal error.
     bool wait();

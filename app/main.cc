@@ -108,8 +108,11 @@ core::result<std::size_t> replay(const app::config& c, const std::string& topic,
         if (!queued) break;
         ++sent;
     }
-    if (!producer.flush(std::chrono::seconds(60)))
-        return core::error{"replay", "replay to " + topic + ": not delivered within 60 s"};
+    // Stopped by a signal, the process is expected to end within seconds.
+    const auto flush_for = std::chrono::seconds(signalled ? 5 : 60);
+    if (!producer.flush(flush_for))
+        return core::error{"replay", "replay to " + topic + ": not delivered within " +
+                                         std::to_string(flush_for.count()) + " s"};
     if (const auto failed = producer.failed_deliveries(topic))
         return core::error{"replay", "replay to " + topic + ": " + std::to_string(failed) + " of " +
                                          std::to_string(sent) + " records not delivered"};
@@ -176,10 +179,10 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
     }
     while (!signalled && !replay_failed && host.running()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (signalled) spdlog::info("signal received: shutting down");
-    signalled = true;  // also stops the replay thread
+    signalled = true;  // also stops the replay thread, which flushes meanwhile
+    const bool ingest_ok = host.shutdown();
     if (replayer.joinable()) replayer.join();
-    host.stop();
-    return host.wait() && !replay_failed ? 0 : 1;
+    return ingest_ok && !replay_failed ? 0 : 1;
 }
 
 }  // namespace

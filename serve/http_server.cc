@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -258,10 +259,16 @@ void http_server::start() {
 void http_server::stop() {
     auto& i = *impl_;
     if (i.threads.empty()) return;
-    net::post(i.acceptor.get_executor(), [&i] {
+    // Waited for: with no connection open, ioc.stop() below would otherwise
+    // come first, and the listening socket would go on queueing connections
+    // that nobody accepts until the server is destroyed.
+    std::promise<void> closed;
+    net::post(i.acceptor.get_executor(), [&i, &closed] {
         beast::error_code ignored;
         i.acceptor.close(ignored);
+        closed.set_value();
     });
+    closed.get_future().wait();
     i.draining = true;
     {
         std::unique_lock lock(i.connections_mutex);

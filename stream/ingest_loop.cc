@@ -180,6 +180,8 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         // Brokers unreachable at start-up: the stored offsets may belong to
         // a cluster since rebuilt, where they would skip records uncounted.
         if (!cluster_known) check_cluster();
+        if (!cluster_known && fatal)
+            spdlog::warn("ingest: the Kafka cluster id is still unknown at assignment; trusting the stored offsets");
         owned_partitions committed;
         for (auto* tp : partitions) committed.list.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
         if (auto err = c->committed(committed.list, 10'000); err != RdKafka::ERR_NO_ERROR) {
@@ -467,11 +469,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             return;
         }
         const std::string stored = read.value();
-        if (current.empty()) {
-            if (timeout_ms > 0)
-                spdlog::warn("ingest: could not read the Kafka cluster id; checking again before partitions are read");
-            return;
-        }
+        if (current.empty()) return;  // cluster_known stays false; the caller says what follows
         cluster_known = true;
         if (stored == current) {
             spdlog::info("ingest: cluster {} matches the stored offsets; resuming from them", current);
@@ -517,8 +515,12 @@ bool ingest_loop::ready() const {
 
 core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
     auto& i = *impl_;
-    i.check_cluster();
+    // Up to 10 s for the brokers to answer (they may be starting too), a
+    // second at a time so that a stop is not held up.
+    for (int waited = 0; waited < 10 && !i.cluster_known && i.fatal && !stop.load(); ++waited) i.check_cluster(1'000);
     if (!i.fatal) return i.fatal;
+    if (!i.cluster_known)
+        spdlog::warn("ingest: could not read the Kafka cluster id; checking again before partitions are read");
     if (auto err = i.consumer->subscribe({i.kafka.events_topic}); err != RdKafka::ERR_NO_ERROR)
         return core::error{"kafka", "subscribe: " + RdKafka::err2str(err)};
     spdlog::info("ingest: subscribed to {} as group {}", i.kafka.events_topic, i.kafka.group_id);

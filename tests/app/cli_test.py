@@ -77,6 +77,44 @@ with tempfile.TemporaryDirectory() as tmp:
               r.returncode == 2 and f"127.0.0.1 port {port}" in r.stderr and "http.port" in r.stderr,
               f"rc={r.returncode} stderr={r.stderr[-400:]}")
 
+    # SIGTERM: new connections are refused at once, and with the brokers
+    # unreachable the process still ends in seconds (it waited out a 10 s
+    # cluster-id lookup, accepting connections all the while).
+    import signal
+    import time
+    import urllib.request
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    p = subprocess.Popen([MARQUEE, "run", "--brokers", "127.0.0.1:1", "--port", str(port), "--data-dir",
+                          os.path.join(tmp, "term"), "--set", "log.level=error"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    up = False
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            up = True
+            break
+        except OSError:
+            time.sleep(0.1)
+    sent = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        refused = False
+    except OSError:
+        refused = True
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    took = time.monotonic() - sent
+    check("after SIGTERM new connections are refused and the process exits within 8 s",
+          up and refused and p.returncode == 0 and took < 8,
+          f"up={up} refused={refused} rc={p.returncode} took={took:.1f} s")
+
     # librdkafka's own lines follow log.format too: the producers' as well as
     # the consumers', as JSON on stdout, none raw on stderr.
     p = subprocess.Popen([MARQUEE, "run", "--brokers", "127.0.0.1:1", "--port", "0", "--data-dir",

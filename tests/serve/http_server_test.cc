@@ -125,6 +125,13 @@ TEST(http_server, stop_answers_the_request_in_progress_and_closes_idle_connectio
     EXPECT_LT(stopped_after, 5s);
 }
 
+TEST(http_server, once_stopped_it_refuses_connections_even_with_none_open) {
+    slow_server s(0ms);
+    const auto port = s.server->port();
+    s.server->stop();
+    EXPECT_THROW(raw_client(port, 1s), boost::system::system_error) << "the listening socket is closed";
+}
+
 TEST(http_server, a_handler_slower_than_the_idle_timeout_still_answers) {
     // The idle timeout bounds a silent client, not a handler waiting on Kafka.
     slow_server s(1500ms, 5s, 1s);
