@@ -1,6 +1,7 @@
 #include "app/config.h"
 
 #include <boost/asio/ip/address.hpp>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <cstdio>
@@ -336,7 +337,14 @@ void apply_environment(config& c, char** env) {
             continue;
         }
         auto sep = name.find("__");
-        if (sep == std::string_view::npos) continue;  // not a config variable
+        if (sep == std::string_view::npos) {
+            // Most likely a setting spelt with one underscore (MARQUEE_HTTP_PORT),
+            // which would otherwise be ignored without a word.
+            spdlog::warn("environment: {} is not a Marquee setting and is ignored (settings are "
+                         "MARQUEE_<SECTION>__<KEY>, e.g. MARQUEE_HTTP__PORT, and MARQUEE_BROKERS)",
+                         var.substr(0, eq));
+            continue;
+        }
         std::string section(name.substr(0, sep)), rest(name.substr(sep + 2));
         for (auto& ch : section) ch = char(std::tolower(ch));
         for (auto& ch : rest) ch = char(std::tolower(ch));

@@ -45,6 +45,13 @@ data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dat
 r = run("evaluate", "new-releases", "--data", data, "--weight", "-5")
 check("evaluate new-releases --weight -5 is refused", r.returncode == 2 and "weight" in r.stderr,
       f"rc={r.returncode} stderr={r.stderr[-300:]}")
+# A setting spelt with one underscore is not silently ignored.
+r = subprocess.run([MARQUEE, "config", "print"], capture_output=True, text=True, timeout=60,
+                   env={**os.environ, "MARQUEE_HTTP_PORT": "9191"})
+check("MARQUEE_HTTP_PORT (one underscore) is warned about by name",
+      r.returncode == 0 and "MARQUEE_HTTP_PORT is not a Marquee setting" in r.stdout + r.stderr
+      and "http.port = 8080" in r.stdout,
+      f"rc={r.returncode} stdout={r.stdout[-300:]} stderr={r.stderr[-300:]}")
 r = run("config", "print", "--port", "9090")
 check("--port 9090 is taken", r.returncode == 0 and "http.port = 9090" in r.stdout,
       f"rc={r.returncode} stdout={r.stdout[-300:]} stderr={r.stderr[-300:]}")
