@@ -93,6 +93,19 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     auto opened = state::store::open(i.cfg.state);
     if (!opened) throw std::runtime_error("opening state at " + i.cfg.state.path + ": " + opened.error().message);
     i.store = std::move(opened).value();
+    if (i.broker) {
+        // Ingest drops stored offsets of any other cluster, which is right for
+        // a previous embedded broker's but not for a real cluster's: a start
+        // that only forgot --brokers would cost them.
+        auto stored = i.store->cluster_id();
+        if (!stored) throw std::runtime_error("reading the stored cluster id: " + stored.error().message);
+        if (!stored.value().empty() && !stream::embedded_broker::made(stored.value()))
+            throw std::runtime_error("the data dir " + i.cfg.state.path + " holds offsets of Kafka cluster " +
+                                     stored.value() +
+                                     "; with no kafka.brokers set an embedded broker would start and they would be "
+                                     "dropped. Give that cluster's --brokers (kafka.brokers, MARQUEE_BROKERS), or "
+                                     "another --data-dir");
+    }
     i.model = std::make_unique<engine::model>(i.cfg.model);
     if (auto loaded = i.store->load_model(*i.model); !loaded) {
         // An upgrade that changed the bandit's features: items, users and

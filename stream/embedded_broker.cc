@@ -47,6 +47,8 @@ void embedded_broker::refuse_next_produce_requests(int count) {
         rd_kafka_mock_push_request_errors(impl_->cluster, produce_api_key, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
 }
 
+bool embedded_broker::made(std::string_view cluster_id) { return cluster_id.starts_with("mockCluster"); }
+
 void embedded_broker::create_topic(const std::string& name, int partitions) {
     auto err = rd_kafka_mock_topic_create(impl_->cluster, name.c_str(), partitions, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)

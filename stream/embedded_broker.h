@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace marquee::stream {
 
@@ -27,6 +28,10 @@ public:
     // a non-retriable error (MSG_SIZE_TOO_LARGE), as a broker that refuses
     // records would: for tests of what is done with undelivered messages.
     void refuse_next_produce_requests(int count);
+
+    // Whether `cluster_id` names a cluster of this kind (librdkafka's mock
+    // names its clusters "mockCluster<hex>"; a real Kafka id is a base64 UUID).
+    static bool made(std::string_view cluster_id);
 
 private:
     struct impl;

@@ -341,6 +341,37 @@ TEST_F(ingest, after_the_log_ends_before_the_stored_offset_the_offsets_kept_are_
     EXPECT_EQ(applied(c), 1);
 }
 
+TEST(embedded_start, refuses_a_data_dir_holding_a_real_clusters_offsets_and_keeps_them) {
+    testing::temp_dir dir;
+    auto with_cluster = [&](const std::string& id) {
+        auto s = state::store::open({.path = dir.str()}).value();
+        ASSERT_TRUE(s->reset_offsets(id));
+        auto w = s->begin();
+        w.put_offset({"marquee.events", 0, 42});
+        ASSERT_TRUE(s->commit(w));
+    };
+    auto embedded = [&] {
+        auto c = testing::engine_config("", dir.str());
+        c.kafka.brokers.clear();
+        return c;
+    };
+    with_cluster("Xk3bT0yKQ9qv8s1Zp2c4nA");  // a real Kafka cluster id
+    try {
+        app::engine_host host(embedded());
+        ADD_FAILURE() << "started";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("Xk3bT0yKQ9qv8s1Zp2c4nA"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("--brokers"), std::string::npos) << e.what();
+    }
+    {
+        auto s = state::store::open({.path = dir.str()}).value();
+        EXPECT_EQ(s->offset("marquee.events", 0).value(), 42) << "the offsets are kept";
+    }
+    // A previous embedded broker's offsets are dropped as before.
+    with_cluster("mockCluster15602e1fed90");
+    EXPECT_NO_THROW(app::engine_host host(embedded()));
+}
+
 // 500 events and 40 catalog items applied from `broker`, then a brand-new
 // cluster (as an embedded broker is at every start) holding `more` and 40
 // other items: the stored offsets, of events and of the catalog, must not be
