@@ -98,7 +98,14 @@ core::result<catalog_item> catalog_decoder::decode(std::string_view key, std::st
             std::int64_t ts = 0;
             if (auto err = v.get_int64().get(ts))
                 return fail(type_reason(err), "release_ts must be an integer (Unix milliseconds)");
-            item.release_ms = ts;  // before 1970 is a valid release date
+            // Before 1970 is a valid release date; outside years 1 to 2999 is
+            // a unit mistake (microseconds give year ~55000) that would keep
+            // the item "just released" for good, or overflow an age.
+            constexpr std::int64_t year_1 = -62'135'596'800'000, year_3000 = 32'503'680'000'000;
+            if (ts < year_1 || ts >= year_3000)
+                return fail("invalid_value", "release_ts must be Unix milliseconds between the years 1 and 2999 "
+                                             "(microseconds?)");
+            item.release_ms = ts;
         } else if (name == "available") {
             bool b = true;
             if (auto err = v.get_bool().get(b)) return fail(type_reason(err), "available must be a boolean");

@@ -61,6 +61,10 @@ TEST(catalog_decoder, rejects_invalid_records_with_a_reason) {
         {"invalid_value", R"j({"item_id":"m1","genres":["A|B"]})j"},
         {"wrong_type", R"j({"item_id":"m1","release_ts":"1995"})j"},
         {"wrong_type", R"j({"item_id":"m1","release_ts":1.5})j"},
+        // Microseconds (year ~55000), and the far ends of int64.
+        {"invalid_value", R"j({"item_id":"m1","release_ts":1700000000000000})j"},
+        {"invalid_value", R"j({"item_id":"m1","release_ts":-9223372036854775808})j"},
+        {"invalid_value", R"j({"item_id":"m1","release_ts":9223372036854775807})j"},
         {"wrong_type", R"j({"item_id":"m1","available":"yes"})j"},
         {"wrong_type", R"j({"item_id":"m1","title":null})j"},
         {"invalid_value", R"j({"item_id":""})j"},
