@@ -61,7 +61,6 @@ struct engine_host::impl {
     std::thread ingest_thread;
     std::atomic<bool> stopping{false};
     mutable std::mutex mutex;
-    std::condition_variable done_cv;
     bool done = false;
     bool ok = true;
     std::uint64_t loaded_version = 0;
@@ -176,7 +175,6 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
             i.ok = false;
         }
         i.done = true;
-        i.done_cv.notify_all();
     });
 }
 
@@ -218,12 +216,6 @@ engine_host::~engine_host() {
     i.store.reset();
     i.broker.reset();
     spdlog::info("shutdown complete");
-}
-
-bool engine_host::wait() {
-    std::unique_lock lock(impl_->mutex);
-    impl_->done_cv.wait(lock, [this] { return impl_->done; });
-    return impl_->ok;
 }
 
 bool engine_host::running() const {

@@ -31,8 +31,6 @@ public:
     // fatal error. Idempotent.
     bool shutdown();
 
-    // Blocks until stop() is called or ingest ends; false on a fatal error.
-    bool wait();
     // False once ingest has ended (after stop() or a fatal error).
     bool running() const;
     // Asks ingest to stop (safe from any thread and from a signal handler's

@@ -55,8 +55,7 @@ TEST_F(ingest, every_event_is_applied_exactly_once_across_a_restart_mid_stream) 
         ASSERT_TRUE(testing::wait_until([&] { return testing::metric_sum(a.registry(), "marquee_events_applied_total") >= 1000; }, 30s));
         // More arrives while it runs; stop it in the middle of consuming.
         testing::produce_events(broker.bootstrap(), "marquee.events", rest);
-        a.stop();
-        ASSERT_TRUE(a.wait());
+        ASSERT_TRUE(a.shutdown());
         applied_by_a = testing::metric_sum(a.registry(), "marquee_events_applied_total");
     }
     ASSERT_LT(applied_by_a, total) << "a finished the stream: the restart was not mid-stream";
@@ -95,8 +94,7 @@ TEST_F(ingest, two_members_of_one_group_apply_every_event_exactly_once_between_t
         ASSERT_TRUE(testing::wait_until([&] { return applied(*a) + applied(b) >= 10000; }, 30s));
         EXPECT_GT(applied(b), 0) << "b applied nothing while sharing the group";
         // The first member leaves mid-stream; b takes everything over.
-        a->stop();
-        ASSERT_TRUE(a->wait());
+        ASSERT_TRUE(a->shutdown());
         by_a = applied(*a);
         lost_a = testing::metric_sum(a->registry(), "marquee_consumer_rebalances_total", "kind", "lost");
         a.reset();
