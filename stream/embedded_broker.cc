@@ -47,6 +47,13 @@ void embedded_broker::refuse_next_produce_requests(int count) {
         rd_kafka_mock_push_request_errors(impl_->cluster, produce_api_key, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
 }
 
+void embedded_broker::refuse_next_offset_fetches(int count) {
+    constexpr std::int16_t offset_fetch_api_key = 9;
+    for (int i = 0; i < count; ++i)
+        rd_kafka_mock_push_request_errors(impl_->cluster, offset_fetch_api_key, 1,
+                                          RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
+}
+
 bool embedded_broker::made(std::string_view cluster_id) { return cluster_id.starts_with("mockCluster"); }
 
 void embedded_broker::create_topic(const std::string& name, int partitions) {

@@ -28,6 +28,9 @@ public:
     // a non-retriable error (MSG_SIZE_TOO_LARGE), as a broker that refuses
     // records would: for tests of what is done with undelivered messages.
     void refuse_next_produce_requests(int count);
+    // Answers the next `count` OffsetFetch requests (reading a group's
+    // committed offsets) with GROUP_AUTHORIZATION_FAILED, which is not retried.
+    void refuse_next_offset_fetches(int count);
 
     // Whether `cluster_id` names a cluster of this kind (librdkafka's mock
     // names its clusters "mockCluster<hex>"; a real Kafka id is a base64 UUID).

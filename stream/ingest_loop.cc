@@ -184,9 +184,12 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             spdlog::warn("ingest: the Kafka cluster id is still unknown at assignment; trusting the stored offsets");
         owned_partitions committed;
         for (auto* tp : partitions) committed.list.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
-        if (auto err = c->committed(committed.list, 10'000); err != RdKafka::ERR_NO_ERROR) {
-            spdlog::warn("ingest: could not read the group's committed offsets ({}); using stored offsets only",
-                         RdKafka::err2str(err));
+        const auto read_committed = c->committed(committed.list, 10'000);
+        const bool group_known = read_committed == RdKafka::ERR_NO_ERROR;
+        if (!group_known) {
+            spdlog::warn("ingest: could not read the group's committed offsets ({}); a partition with a stored "
+                         "offset starts there, the others where the consumer then finds the group's offset",
+                         RdKafka::err2str(read_committed));
             for (auto* tp : committed.list) tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
         }
         for (std::size_t n = 0; n < partitions.size(); ++n) {
@@ -209,11 +212,21 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
             // What note_offset expects first: with no offset, a replay or
             // auto.offset.reset=earliest means "from the first record", so
             // whatever the broker deleted before we read it counts as skipped.
-            next_expected[tp->partition()] = start >= 0 ? start : replay ? 0 : reset_position(c, *tp);
+            // Unless the group's offset could not be read: librdkafka may
+            // then find one and start there, so the first record is taken
+            // as it comes (-1), not as a jump from 0.
+            next_expected[tp->partition()] = start >= 0 ? start
+                                             : replay   ? 0
+                                             : group_known ? reset_position(c, *tp)
+                                                           : -1;
             spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}{}", tp->topic(), tp->partition(),
-                         stored >= 0 ? std::to_string(stored) : "none", group >= 0 ? std::to_string(group) : "none",
+                         stored >= 0 ? std::to_string(stored) : "none",
+                         !group_known ? "unknown" : group >= 0 ? std::to_string(group) : "none",
                          start >= 0 ? "start at " + std::to_string(start)
-                                    : std::string(replay ? "start at the beginning" : "auto.offset.reset"),
+                                    : std::string(replay          ? "start at the beginning"
+                                              : group_known ? "auto.offset.reset"
+                                                            : "the group's offset if the consumer reads one, "
+                                                              "else auto.offset.reset"),
                          replay ? " (replaying what another member applied)" : "");
         }
     }

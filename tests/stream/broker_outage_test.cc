@@ -131,6 +131,34 @@ TEST(retention, records_deleted_before_they_were_read_are_counted_and_nothing_el
               skipped());
 }
 
+TEST(retention, a_start_that_cannot_read_the_groups_offsets_counts_no_false_skips) {
+    // The group is past a log whose start retention moved. A new member
+    // whose own read of the group's offsets fails still starts where the
+    // group is (librdkafka reads them again): nothing was deleted before it
+    // read it, so nothing may be counted as skipped.
+    spdlog::set_level(spdlog::level::critical);
+    stream::embedded_broker broker;
+    testing::create_engine_topics(broker, 1);
+    testing::temp_dir first_dir, second_dir;
+    const auto events = testing::synthetic_events(200, 500, 60'000, 32);
+    testing::produce_events(broker.bootstrap(), "marquee.events", events);
+    const auto end = testing::end_offsets(broker.bootstrap(), "marquee.events", 1);
+    {
+        app::engine_host first(testing::engine_config(broker.bootstrap(), first_dir.str()));
+        ASSERT_TRUE(testing::wait_until(
+            [&] { return testing::group_committed(broker.bootstrap(), "marquee", "marquee.events", 1) == end; }, 60s));
+    }
+    broker.refuse_next_offset_fetches(1);
+    app::engine_host second(testing::engine_config(broker.bootstrap(), second_dir.str()));
+    auto applied = [&] { return testing::metric_sum(second.registry(), "marquee_events_applied_total"); };
+    // Not ready until then: with no offset of its own, its position is unknown.
+    testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(10, 50, 1, 33));
+    ASSERT_TRUE(testing::wait_until([&] { return applied() >= 1; }, 30s));
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(applied(), 1) << "it started where the group is";
+    EXPECT_EQ(testing::metric_sum(second.registry(), "marquee_consumer_skipped_offsets_total"), 0);
+}
+
 TEST(retention, records_deleted_while_a_running_consumer_lags_are_counted_too) {
     // The engine is assigned the empty partition first; then ~12 MB arrive
     // faster than it applies them, and the mock broker keeps only 5 MB.
