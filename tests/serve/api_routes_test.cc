@@ -1,7 +1,6 @@
 // Every route of the live API and its error paths, over a real socket.
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <set>
 
 #include "core/decision_id.h"
@@ -15,13 +14,7 @@ namespace {
 
 namespace http = boost::beast::http;
 
-std::vector<std::string> item_ids(const std::string& body, const std::string& key = "item_id") {
-    std::vector<std::string> out;
-    std::regex re("\"" + key + "\":\"([^\"]+)\"");
-    for (auto it = std::sregex_iterator(body.begin(), body.end(), re); it != std::sregex_iterator(); ++it)
-        out.push_back((*it)[1]);
-    return out;
-}
+using testing::item_ids;
 
 const std::string rank_body =
     R"({"user_id":"fan","context":{"daypart":"night","temp":12.5},"k":2,)"

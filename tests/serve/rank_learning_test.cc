@@ -146,13 +146,24 @@ int decision_keys(state::store& store) {
     return scanned ? n : -1;
 }
 
-TEST(rank_learning, a_closed_window_gives_unrewarded_items_the_default_reward_and_forgets_the_decision) {
+// A rank service with a 1 s reward window, over a store of its own.
+struct windowed_ranker {
+    static rank_options options() {
+        rank_options o;
+        o.reward_window = std::chrono::milliseconds(1000);
+        return o;
+    }
+    explicit windowed_ranker(std::string id_prefix)
+        : ranker(options(), *store, nullptr, nullptr, registry, counter_ids(std::move(id_prefix))) {}
     testing::temp_dir dir;
-    auto store = state::store::open({.path = dir.str()}).value();
-    rank_options o;
-    o.reward_window = std::chrono::milliseconds(1000);
-    prometheus::Registry r;
-    rank_service ranker(o, *store, nullptr, nullptr, r, counter_ids("w"));
+    std::unique_ptr<state::store> store = state::store::open({.path = dir.str()}).value();
+    prometheus::Registry registry;
+    rank_service ranker;
+};
+
+TEST(rank_learning, a_closed_window_gives_unrewarded_items_the_default_reward_and_forgets_the_decision) {
+    windowed_ranker w("w");
+    auto& ranker = w.ranker;
     rank_request rq;
     rq.k = 2;
     rq.context = {{"t", std::string("a")}};
@@ -170,40 +181,30 @@ TEST(rank_learning, a_closed_window_gives_unrewarded_items_the_default_reward_an
     EXPECT_EQ(ranker.close_windows(20'000).value(), 1u);
     EXPECT_EQ(ranker.model_version(), 4u);
     EXPECT_EQ(ranker.close_windows(30'000).value(), 0u);
-    EXPECT_EQ(decision_keys(*store), 0) << "the rank family keeps no closed decision";
+    EXPECT_EQ(decision_keys(*w.store), 0) << "the rank family keeps no closed decision";
     // The default rewards were checkpointed: a restart has them.
     prometheus::Registry r2;
-    rank_service again(o, *store, nullptr, nullptr, r2);
+    rank_service again(windowed_ranker::options(), *w.store, nullptr, nullptr, r2);
     EXPECT_EQ(again.model_version(), 4u);
 }
 
 TEST(rank_learning, the_service_closes_every_due_window_at_once_not_256_a_second) {
-    testing::temp_dir dir;
-    auto store = state::store::open({.path = dir.str()}).value();
-    rank_options o;
-    o.reward_window = std::chrono::milliseconds(1000);
-    prometheus::Registry r;
-    rank_service ranker(o, *store, nullptr, nullptr, r, counter_ids("b"));
+    windowed_ranker w("b");
+    auto& ranker = w.ranker;
     rank_request rq;
     rq.k = 1;
     rq.candidates = {{"x", {}}, {"y", {}}};
     for (int n = 0; n < 700; ++n) ASSERT_TRUE(ranker.rank(rq, 10'000));
     // What the service's thread runs each second: one call, every due window.
     EXPECT_EQ(ranker.close_due_windows(20'000).value(), 700u) << "one pass of 256 would leave " << 700 - 256;
-    int left = 0;
-    ASSERT_TRUE(store->scan_rank("d/", [&](std::string_view, std::string_view) { return ++left, true; }));
-    EXPECT_EQ(left, 0);
-    EXPECT_EQ(testing::metric_sum(r, "marquee_rank_rewards_total", "outcome", "default"), 700);
+    EXPECT_EQ(decision_keys(*w.store), 0);
+    EXPECT_EQ(testing::metric_sum(w.registry, "marquee_rank_rewards_total", "outcome", "default"), 700);
     EXPECT_EQ(ranker.close_due_windows(30'000).value(), 0u);
 }
 
 TEST(rank_learning, an_unreadable_stored_decision_is_erased_and_holds_up_no_window) {
-    testing::temp_dir dir;
-    auto store = state::store::open({.path = dir.str()}).value();
-    rank_options o;
-    o.reward_window = std::chrono::milliseconds(1000);
-    prometheus::Registry r;
-    rank_service ranker(o, *store, nullptr, nullptr, r, counter_ids("u"));
+    windowed_ranker w("u");
+    auto& ranker = w.ranker;
     rank_request rq;
     rq.k = 2;
     rq.candidates = {{"x", {{"g", std::string("1")}}}, {"y", {{"g", std::string("2")}}}};
@@ -213,20 +214,20 @@ TEST(rank_learning, an_unreadable_stored_decision_is_erased_and_holds_up_no_wind
     // The second one's record is damaged (its expiry key stays).
     const std::string key = "d/" + damaged.decision_id, bytes = "\x07not a decision";
     const std::pair<std::string_view, std::string_view> entry{key, bytes};
-    ASSERT_TRUE(store->put_rank(std::span(&entry, 1)));
+    ASSERT_TRUE(w.store->put_rank(std::span(&entry, 1)));
 
     auto closed = ranker.close_windows(20'000);
     ASSERT_TRUE(closed) << closed.error().message;
     EXPECT_EQ(closed.value(), 2u);
     EXPECT_EQ(ranker.model_version(), 2u) << "the readable decision's two items, once";
-    EXPECT_EQ(testing::metric_sum(r, "marquee_rank_rewards_total", "outcome", "default"), 2);
-    EXPECT_EQ(testing::metric_sum(r, "marquee_rank_rewards_total", "outcome", "unreadable"), 1);
+    EXPECT_EQ(testing::metric_sum(w.registry, "marquee_rank_rewards_total", "outcome", "default"), 2);
+    EXPECT_EQ(testing::metric_sum(w.registry, "marquee_rank_rewards_total", "outcome", "unreadable"), 1);
     // Nothing is applied again, and the windows behind it still close.
     EXPECT_EQ(ranker.close_windows(20'000).value(), 0u);
     EXPECT_EQ(ranker.model_version(), 2u);
     EXPECT_EQ(ranker.close_windows(60'000).value(), 1u);
     EXPECT_EQ(ranker.model_version(), 4u);
-    EXPECT_EQ(decision_keys(*store), 0);
+    EXPECT_EQ(decision_keys(*w.store), 0);
     EXPECT_EQ(ranker.reward(readable.decision_id, "x", 1.0, 60'001).value(), reward_outcome::unknown_decision);
     EXPECT_EQ(ranker.reward(later.decision_id, "x", 1.0, 60'001).value(), reward_outcome::unknown_decision);
 }

@@ -23,6 +23,7 @@ protected:
     }
 
     app::config settings() { return testing::engine_config(broker.bootstrap(), dir.str()); }
+    static double applied(app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_events_applied_total"); }
 
     // Users' counters as stored, compared with what was produced.
     void expect_exactly_once(const testing::tally& produced) {
@@ -79,7 +80,6 @@ TEST_F(ingest, two_members_of_one_group_apply_every_event_exactly_once_between_t
     auto settings_b = settings();
     settings_b.state.path = dir_b.str();
     auto assigned = [](app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_consumer_assigned_partitions"); };
-    auto applied = [](app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_events_applied_total"); };
 
     testing::produce_events(broker.bootstrap(), "marquee.events", p1);
     double by_a = 0, by_b = 0, lost_a = 0, lost = 0;
@@ -308,7 +308,6 @@ TEST_F(ingest, after_the_log_ends_before_the_stored_offset_the_offsets_kept_are_
     // the next start would jump past the log end again and re-read it all.
     const auto events = testing::synthetic_events(10, 50, 400, 9);
     testing::produce_events(broker.bootstrap(), "marquee.events", events);
-    auto applied = [](app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_events_applied_total"); };
     {
         app::engine_host a(settings());
         ASSERT_TRUE(testing::wait_until([&] { return applied(a) >= 400; }, 30s));
@@ -416,7 +415,6 @@ protected:
         }
         return records;
     }
-    static double applied(app::engine_host& h) { return testing::metric_sum(h.registry(), "marquee_events_applied_total"); }
     static double catalog_applied(app::engine_host& h) {
         return testing::metric_sum(h.registry(), "marquee_catalog_applied_total");
     }

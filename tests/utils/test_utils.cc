@@ -115,9 +115,9 @@ http_reply http_connection::request(const std::string& method, const std::string
 
 http_reply http_get(unsigned short port, const std::string& target) { return http_request(port, "GET", target); }
 
-std::vector<std::string> item_ids(const std::string& body) {
+std::vector<std::string> item_ids(const std::string& body, const std::string& field) {
     std::vector<std::string> out;
-    constexpr std::string_view key = "\"item_id\":\"";
+    const std::string key = "\"" + field + "\":\"";
     for (auto at = body.find(key); at != std::string::npos; at = body.find(key, at)) {
         at += key.size();
         out.push_back(body.substr(at, body.find('"', at) - at));

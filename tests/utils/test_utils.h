@@ -37,8 +37,9 @@ struct http_reply {
 http_reply http_get(unsigned short port, const std::string& target);
 http_reply http_request(unsigned short port, const std::string& method, const std::string& target,
                         const std::string& body = "", const std::map<std::string, std::string>& headers = {});
-// The "item_id" values of a JSON reply, in order.
-std::vector<std::string> item_ids(const std::string& body);
+// The string values of `key` ("item_id" by default; "id" in a rank reply) in
+// a JSON reply, in order.
+std::vector<std::string> item_ids(const std::string& body, const std::string& key = "item_id");
 // The string value of "field" in a flat JSON text (first occurrence; empty
 // if absent).
 std::string json_field(const std::string& body, const std::string& field);
