@@ -384,7 +384,11 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         return invalid("explore must be a number in [0, 1]");
     if (term_count(request.context) > std::size_t(o.max_features))
         return invalid("context has more than " + std::to_string(o.max_features) + " features (tags count one each)");
-    constexpr std::string_view range = " must be a finite number from -1e6 to 1e6 (scale features to about [0, 1])";
+    static const std::string range = [] {
+        std::string bound;
+        core::append_json_number(bound, max_feature_value);
+        return " must be a finite number from -" + bound + " to " + bound + " (scale features to about [0, 1])";
+    }();
     if (const auto* f = out_of_range(request.context))
         return invalid("context feature '" + f->name + "'" + std::string(range));
     std::unordered_set<std::string_view> ids;

@@ -294,6 +294,7 @@ TEST_F(http_api, rank_rejects_non_finite_or_huge_feature_values_and_the_model_st
         auto r = testing::http_request(port, "POST", "/v1/rank", body);
         expect_json_error(r, 400, "invalid_body");
         EXPECT_NE(r.body.find(feature), std::string::npos) << body << " -> " << r.body;
+        EXPECT_NE(r.body.find("from -1000 to 1000"), std::string::npos) << "the bound served: " << r.body;
         if (r.status == 200)  // what a client would do next
             testing::http_request(port, "POST", "/v1/rewards",
                                   R"({"decision_id":")" + json_field(r.body, "decision_id") +
