@@ -89,7 +89,7 @@ ingest_probe::ingest_probe(prometheus::Registry& registry) {
                                           100e-3, 250e-3});
     lag_ = &prometheus::BuildGauge()
                 .Name("marquee_consumer_lag_messages")
-                .Help("Messages in the partition after the next one this instance will apply")
+                .Help("Messages in the partition not yet applied, from the next one this instance will apply to the high watermark")
                 .Register(registry);
     assigned_ = &prometheus::BuildGauge()
                      .Name("marquee_consumer_assigned_partitions")
