@@ -101,9 +101,9 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
         if (!stored.value().empty() && !stream::embedded_broker::made(stored.value()))
             throw std::runtime_error("the data dir " + i.cfg.state.path + " holds offsets of Kafka cluster " +
                                      stored.value() +
-                                     "; with no kafka.brokers set an embedded broker would start and they would be "
-                                     "dropped. Give that cluster's --brokers (kafka.brokers, MARQUEE_BROKERS), or "
-                                     "another --data-dir");
+                                     "; with no kafka.bootstrap.servers set an embedded broker would start and they "
+                                     "would be dropped. Give that cluster's --brokers (kafka.bootstrap.servers, "
+                                     "MARQUEE_BROKERS), or another --data-dir");
     }
     i.model = std::make_unique<engine::model>(i.cfg.model);
     if (auto loaded = i.store->load_model(*i.model); !loaded) {

@@ -6,6 +6,8 @@
 # unit and integration suites under ThreadSanitizer, in $BUILD_DIR-tsan).
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo),
 #              CTEST_ARGS (extra ctest arguments, e.g. "-L unit"),
+#              KAFKA_BROKER_REQUIRED (default 1 in `test`: the real-broker
+#              suites fail, not skip, when Kafka cannot be fetched or run),
 #              SANITIZE (default 1: `test` also runs the unit and integration
 #              suites built with AddressSanitizer + UBSan, in $BUILD_DIR-sanitize).
 set -euo pipefail
@@ -62,10 +64,19 @@ case "${1:-}" in
   demo)
     install_deps; build
     shift
-    exec "$BUILD_DIR/app/marquee" demo --data-dir "${MARQUEE_DATA_DIR:-$ROOT/marquee-data}" "$@"
+    # State in the checkout's (git-ignored) marquee-data, wherever this runs
+    # from, unless the caller chose a place (a flag, a config file or the
+    # environment: a second --data-dir would be refused).
+    data_dir=(--data-dir "$ROOT/marquee-data")
+    for arg in "$@"; do [[ "$arg" == --data-dir* || "$arg" == --config* ]] && data_dir=(); done
+    [[ -n "${MARQUEE_STATE__DATA_DIR:-}" ]] && data_dir=()
+    exec "$BUILD_DIR/app/marquee" demo "${data_dir[@]}" "$@"
     ;;
   test)
     install_deps; build
+    # Java and Maven are installed above: a real-broker suite that cannot
+    # fetch or start Kafka is a failure here, not a skip.
+    export KAFKA_BROKER_REQUIRED="${KAFKA_BROKER_REQUIRED:-1}"
     # shellcheck disable=SC2086
     (cd "$BUILD_DIR" && ctest --output-on-failure -j2 --timeout 900 ${CTEST_ARGS:-})
     if [[ "${SANITIZE:-1}" == 1 ]]; then

@@ -27,7 +27,7 @@ echo "real Kafka broker at $BOOTSTRAP"
 
 # kafka-topics.sh stand-in: Kafka's TopicCommand on the classpath that
 # kafka-broker.sh resolved (it names the file by the pom's checksum).
-cpfile="${MARQUEE_CACHE_DIR:-$ROOT/.cache}/kafka-classpath-$(cksum < "$ROOT/scripts/kafka/pom.xml" | cut -d' ' -f1).txt"
+cpfile="${KAFKA_CACHE_DIR:-$ROOT/.cache}/kafka-classpath-$(cksum < "$ROOT/scripts/kafka/pom.xml" | cut -d' ' -f1).txt"
 [[ -s "$cpfile" ]] || fail "no Kafka classpath file $cpfile after the broker started"
 cat > "$WORK/kafka-topics.sh" <<EOF
 #!/bin/bash

@@ -359,6 +359,8 @@ TEST(embedded_start, refuses_a_data_dir_holding_a_real_clusters_offsets_and_keep
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("Xk3bT0yKQ9qv8s1Zp2c4nA"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("--brokers"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("(kafka.bootstrap.servers,"), std::string::npos)
+            << "the setting's real name: " << e.what();
     }
     {
         auto s = state::store::open({.path = dir.str()}).value();
