@@ -28,12 +28,22 @@ inline core::result<void> within_size_limit(std::string_view payload, std::size_
 
 // Kafka hands us unpadded buffers and simdjson reads up to SIMDJSON_PADDING
 // bytes past the end: the payload is copied into `buffer` (reused, grown as
-// needed) and viewed with its padding.
+// needed) and viewed with its padding, zeroed so that nothing an earlier
+// record left there can change how this one reads.
 inline simdjson::padded_string_view padded(std::vector<char>& buffer, std::string_view payload) {
     if (buffer.size() < payload.size() + simdjson::SIMDJSON_PADDING)
         buffer.resize(payload.size() + simdjson::SIMDJSON_PADDING);
-    std::copy(payload.begin(), payload.end(), buffer.begin());
+    const auto end = std::copy(payload.begin(), payload.end(), buffer.begin());
+    std::fill(end, end + simdjson::SIMDJSON_PADDING, '\0');
     return simdjson::padded_string_view(buffer.data(), payload.size(), buffer.size());
+}
+
+// `s` without JSON whitespace (RFC 8259: space, tab, LF, CR) at either end.
+inline std::string_view trim_json_whitespace(std::string_view s) {
+    constexpr std::string_view ws = " \t\n\r";
+    const auto first = s.find_first_not_of(ws);
+    if (first == std::string_view::npos) return {};
+    return s.substr(first, s.find_last_not_of(ws) - first + 1);
 }
 
 // An id field: a non-empty string of at most `max_bytes`.
