@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <string>
 
 namespace marquee::events {
@@ -28,10 +29,17 @@ core::result<std::vector<event>> read_movielens_ratings(std::istream& in) {
         }
         double rating = 0;
         std::int64_t seconds = 0;
-        auto [p1, e1] = std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), rating);
-        auto [p2, e2] = std::from_chars(fields[3].data(), fields[3].data() + fields[3].size(), seconds);
-        if (e1 != std::errc() || e2 != std::errc() || fields[0].empty() || fields[1].empty())
+        // Each number whole: from_chars stops at the first character it
+        // cannot use ("4.5abc" would read as 4.5).
+        auto whole = [](std::string_view field, auto& value) {
+            const auto [end, err] = std::from_chars(field.data(), field.data() + field.size(), value);
+            return err == std::errc() && end == field.data() + field.size();
+        };
+        if (!whole(fields[2], rating) || !whole(fields[3], seconds) || fields[0].empty() || fields[1].empty())
             return core::error{"invalid_value", "ratings.csv line " + std::to_string(line_no) + ": bad number"};
+        if (seconds < 0 || seconds > std::numeric_limits<std::int64_t>::max() / 1000)
+            return core::error{"invalid_value", "ratings.csv line " + std::to_string(line_no) +
+                                                    ": timestamp must be seconds since 1970, at least 0"};
         // The range the event decoder enforces (from_chars also reads "inf" and "nan").
         if (!(rating >= 0.0 && rating <= 5.0))
             return core::error{"invalid_value",

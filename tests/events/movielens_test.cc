@@ -36,6 +36,13 @@ TEST(movielens, rejects_bad_files) {
         ASSERT_FALSE(read) << rating;
         EXPECT_NE(read.error().message.find("[0, 5]"), std::string::npos) << read.error().message;
     }
+    // Numbers read only in part, and times before 1970 or beyond what
+    // milliseconds hold (9.3e15 s used to wrap to a negative time).
+    for (const char* row : {"1,10,4.5abc,300", "1,11,4,9.64982703e8", "1,14,0x1p2,100", "1,12,3,-5",
+                            "1,13,2,9300000000000000", "1,15,4, 300"}) {
+        std::istringstream in(std::string("userId,movieId,rating,timestamp\n") + row + "\n");
+        EXPECT_FALSE(read_movielens_ratings(in)) << row;
+    }
 }
 
 TEST(movielens, loads_files_keeping_the_first_ratings_and_names_the_file_on_errors) {
