@@ -42,6 +42,14 @@ float sgd_step(Eigen::Ref<Eigen::VectorXf> user, Eigen::Ref<Eigen::VectorXf> ite
         if (i < free) user[i] = u - o.learning_rate * (g * v + o.l2 * u);
         item[i] = v - o.learning_rate * (g * u + o.l2 * v);
     }
+    // Max-norm projection (Srebro & Shraibman 2005): a no-op while learning
+    // converges; bounds each step, so vectors stay finite, when it does not.
+    auto project = [](auto v) {
+        const float norm = v.norm();
+        if (norm > max_vector_norm) v *= max_vector_norm / norm;
+    };
+    project(user.head(free));
+    project(item);
     return p;
 }
 

@@ -44,8 +44,16 @@ struct feedback {
 // positive, skip -> weak negative, impression -> none.
 feedback to_feedback(const events::event& e);
 
+// The largest norm sgd_step leaves a vector with (the user's without its bias
+// slot). Far above what learning reaches (under 2 on MovieLens at the
+// defaults, `evaluate prequential`); it keeps a divergent learning rate
+// finite, and every component inside binary16's range, which retrieval's
+// copy of the item vectors uses.
+inline constexpr float max_vector_norm = 100.0f;
+
 // One weighted SGD step on log-loss of sigmoid(u.v) against `target`;
-// updates both vectors in place (the user step uses the old item vector).
+// updates both vectors in place (the user step uses the old item vector),
+// then scales either back to max_vector_norm if it went beyond.
 // With options.item_bias the user's last component is held fixed.
 // Returns the prediction before the step.
 float sgd_step(Eigen::Ref<Eigen::VectorXf> user, Eigen::Ref<Eigen::VectorXf> item, float target,

@@ -52,6 +52,22 @@ TEST(implicit_mf, positive_steps_raise_the_score_and_negative_steps_lower_it) {
     EXPECT_LT(u.dot(v), high);
 }
 
+TEST(implicit_mf, vectors_stay_finite_and_within_the_norm_bound_at_any_learning_rate) {
+    // A saturated step scales the vectors by about 1 + lr: at a learning
+    // rate the config accepts they used to overflow to inf, then NaN, which
+    // spreads to every user and item that meets them.
+    for (float lr : {2.0f, 5.0f, 50.0f}) {
+        mf_options o;
+        o.learning_rate = lr;
+        Eigen::VectorXf u = Eigen::VectorXf::Constant(8, 3.0f), v = u;
+        for (int i = 0; i < 10'000; ++i) sgd_step(u, v, float(i % 3 == 0), 1.0f, o);
+        ASSERT_TRUE(u.allFinite() && v.allFinite()) << "lr " << lr;
+        EXPECT_LE(u.head(7).norm(), max_vector_norm * 1.0001f) << "lr " << lr;
+        EXPECT_LE(v.norm(), max_vector_norm * 1.0001f) << "lr " << lr;
+        EXPECT_EQ(u[7], 3.0f) << "the user's bias slot is never touched";
+    }
+}
+
 TEST(implicit_mf, users_start_at_zero_with_the_bias_slot_set) {
     mf_options o;
     o.dim = 4;
