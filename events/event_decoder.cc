@@ -120,7 +120,11 @@ core::result<event> event_decoder::decode(std::string_view payload, std::int64_t
     if (!has_type) return fail("missing_field", "missing required field 'type'");
     if (!has_user) return fail("missing_field", "missing required field 'user_id'");
     if (!has_item) return fail("missing_field", "missing required field 'item_id'");
-    if (!has_ts) e.ts_ms = fallback_ts_ms;
+    if (!has_ts) {
+        if (fallback_ts_ms < 0)
+            return fail("missing_field", "missing field 'ts', and the record carries no timestamp to use instead");
+        e.ts_ms = fallback_ts_ms;
+    }
     if (fallback_ts_ms > 0 && e.ts_ms - fallback_ts_ms > options_.max_ts_ahead_ms)
         return fail("invalid_value", "ts is " + std::to_string((e.ts_ms - fallback_ts_ms) / 3'600'000) +
                                          " h after the time the event was received (milliseconds expected)");

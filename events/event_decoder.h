@@ -42,8 +42,9 @@ public:
     event_decoder& operator=(const event_decoder&) = delete;
 
     // `fallback_ts_ms`, when the event was received (e.g. the Kafka message
-    // timestamp), is its time if it has no "ts"; if positive, it also bounds
-    // "ts" (max_ts_ahead_ms).
+    // timestamp), is its time if it has no "ts" (negative: none, and such an
+    // event is "missing_field"); if positive, it also bounds "ts"
+    // (max_ts_ahead_ms).
     core::result<event> decode(std::string_view payload, std::int64_t fallback_ts_ms);
 
 private:

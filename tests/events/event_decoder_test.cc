@@ -42,6 +42,12 @@ TEST(event_decoder, optional_fields_may_be_absent_and_ts_falls_back) {
     EXPECT_EQ(r.value().ts_ms, 777);
     EXPECT_FALSE(r.value().value);
     EXPECT_TRUE(r.value().decision_id.empty());
+    // A Kafka record without a timestamp (librdkafka gives -1) has no time
+    // to lend: the event would have had ts -1.
+    auto timeless = decode(R"({"type":"like","user_id":"u1","item_id":"m1"})", -1);
+    ASSERT_FALSE(timeless);
+    EXPECT_EQ(timeless.error().reason, "missing_field");
+    EXPECT_TRUE(decode(R"({"type":"like","user_id":"u1","item_id":"m1","ts":5})", -1)) << "its own ts is enough";
 }
 
 TEST(event_decoder, every_event_type_round_trips_through_encode_json) {
