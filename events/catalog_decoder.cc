@@ -96,7 +96,7 @@ core::result<catalog_item> catalog_decoder::decode(std::string_view key, std::st
             }
         } else if (name == "release_ts") {
             std::int64_t ts = 0;
-            if (auto err = v.get_int64().get(ts))
+            if (auto err = detail::get_integer(v, ts))
                 return fail(type_reason(err), "release_ts must be an integer (Unix milliseconds)");
             // Before 1970 is a valid release date; outside years 1 to 2999 is
             // a unit mistake (microseconds give year ~55000) that would keep

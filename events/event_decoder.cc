@@ -67,7 +67,7 @@ core::result<event> event_decoder::decode(std::string_view payload, std::int64_t
             if (auto r = read_id(v, "event_id", e.event_id); !r) return r.error();
         } else if (key == "ts") {
             std::int64_t ts = 0;
-            if (auto err = v.get_int64().get(ts))
+            if (auto err = detail::get_integer(v, ts))
                 return fail(err == simdjson::INCORRECT_TYPE || err == simdjson::NUMBER_ERROR
                                 ? "wrong_type"
                                 : "malformed_json",

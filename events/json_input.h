@@ -6,6 +6,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +59,18 @@ inline core::result<void> read_id(od::value v, std::string_view field, std::size
         return fail("invalid_value", std::string(field) + " is longer than " + std::to_string(max_bytes) + " bytes");
     out.assign(s);
     return core::success();
+}
+
+// An integer as JSON Schema's "integer" reads one: any number with a zero
+// fraction, so 1700000000000.0 and 1.7e12 (a producer's float) count, if
+// exact (within ±2^53). SUCCESS, or get_int64's error.
+inline simdjson::error_code get_integer(od::value v, std::int64_t& out) {
+    const auto err = v.get_int64().get(out);
+    if (err != simdjson::INCORRECT_TYPE && err != simdjson::NUMBER_ERROR) return err;
+    double d = 0.0;
+    if (v.get_double().get(d) || !(std::abs(d) <= 9'007'199'254'740'992.0) || d != std::floor(d)) return err;
+    out = std::int64_t(d);
+    return simdjson::SUCCESS;
 }
 
 // The JSON number grammar (RFC 8259): -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?

@@ -33,6 +33,9 @@ TEST(catalog_decoder, optional_fields_default_to_available_with_no_release_time)
     ASSERT_TRUE(off) << off.error().message;
     EXPECT_FALSE(off.value().available);
     EXPECT_EQ(off.value().release_ms, -86400000) << "before 1970 is a real release date";
+    auto as_float = d.decode("m4", R"j({"item_id":"m4","release_ts":8.1e11})j");
+    ASSERT_TRUE(as_float) << "an integral number is an integer, as in JSON Schema: " << as_float.error().message;
+    EXPECT_EQ(as_float.value().release_ms, 810'000'000'000);
 }
 
 TEST(catalog_decoder, a_tombstone_makes_the_item_unavailable) {

@@ -124,6 +124,16 @@ TEST(event_decoder, unknown_fields_nest_at_most_64_levels_and_deeper_is_refused_
     EXPECT_EQ(deep.error().reason, "invalid_value") << deep.error().message;
 }
 
+TEST(event_decoder, an_integral_ts_may_be_written_as_a_float) {
+    // JSON Schema's "integer" (the published schema's type for ts) is any
+    // number with a zero fraction: what a producer serialising a float sends.
+    for (std::string_view ts : {"1700000000123.0", "1.700000000123e12", "17000000001230e-1"}) {
+        auto r = decode(R"({"type":"like","user_id":"u1","item_id":"m1","ts":)" + std::string(ts) + "}", 0);
+        ASSERT_TRUE(r) << ts << ": " << r.error().message;
+        EXPECT_EQ(r.value().ts_ms, 1'700'000'000'123) << ts;
+    }
+}
+
 TEST(event_decoder, rejects_missing_fields) {
     EXPECT_EQ(reason(R"({"user_id":"u1","item_id":"m1"})"), "missing_field");
     EXPECT_EQ(reason(R"({"type":"watch","item_id":"m1"})"), "missing_field");
@@ -137,6 +147,8 @@ TEST(event_decoder, rejects_wrong_types) {
     EXPECT_EQ(reason(R"({"type":"watch","user_id":7,"item_id":"m1"})"), "wrong_type");
     EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":"now"})"), "wrong_type");
     EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":1.5})"), "wrong_type");
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":1e17})"), "wrong_type") << "not exact";
+    EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","ts":1e400})"), "wrong_type");
     EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","value":"high"})"), "wrong_type");
     EXPECT_EQ(reason(R"({"type":"watch","user_id":"u1","item_id":"m1","context":[]})"), "wrong_type");
 }
