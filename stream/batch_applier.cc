@@ -73,7 +73,9 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
 
     for (const auto& m : messages) {
         auto& progress = partitions[{m.topic, m.partition}];
-        progress.next_offset = std::max(progress.next_offset, m.offset + 1);
+        // The last record's, not the largest: a log that went back mid-batch
+        // (topic re-created, truncated) resumes after its new records.
+        progress.next_offset = m.offset + 1;
 
         if (m.topic == options_.items_topic) {
             // Invalid records are counted and dead-lettered inside.
@@ -89,7 +91,11 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
             continue;
         }
         const events::event& e = decoded.value();
-        progress.event_time = std::max(progress.event_time, e.ts_ms);
+        // No further than the record's own time: a producer clock running
+        // ahead (ts may lead it by max_ts_ahead_ms) would make a partition
+        // with a backlog look past reward windows its clicks still wait for.
+        progress.event_time =
+            std::max(progress.event_time, m.timestamp_ms > 0 ? std::min(e.ts_ms, m.timestamp_ms) : e.ts_ms);
 
         auto u = user(e.user_id);
         if (!u) return u.error();

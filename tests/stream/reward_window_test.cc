@@ -116,6 +116,23 @@ TEST(reward_window, waits_for_the_partition_still_catching_up_not_the_latest_eve
     EXPECT_FALSE(r.pending("d"));
 }
 
+TEST(reward_window, an_event_dated_ahead_of_its_record_does_not_move_its_partition_past_the_backlog) {
+    // A producer clock an hour fast (ts within max_ts_ahead_ms of the record
+    // timestamp, so accepted) used to make a lagging partition look past the
+    // window: it closed with the click still waiting in Kafka.
+    rig r;
+    r.serve("d", 100'000);
+    const std::string ahead = R"({"type":"watch","user_id":"x","item_id":"m1","ts":)" + std::to_string(100'500 + 3'600'000) + "}";
+    const raw_message m{.topic = "marquee.events", .partition = 0, .offset = 0, .key = "x", .payload = ahead,
+                        .timestamp_ms = 100'500};
+    ASSERT_TRUE(r.applier.apply(std::span(&m, 1)));
+    EXPECT_EQ(r.applier.applied_event_time("marquee.events", 0), 100'500) << "as far as the record's own time";
+    const std::array<partition_progress, 1> partitions{
+        {{.lag = 40, .applied_event_ms = r.applier.applied_event_time("marquee.events", 0)}}};
+    EXPECT_EQ(r.applier.close_reward_windows(101'500, 1000, applied_stream_time(partitions, 101'500)).value(), 0u);
+    EXPECT_TRUE(r.pending("d"));
+}
+
 TEST(reward_window, a_partition_whose_backlog_is_not_known_yet_holds_windows_until_the_ttl) {
     const std::array<partition_progress, 2> partitions{{{.lag = 0, .applied_event_ms = 9'000},
                                                         {.lag = -1, .applied_event_ms = 0}}};
