@@ -7,10 +7,13 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -36,6 +39,29 @@ constexpr std::string_view key_clock = "model_clock_ms";
 constexpr std::string_view key_linucb = "linucb";
 
 core::error from_status(const rocksdb::Status& s) { return core::error{"storage", s.ToString()}; }
+
+// RocksDB's own log lines, in Marquee's log: warnings and errors at their
+// level, the rest (option dumps, flushes, compactions) at debug. Also why
+// there is no LOG file: Debian's librocksdb keeps its assertions, and its
+// file logger aborts the process on a write after a failed one, so a full
+// disk crashed Marquee instead of failing a write.
+class spdlog_logger final : public rocksdb::Logger {
+public:
+    spdlog_logger() : rocksdb::Logger(rocksdb::InfoLogLevel::DEBUG_LEVEL) {}
+    using rocksdb::Logger::Logv;
+    void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+        const auto to = level >= rocksdb::InfoLogLevel::FATAL_LEVEL && level != rocksdb::InfoLogLevel::HEADER_LEVEL
+                            ? spdlog::level::critical
+                        : level == rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::err
+                        : level == rocksdb::InfoLogLevel::WARN_LEVEL  ? spdlog::level::warn
+                                                                      : spdlog::level::debug;
+        if (!spdlog::should_log(to)) return;
+        char line[1024];
+        const int n = std::vsnprintf(line, sizeof line, format, ap);
+        if (n < 0) return;
+        spdlog::log(to, "rocksdb: {}", std::string_view(line, std::min<std::size_t>(std::size_t(n), sizeof line - 1)));
+    }
+};
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
@@ -209,6 +235,7 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     db_options.create_if_missing = options.create_if_missing;
     db_options.create_missing_column_families = true;
     db_options.IncreaseParallelism(2);
+    db_options.info_log = std::make_shared<spdlog_logger>();
     // Serving writes one small decision per request into the database that
     // ingest commits large batches to. With ordered writes a decision waits
     // for a whole batch's memtable inserts (the recommendation request with

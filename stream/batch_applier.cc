@@ -233,6 +233,10 @@ core::result<std::size_t> batch_applier::close_reward_windows(std::int64_t now_m
     auto due = store_.decisions_served_before(cutoff, limit);
     if (!due) return due.error();
     if (due.value().empty()) return std::size_t(0);
+    // Put back if the write fails: a later publish must not serve default
+    // rewards no store holds.
+    const auto bandit_before = model_.bandit();
+    const auto version_before = model_.version();
     auto changes = store_.begin();
     for (const auto& [id, d] : due.value()) {
         for (const auto& shown : d.items) {
@@ -249,7 +253,11 @@ core::result<std::size_t> batch_applier::close_reward_windows(std::int64_t now_m
     model_.bump_version();
     changes.put_bandit(model_);
     changes.put_model_meta(model_);
-    if (auto committed = store_.commit(changes); !committed) return committed.error();
+    if (auto committed = store_.commit(changes); !committed) {
+        model_.bandit() = bandit_before;
+        model_.set_version(version_before);
+        return committed.error();
+    }
     unpublished_ = true;
     publish();
     return due.value().size();

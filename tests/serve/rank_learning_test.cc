@@ -188,6 +188,25 @@ TEST(rank_learning, a_closed_window_gives_unrewarded_items_the_default_reward_an
     EXPECT_EQ(again.model_version(), 4u);
 }
 
+TEST(rank_learning, a_reward_or_a_window_close_that_cannot_be_written_leaves_the_model_as_stored) {
+    windowed_ranker w("f");
+    auto& ranker = w.ranker;
+    rank_request rq;
+    rq.k = 2;
+    rq.candidates = {{"x", {{"g", std::string("1")}}}, {"y", {{"g", std::string("2")}}}};
+    const auto shown = ranker.rank(rq, 10'000).value();
+    testing::failing_file_writes disk_full;  // a real RocksDB write error
+    auto reward = ranker.reward(shown.decision_id, shown.items[0].id, 1.0, 10'100);
+    ASSERT_FALSE(reward);
+    EXPECT_EQ(reward.error().reason, "storage");
+    EXPECT_EQ(ranker.model_version(), 0u) << "the reward is not kept unwritten";
+    EXPECT_FALSE(ranker.close_windows(11'001));
+    EXPECT_EQ(ranker.model_version(), 0u) << "nor are the default rewards";
+    auto next = ranker.rank(rq, 11'002);
+    ASSERT_FALSE(next) << "a decision that cannot be recorded is not served";
+    EXPECT_EQ(next.error().reason, "storage");
+}
+
 TEST(rank_learning, the_service_closes_every_due_window_at_once_not_256_a_second) {
     windowed_ranker w("b");
     auto& ranker = w.ranker;

@@ -133,6 +133,22 @@ TEST(reward_window, an_event_dated_ahead_of_its_record_does_not_move_its_partiti
     EXPECT_TRUE(r.pending("d"));
 }
 
+TEST(reward_window, a_close_that_fails_to_commit_leaves_the_served_bandit_as_stored) {
+    // The default rewards used to stay in the live bandit when their write
+    // failed; the next publish served a model no store holds.
+    rig r;
+    r.serve("d", 100'000);
+    r.apply_event_at(100'000);
+    const auto before = r.model.bandit().updates();
+    {
+        testing::failing_file_writes disk_full;
+        EXPECT_FALSE(r.applier.close_reward_windows(110'000));
+    }
+    EXPECT_EQ(r.model.bandit().updates(), before) << "the refused default reward is not kept";
+    r.applier.publish();
+    EXPECT_EQ(r.snapshots.load()->bandit.updates(), before);
+}
+
 TEST(reward_window, a_partition_whose_backlog_is_not_known_yet_holds_windows_until_the_ttl) {
     const std::array<partition_progress, 2> partitions{{{.lag = 0, .applied_event_ms = 9'000},
                                                         {.lag = -1, .applied_event_ms = 0}}};

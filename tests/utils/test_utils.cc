@@ -3,8 +3,11 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+
+#include <csignal>
 
 #include <random>
 #include <thread>
@@ -14,6 +17,23 @@ namespace marquee::testing {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+
+failing_file_writes::failing_file_writes() {
+    rlimit limit{};
+    getrlimit(RLIMIT_FSIZE, &limit);
+    soft_limit_ = limit.rlim_cur;
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    limit.rlim_cur = 1;
+    setrlimit(RLIMIT_FSIZE, &limit);
+}
+
+failing_file_writes::~failing_file_writes() {
+    rlimit limit{};
+    getrlimit(RLIMIT_FSIZE, &limit);
+    limit.rlim_cur = rlim_t(soft_limit_);
+    setrlimit(RLIMIT_FSIZE, &limit);
+    std::signal(SIGXFSZ, old_handler_);
+}
 
 temp_dir::temp_dir() {
     std::random_device rd;

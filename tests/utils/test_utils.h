@@ -24,6 +24,21 @@ private:
     std::filesystem::path path_;
 };
 
+// While alive, every write that would grow a regular file fails with EFBIG
+// (RLIMIT_FSIZE of 1 byte, SIGXFSZ ignored): a real RocksDB write error,
+// for the paths that must survive one. Process-wide: use in one thread.
+class failing_file_writes {
+public:
+    failing_file_writes();
+    ~failing_file_writes();
+    failing_file_writes(const failing_file_writes&) = delete;
+    failing_file_writes& operator=(const failing_file_writes&) = delete;
+
+private:
+    unsigned long long soft_limit_;
+    void (*old_handler_)(int);
+};
+
 // Polls `condition` every 10 ms until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
