@@ -132,7 +132,7 @@ TEST_F(http_api, a_list_whose_decision_cannot_be_recorded_is_a_503_not_an_unrewa
     EXPECT_GT(served.second, 0);
     const auto logged = sink.all().size();
     {
-        failing_writes disk_full(*store, dir.str());
+        testing::failing_file_writes disk_full;
         expect_json_error(testing::http_get(port, "/v1/users/fan/recommendations?k=3"), 503, "storage");
     }
     EXPECT_EQ(sink.all().size(), logged) << "nor is it logged to the decisions topic";

@@ -110,7 +110,7 @@ TEST(decision_writer, a_decision_that_could_not_be_stored_fails_its_put_and_is_n
     std::optional<core::result<void>> outcome;
     {
         decision_writer writer(*store, registry, &log);
-        failing_writes disk_full(*store, dir.str());
+        testing::failing_file_writes disk_full;
         writer.async_put("lost", decision_for("u"), "log lost",
                          net::bind_executor(ioc, [&](core::result<void> r) { outcome = std::move(r); }));
         ioc.run();

@@ -11,11 +11,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include <sys/resource.h>
-
-#include <algorithm>
-#include <csignal>
-#include <filesystem>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -39,44 +34,6 @@ struct capture_sink : core::message_sink {
         std::lock_guard lock(mutex);
         return messages;
     }
-};
-
-// While it lives, the store's writes fail for real, as on a full disk: a
-// file-size limit (EFBIG; SIGXFSZ ignored) between the sizes of RocksDB's
-// info LOG and of its WAL, grown first, fails the WAL append while RocksDB
-// can still log the error (a failed LOG write trips an assertion in
-// Debian's build). Process-wide: no other test may write files meanwhile.
-class failing_writes {
-public:
-    failing_writes(state::store& store, const std::string& dir) {
-        auto filler = store.begin();
-        engine::pending_decision d;
-        d.user_id = std::string(400, 'u');
-        d.items.push_back({.item_id = "m", .features = bandits::feature_vector::Zero(), .propensity = 1.0});
-        for (int i = 0; i < 4000; ++i) filler.put_decision("fill" + std::to_string(i), d);
-        EXPECT_TRUE(store.commit(filler));
-        std::uintmax_t log_bytes = 0, wal_bytes = 0;
-        for (const auto& f : std::filesystem::directory_iterator(dir)) {
-            if (f.path().filename() == "LOG") log_bytes = f.file_size();
-            if (f.path().extension() == ".log") wal_bytes = std::max(wal_bytes, f.file_size());
-        }
-        EXPECT_GT(wal_bytes, log_bytes + (512u << 10)) << "the WAL must be well past the LOG";
-        previous_ = std::signal(SIGXFSZ, SIG_IGN);
-        ::getrlimit(RLIMIT_FSIZE, &saved_);
-        rlimit limited = saved_;
-        limited.rlim_cur = rlim_t(log_bytes + (256u << 10));
-        EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
-    }
-    ~failing_writes() {
-        ::setrlimit(RLIMIT_FSIZE, &saved_);
-        std::signal(SIGXFSZ, previous_);
-    }
-    failing_writes(const failing_writes&) = delete;
-    failing_writes& operator=(const failing_writes&) = delete;
-
-private:
-    rlimit saved_{};
-    void (*previous_)(int) = SIG_DFL;
 };
 
 // One request through `a` without a socket, for an api other than the
