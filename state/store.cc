@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <span>
 
@@ -305,26 +306,29 @@ core::result<std::optional<engine::pending_decision>> store::get_decision(std::s
     return std::optional<engine::pending_decision>(std::move(d).value());
 }
 
-core::result<std::vector<store::stored_decision>> store::user_decisions(std::string_view user_id,
-                                                                         std::int64_t from_ms,
-                                                                         std::int64_t to_ms) const {
-    std::vector<stored_decision> out;
+core::result<void> store::user_decisions(std::string_view user_id, std::int64_t from_ms, std::int64_t to_ms,
+                                         const std::function<bool(stored_decision&&)>& visit) const {
     const std::string prefix = user_prefix(user_id);
-    std::string start = prefix;
-    core::append_ordered(start, from_ms);
+    // Keys are prefix, time, id: every key of to_ms sorts before `after`.
+    std::string after = prefix;
+    core::append_ordered(after, to_ms == std::numeric_limits<std::int64_t>::max() ? to_ms : to_ms + 1);
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_decision_index)));
-    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    it->SeekForPrev(slice(after));
+    if (it->Valid() && it->key() == slice(after)) it->Prev();
+    for (; it->Valid() && it->key().starts_with(prefix); it->Prev()) {
         const auto key = it->key();
         if (key.size() < prefix.size() + 8) return core::error{"corrupt_state", "short decision index key"};
-        if (core::read_ordered(key.data() + prefix.size()) > to_ms) break;
+        const auto served = core::read_ordered(key.data() + prefix.size());
+        if (served < from_ms) break;
+        if (served > to_ms) continue;  // only at to_ms = int64 max
         const std::string_view id(key.data() + prefix.size() + 8, key.size() - prefix.size() - 8);
         auto d = get_decision(id);
         if (!d) return d.error();
         // A dangling index entry (decision erased by another writer) is skipped.
-        if (d.value()) out.push_back({std::string(id), std::move(*d.value())});
+        if (d.value() && !visit({std::string(id), std::move(*d.value())})) return core::success();
     }
     if (!it->status().ok()) return from_status(it->status());
-    return out;
+    return core::success();
 }
 
 core::result<std::vector<store::stored_decision>> store::decisions_served_before(std::int64_t before_ms,

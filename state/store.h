@@ -107,10 +107,12 @@ public:
         std::string id;
         engine::pending_decision decision;
     };
-    // The user's pending decisions served in [from_ms, to_ms], oldest first
-    // (for rewards that arrive without a decision id).
-    core::result<std::vector<stored_decision>> user_decisions(std::string_view user_id, std::int64_t from_ms,
-                                                              std::int64_t to_ms) const;
+    // The user's pending decisions served in [from_ms, to_ms], newest first,
+    // each passed to `visit` until it returns false (for rewards that arrive
+    // without a decision id: the list answered is usually among the newest,
+    // and a user with thousands of lists in the window costs no more).
+    core::result<void> user_decisions(std::string_view user_id, std::int64_t from_ms, std::int64_t to_ms,
+                                      const std::function<bool(stored_decision&&)>& visit) const;
     // Up to `limit` pending decisions served before `before_ms`, oldest first
     // (their reward window has closed).
     core::result<std::vector<stored_decision>> decisions_served_before(std::int64_t before_ms,

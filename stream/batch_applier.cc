@@ -196,24 +196,26 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
 
 core::result<engine::pending_decision*> batch_applier::window_decision(const events::event& e,
                                                                       decision_map& decisions) {
-    auto stored = store_.user_decisions(e.user_id, e.ts_ms - options_.rewards.window.count(), e.ts_ms);
-    if (!stored) return stored.error();
     // The user answers the latest list that showed the item (an item not
     // clicked stays eligible for later lists). Once that showing is
     // rewarded, a second response (a like after the click) is not passed on
     // to an older list, whose features the user did not answer.
-    for (auto& [id, d] : std::views::reverse(stored.value())) {
-        // This batch's copy, if it has one, knows the latest rewards.
-        auto it = decisions.find(id);
-        const auto& current = it != decisions.end() ? it->second : d;
-        for (const auto& shown : current.items) {
-            if (shown.item_id != e.item_id) continue;
-            if (shown.rewarded) return nullptr;
-            if (it == decisions.end()) it = decisions.emplace(id, std::move(d)).first;
-            return &it->second;
-        }
-    }
-    return nullptr;
+    engine::pending_decision* answered = nullptr;
+    auto visited = store_.user_decisions(
+        e.user_id, e.ts_ms - options_.rewards.window.count(), e.ts_ms, [&](state::store::stored_decision&& d) {
+            // This batch's copy, if it has one, knows the latest rewards.
+            auto it = decisions.find(d.id);
+            const auto& current = it != decisions.end() ? it->second : d.decision;
+            const auto shown = std::ranges::find(current.items, e.item_id, &engine::pending_decision::shown_item::item_id);
+            if (shown == current.items.end()) return true;
+            if (!shown->rewarded) {
+                if (it == decisions.end()) it = decisions.emplace(std::move(d.id), std::move(d.decision)).first;
+                answered = &it->second;
+            }
+            return false;
+        });
+    if (!visited) return visited.error();
+    return answered;
 }
 
 std::int64_t batch_applier::applied_event_time(std::string_view topic, std::int32_t partition) const {

@@ -1,6 +1,8 @@
 #include "state/store.h"
 
 #include <gtest/gtest.h>
+
+#include <limits>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <sys/resource.h>
@@ -255,7 +257,9 @@ TEST(store, decisions_can_be_recorded_updated_and_erased) {
     w.erase_decision("d1", d);
     ASSERT_TRUE(s->commit(w));
     EXPECT_FALSE(s->get_decision("d1").value());
-    EXPECT_TRUE(s->user_decisions("u1", 0, 100).value().empty()) << "the index entries went with it";
+    int left = 0;
+    EXPECT_TRUE(s->user_decisions("u1", 0, 100, [&](store::stored_decision&&) { return ++left > 0; }));
+    EXPECT_EQ(left, 0) << "the index entries went with it";
     EXPECT_TRUE(s->decisions_served_before(100, 10).value().empty());
 }
 
@@ -280,10 +284,23 @@ TEST(store, pending_decisions_are_found_by_user_and_window_and_by_serving_time) 
         for (const auto& d : v) out.push_back(d.id);
         return out;
     };
-    EXPECT_EQ(ids(s->user_decisions("u", 0, 10'000).value()), (std::vector<std::string>{"a", "b", "d"}));
-    EXPECT_EQ(ids(s->user_decisions("u", 1500, 2500).value()), (std::vector<std::string>{"b"}));
-    EXPECT_EQ(ids(s->user_decisions("u1", 0, 10'000).value()), (std::vector<std::string>{"c"}));
-    EXPECT_TRUE(s->user_decisions("nobody", 0, 10'000).value().empty());
+    // Newest first, as many as `visit` asks for.
+    auto of_user = [&](std::string_view user, std::int64_t from, std::int64_t to, std::size_t most = 100) {
+        std::vector<std::string> out;
+        EXPECT_TRUE(s->user_decisions(user, from, to, [&](store::stored_decision&& d) {
+            out.push_back(d.id);
+            return out.size() < most;
+        }));
+        return out;
+    };
+    EXPECT_EQ(of_user("u", 0, 10'000), (std::vector<std::string>{"d", "b", "a"}));
+    EXPECT_EQ(of_user("u", 0, 10'000, 1), (std::vector<std::string>{"d"})) << "stops when asked";
+    EXPECT_EQ(of_user("u", 1500, 2500), (std::vector<std::string>{"b"}));
+    EXPECT_EQ(of_user("u", 2000, 3000), (std::vector<std::string>{"d", "b"})) << "both ends included";
+    EXPECT_EQ(of_user("u", 0, std::numeric_limits<std::int64_t>::max()), (std::vector<std::string>{"d", "b", "a"}));
+    EXPECT_EQ(of_user("u1", 0, 10'000), (std::vector<std::string>{"c"}));
+    EXPECT_TRUE(of_user("nobody", 0, 10'000).empty());
+    EXPECT_TRUE(of_user("u", 3001, 10'000).empty());
     EXPECT_EQ(ids(s->decisions_served_before(2500, 10).value()), (std::vector<std::string>{"a", "c", "b"}));
     EXPECT_EQ(ids(s->decisions_served_before(2500, 2).value()), (std::vector<std::string>{"a", "c"}));
     EXPECT_EQ(s->decisions_served_before(2500, 10).value()[1].decision.user_id, "u1");
