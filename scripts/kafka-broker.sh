@@ -86,9 +86,18 @@ cmd_start() {
   local port="${1:-29092}" pid p
   local cport=$((port + 1))
   CP="$(classpath)"
+  # Which DIR's broker holds PORT, machine-wide: a test that CTest's timeout
+  # SIGKILLed never ran its cleanup, and the JVM (started with nohup) would
+  # keep the port, and fail every later run, until killed by hand.
+  local holder="${TMPDIR:-/tmp}/marquee-kafka-broker-$port.dir" old
   if pid="$(broker_pid "$DIR")"; then
     log "broker already running (pid $pid)"
   else
+    old="$(cat "$holder" 2>/dev/null)" || true
+    if [[ -n "$old" && "$old" != "$DIR" ]] && broker_pid "$old" >/dev/null; then
+      log "stopping the broker a previous run left on port $port ($old)"
+      (DIR="$old"; cmd_stop)
+    fi
     # Another process on our ports would answer the readiness probe for us.
     for p in "$port" "$cport"; do
       if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then log "port $p already in use"; exit 1; fi
@@ -125,6 +134,7 @@ EOF
       -Dkafka.logs.dir="$DIR" -cp "$CP" kafka.Kafka "$DIR/server.properties" \
       > "$DIR/broker.log" 2>&1 < /dev/null &
     echo $! > "$DIR/broker.pid"
+    echo "$DIR" > "$holder"
     log "started pid $! (logs: $DIR/broker.log, $DIR/server.log)"
   fi
   local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-60}))

@@ -11,7 +11,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BROKER="$ROOT/scripts/kafka-broker.sh"
 PORT="${MARQUEE_TOPICS_TEST_KAFKA_PORT:-29292}"
 WORK="$(mktemp -d /tmp/marquee-topics.XXXXXX)"
-cleanup() { "$BROKER" stop "$WORK/kafka" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+cleanup() {
+  local d
+  for d in "$WORK/kafka" "$WORK/again"; do "$BROKER" stop "$d" >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -59,3 +63,13 @@ run_init > "$WORK/second.out" 2>&1 || { cat "$WORK/second.out" >&2; fail "second
 [[ "$(partitions marquee.events)" == 4 ]] || fail "second run changed marquee.events"
 echo "ok: second run is a no-op"
 echo "create-topics.sh on a real Kafka broker: passed"
+
+# A broker a killed run left on the port (CTest's timeout SIGKILLs a test,
+# not the JVM it started): the next start stops it rather than failing on
+# "port in use" until someone kills it by hand.
+left="$(cat "$WORK/kafka/broker.pid")"
+"$BROKER" start "$WORK/again" "$PORT" > /dev/null || fail "a start after a run that left its broker behind failed"
+grep -qa kafka.Kafka "/proc/$left/cmdline" 2>/dev/null && fail "the left-behind broker (pid $left) still runs"
+# All topics' metadata (naming one would auto-create it).
+kcat -b "$BOOTSTRAP" -L -m 10 | grep -q 'topic "marquee.items"' && fail "the old broker still answers on $PORT"
+echo "ok: a broker left on the port by an earlier run is stopped by the next start"
