@@ -21,7 +21,10 @@ RUN bash -c 'set -euo pipefail; eval "$(sed -n "/^PACKAGES=(/,/^)/p" /tmp/dev.sh
 WORKDIR /src
 COPY . .
 ARG BUILD_TYPE=RelWithDebInfo
-RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+# The image's marquee_build_info{commit} (.git is not in the build context):
+# docker-compose.yml passes GIT_COMMIT from the environment.
+ARG GIT_COMMIT=unknown
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DMARQUEE_COMMIT="$GIT_COMMIT" \
  && cmake --build /build --target marquee -j"$(nproc)" \
  && strip --strip-debug /build/app/marquee \
  && /build/app/marquee --help >/dev/null \

@@ -156,6 +156,8 @@ cmd = cmd.split() if isinstance(cmd, str) else cmd
 expected = ["run", "--brokers", "kafka:9092", "--listen", "0.0.0.0", "--data-dir", "/var/lib/marquee"]
 check(cmd == expected, f"compose: marquee command must be {expected}, is {cmd}")
 check((mq.get("build") or {}).get("target") == "runtime", "compose: marquee must build the runtime stage")
+# The image has no .git: the commit behind marquee_build_info must come in as a build argument.
+check("GIT_COMMIT" in ((mq.get("build") or {}).get("args") or {}), "compose: marquee's build must pass GIT_COMMIT")
 check(any(dst == "/var/lib/marquee" for _, dst in mounts(mq)), "compose: /var/lib/marquee must be a volume")
 check(any(str(p).endswith(":8080") for p in mq.get("ports") or []), "compose: marquee must publish container port 8080")
 hc = " ".join(mq.get("healthcheck", {}).get("test", []))
@@ -260,6 +262,8 @@ check(stages.get("producer", {}).get("base") == "debian:12-slim", "Dockerfile: s
 check(list(stages)[-1:] == ["runtime"], "Dockerfile: runtime must be the last stage (plain `docker build` = the engine)")
 build_lines = " ".join(stages.get("build", {}).get("lines", []))
 check("cmake" in build_lines and "Ninja" in build_lines, "Dockerfile: build stage must build with cmake + Ninja")
+check("ARG GIT_COMMIT" in build_lines and '-DMARQUEE_COMMIT="$GIT_COMMIT"' in build_lines,
+      "Dockerfile: the build stage must hand the GIT_COMMIT build argument to cmake (.git is not in the context)")
 rt = stages.get("runtime", {}).get("lines", [])
 check(any(l.startswith("HEALTHCHECK") for l in rt), "Dockerfile: runtime needs a HEALTHCHECK")
 check(any(l.startswith("USER") and "root" not in l for l in rt), "Dockerfile: runtime must not run as root")
