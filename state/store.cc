@@ -318,9 +318,7 @@ core::result<void> store::user_decisions(std::string_view user_id, std::int64_t 
     for (; it->Valid() && it->key().starts_with(prefix); it->Prev()) {
         const auto key = it->key();
         if (key.size() < prefix.size() + 8) return core::error{"corrupt_state", "short decision index key"};
-        const auto served = core::read_ordered(key.data() + prefix.size());
-        if (served < from_ms) break;
-        if (served > to_ms) continue;  // only at to_ms = int64 max
+        if (core::read_ordered(key.data() + prefix.size()) < from_ms) break;
         const std::string_view id(key.data() + prefix.size() + 8, key.size() - prefix.size() - 8);
         auto d = get_decision(id);
         if (!d) return d.error();
