@@ -188,8 +188,10 @@ void prequential::step(const events::event& e) {
 
     i.touched.clear();
     i.learner.apply(e, user.state, nullptr, i.touched);
-    // A reward event creates no item row (it only answers a decision).
-    if (const auto row = i.model.items().find(e.item_id); row && e.type != event_type::impression)
+    // Seen, as in the learner's history, is what the user consumed: a reward
+    // answers a decision (and creates no item row), an impression only showed it.
+    const bool consumed = e.type != event_type::impression && e.type != event_type::reward;
+    if (const auto row = i.model.items().find(e.item_id); consumed && row)
         if (std::find(user.seen.begin(), user.seen.end(), *row) == user.seen.end()) user.seen.push_back(*row);
     ++i.report.events;
     if (i.options.curve_every > 0 && i.report.events % i.options.curve_every == 0) i.push_point();

@@ -118,23 +118,27 @@ TEST(prequential, tests_before_training_and_is_deterministic) {
     EXPECT_EQ(first.model().items().size(), 1u) << "then trained on";
 }
 
-TEST(prequential, reward_events_for_items_never_seen_change_nothing) {
+TEST(prequential, reward_events_change_nothing) {
     // A reward creates no item; the evaluation must not take one for granted
-    // (it dereferenced the missing row).
+    // (it dereferenced the missing row). Nor is it a consumption: a reward
+    // for an item the user goes on to like used to mark it seen, so that
+    // like could never be a hit (serving keeps it recommendable).
     const auto stream = synthetic_stream(3000, 3);
     std::vector<events::event> with_rewards;
+    auto reward = [](const events::event& at, std::string item) {
+        events::event r;
+        r.type = events::event_type::reward;
+        r.user_id = at.user_id;
+        r.item_id = std::move(item);
+        r.ts_ms = at.ts_ms;
+        r.value = 1.0;
+        r.decision_id = "d" + std::to_string(at.ts_ms);
+        return r;
+    };
     for (std::size_t i = 0; i < stream.size(); ++i) {
+        if (i % 7 == 0) with_rewards.push_back(reward(stream[i], stream[i].item_id));  // the item it answers
         with_rewards.push_back(stream[i]);
-        if (i % 10 == 0) {
-            events::event r;
-            r.type = events::event_type::reward;
-            r.user_id = stream[i].user_id;
-            r.item_id = "never-seen-" + std::to_string(i);
-            r.ts_ms = stream[i].ts_ms;
-            r.value = 1.0;
-            r.decision_id = "d" + std::to_string(i);
-            with_rewards.push_back(r);
-        }
+        if (i % 10 == 0) with_rewards.push_back(reward(stream[i], "never-seen-" + std::to_string(i)));
     }
     prequential_options o;
     o.model.mf.dim = 8;
