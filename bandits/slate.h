@@ -12,9 +12,13 @@
 // probability p is the chance that candidate wins one draw; p_hat = wins in
 // M further independent draws (shared by all slots of the slate, independent
 // of the choosing draws) / M, unbiased with variance p (1 - p) / M (reported
-// as propensity_se). With epsilon = 0 a pick that wins none of the M draws
-// gets 1 / M so importance weights stay finite (bias <= 1 / M, only when
-// p << 1 / M); with epsilon > 0 the eps / eligible term already bounds them.
+// as propensity_se). Its inverse, the importance weight, is not unbiased:
+// E[1 / p_hat] > 1 / p, by far when p M is small (p = 0.005, M = 128,
+// eps = 0.05, 500 eligible: 26x), since a pick that wins none of the draws
+// gets eps / eligible. No estimator from a fixed number of draws can be
+// unbiased for 1 / p; off-policy evaluation of Thompson logs should use
+// SNIPS or clipped weights, or log with an exact policy. With epsilon = 0 a
+// pick that wins none of the M draws gets 1 / M so weights stay finite.
 // Exposure-floor insertions are deterministic: propensity 1, forced = true.
 #pragma once
 

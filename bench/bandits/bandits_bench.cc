@@ -1,5 +1,5 @@
 // bandits_bench: what one candidate, one slate (k = 10 of 500) and one
-// reward cost for LinUCB and linear Thompson sampling at d = 8 (fixed-size,
+// reward cost for LinUCB and linear Thompson sampling at d = 11 (fixed-size,
 // the production feature map), 32 and 64 (Eigen::Dynamic). Compare ratios
 // within one run; absolute numbers move with the machine's load.
 #include <benchmark/benchmark.h>
