@@ -180,12 +180,21 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
 
 bool engine_host::shutdown() {
     auto& i = *impl_;
-    // Ingest winds down (its last batch and offsets) while HTTP stops
-    // accepting and drains: the two in parallel, new connections refused
-    // from the start.
-    stop();
-    if (i.http) i.http->stop();
+    if (i.broker && i.ingest && !i.stopping && i.ingest_thread.joinable()) {
+        // The embedded broker's log ends with the process: HTTP stops first
+        // (the events of requests in progress acknowledged), then ingest
+        // applies everything the broker holds before it stops.
+        if (i.http) i.http->stop();
+        i.ingest->drain_then_stop(std::chrono::seconds(10));
+    } else {
+        // Kafka keeps what is not applied yet: ingest winds down (its last
+        // batch and offsets) while HTTP stops accepting and drains, in
+        // parallel, new connections refused from the start.
+        stop();
+        if (i.http) i.http->stop();
+    }
     if (i.ingest_thread.joinable()) i.ingest_thread.join();
+    stop();
     std::lock_guard lock(i.mutex);
     return i.ok;
 }
@@ -225,6 +234,7 @@ bool engine_host::running() const {
 
 void engine_host::stop() { impl_->stopping = true; }
 const std::string& engine_host::bootstrap() const { return impl_->cfg.kafka.brokers; }
+stream::embedded_broker* engine_host::embedded_broker() { return impl_->broker.get(); }
 std::uint16_t engine_host::http_port() const { return impl_->http->port(); }
 std::uint64_t engine_host::loaded_version() const { return impl_->loaded_version; }
 bool engine_host::ready() const { return impl_->ingest && impl_->ingest->ready(); }

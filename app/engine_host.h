@@ -14,6 +14,10 @@ namespace prometheus {
 class Registry;
 }
 
+namespace marquee::stream {
+class embedded_broker;
+}
+
 namespace marquee::app {
 
 class engine_host {
@@ -28,7 +32,9 @@ public:
     // Stops ingest (committing its last batch and leaving the group) and
     // HTTP (refusing new connections at once, answering requests in
     // progress) in parallel, and waits for both; false if ingest ended on a
-    // fatal error. Idempotent.
+    // fatal error. Idempotent. With the embedded broker, whose log ends with
+    // the process, HTTP stops first and ingest then applies what the broker
+    // holds (up to 10 s) before it stops.
     bool shutdown();
 
     // False once ingest has ended (after stop() or a fatal error).
@@ -38,6 +44,8 @@ public:
     void stop();
 
     const std::string& bootstrap() const;  // Kafka bootstrap in use
+    // The embedded broker; null with external brokers. For tests' faults.
+    stream::embedded_broker* embedded_broker();
     std::uint16_t http_port() const;
     bool ready() const;
     // Model version found in the store at start-up (0: a new data dir).

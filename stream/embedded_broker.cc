@@ -54,6 +54,12 @@ void embedded_broker::refuse_next_offset_fetches(int count) {
                                           RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
 }
 
+void embedded_broker::refuse_next_fetches(int count) {
+    constexpr std::int16_t fetch_api_key = 1;
+    for (int i = 0; i < count; ++i)
+        rd_kafka_mock_push_request_errors(impl_->cluster, fetch_api_key, 1, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+}
+
 bool embedded_broker::made(std::string_view cluster_id) { return cluster_id.starts_with("mockCluster"); }
 
 void embedded_broker::create_topic(const std::string& name, int partitions) {

@@ -31,6 +31,10 @@ public:
     // Answers the next `count` OffsetFetch requests (reading a group's
     // committed offsets) with GROUP_AUTHORIZATION_FAILED, which is not retried.
     void refuse_next_offset_fetches(int count);
+    // Answers the next `count` Fetch requests (consumers reading records)
+    // with REQUEST_TIMED_OUT, which consumers retry after a backoff: records
+    // produced meanwhile are acknowledged but not yet read.
+    void refuse_next_fetches(int count);
 
     // Whether `cluster_id` names a cluster of this kind (librdkafka's mock
     // names its clusters "mockCluster<hex>"; a real Kafka id is a base64 UUID).

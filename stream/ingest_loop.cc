@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "core/wall_clock.h"
@@ -86,6 +87,12 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     clock::time_point next_window_check{};
     std::size_t committed_since_log = 0;
     core::result<void> fatal = core::success();
+    // drain_then_stop(): requested (budget in ms, -1: not), and once seen,
+    // each owned partition's watermarks then (its log start, and the end
+    // to reach by the deadline).
+    std::atomic<std::int64_t> drain_budget_ms{-1};
+    std::optional<clock::time_point> drain_deadline;
+    std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> drain_targets;
 
     impl(const kafka_options& k, const ingest_options& o, state::store& s, batch_applier& a, ingest_probe& p)
         : kafka(k), options(o), store(s), applier(a), probe(p) {}
@@ -229,6 +236,39 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
                                                               "else auto.offset.reset"),
                          replay ? " (replaying what another member applied)" : "");
         }
+    }
+
+    // True once a requested drain is done: every owned partition consumed up
+    // to the high watermark it had when the drain began (the loop's exit
+    // then commits the batch in flight), or the budget spent.
+    bool drained() {
+        const auto budget = drain_budget_ms.load();
+        if (budget < 0) return false;
+        if (!drain_deadline) {
+            drain_deadline = clock::now() + std::chrono::milliseconds(budget);
+            for (const auto& [tp, p] : positions) {
+                std::int64_t low = -1, high = -1;
+                if (consumer->query_watermark_offsets(tp.first, tp.second, &low, &high, 2'000) == RdKafka::ERR_NO_ERROR)
+                    drain_targets[tp.second] = {low, high};
+            }
+        }
+        std::int64_t left = 0;
+        for (const auto& [partition, ends] : drain_targets) {
+            const auto [low, high] = ends;
+            // Where this consumer is: what it consumed, else applied, else
+            // (nothing read yet) the log start.
+            const auto consumed = next_expected.find(partition);
+            const auto at = positions.find({kafka.events_topic, partition});
+            const std::int64_t next = consumed != next_expected.end() && consumed->second >= 0 ? consumed->second
+                                      : at != positions.end() && at->second.next >= 0         ? at->second.next
+                                                                                              : low;
+            left += std::max<std::int64_t>(0, high - std::max(next, low));
+        }
+        if (left == 0) return true;
+        if (clock::now() < *drain_deadline) return false;
+        spdlog::error("ingest: stopping with {} record(s) the embedded broker holds not applied: they end with it",
+                      left);
+        return true;
     }
 
     // The first offset a partition with no offset is meant to deliver: 0
@@ -522,6 +562,10 @@ ingest_loop::~ingest_loop() {
     if (impl_->catalog) impl_->catalog->close();
 }
 
+void ingest_loop::drain_then_stop(std::chrono::milliseconds budget) {
+    impl_->drain_budget_ms = std::max<std::int64_t>(0, budget.count());
+}
+
 bool ingest_loop::ready() const {
     return is_ready(impl_->assigned.load(), impl_->total_lag.load(), impl_->options.ready_max_lag);
 }
@@ -539,7 +583,7 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
     spdlog::info("ingest: subscribed to {} as group {}", i.kafka.events_topic, i.kafka.group_id);
     i.probe.offsets_skipped(i.kafka.events_topic, 0);  // a 0 series from the start, for alerts
 
-    while (!stop.load(std::memory_order_relaxed) && i.fatal) {
+    while (!stop.load(std::memory_order_relaxed) && i.fatal && !i.drained()) {
         // Short, so the stop flag stays responsive; shorter while a snapshot
         // is owed, so a quiet stream's last batch is served within
         // publish_interval rather than after the idle timeout.

@@ -70,6 +70,12 @@ public:
     // has left the group.
     core::result<void> run(const std::atomic<bool>& stop);
 
+    // Asks run() to apply what the owned partitions hold now (their high
+    // watermarks, read when it sees the request), then return as if stopped;
+    // it gives up after `budget`, logging what it leaves. For the embedded
+    // broker, whose log dies with the process. Safe from any thread.
+    void drain_then_stop(std::chrono::milliseconds budget);
+
     // True while partitions are assigned and the lag over them, measured at
     // most a second ago, is within options.ready_max_lag.
     bool ready() const;

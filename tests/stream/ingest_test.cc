@@ -371,6 +371,32 @@ TEST(embedded_start, refuses_a_data_dir_holding_a_real_clusters_offsets_and_keep
     EXPECT_NO_THROW(app::engine_host host(embedded()));
 }
 
+TEST(embedded_shutdown, applies_every_event_it_acknowledged_before_exiting) {
+    // The embedded broker's log dies with the process: an event answered
+    // 202 but not yet consumed when shutdown began used to be lost. Fetches
+    // are refused for a while, so the events are still waiting in the log.
+    testing::temp_dir dir;
+    auto c = testing::engine_config("", dir.str());
+    c.kafka.brokers.clear();
+    constexpr int posted = 40;
+    {
+        app::engine_host host(c);
+        ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, std::chrono::seconds(30)));
+        host.embedded_broker()->refuse_next_fetches(8);
+        for (int n = 0; n < posted; ++n) {
+            const auto r = testing::http_request(
+                host.http_port(), "POST", "/v1/events",
+                R"({"type":"click","user_id":"late","item_id":"m)" + std::to_string(n) + R"("})");
+            ASSERT_EQ(r.status, 202) << r.body;
+        }
+        EXPECT_TRUE(host.shutdown());
+    }
+    app::engine_host again(c);  // a new embedded broker: only the store remembers
+    const auto user = testing::http_request(again.http_port(), "GET", "/v1/users/late", "");
+    ASSERT_EQ(user.status, 200) << "none of the " << posted << " events was applied";
+    EXPECT_NE(user.body.find("\"click\":" + std::to_string(posted)), std::string::npos) << user.body;
+}
+
 // 500 events and 40 catalog items applied from `broker`, then a brand-new
 // cluster (as an embedded broker is at every start) holding `more` and 40
 // other items: the stored offsets, of events and of the catalog, must not be
