@@ -163,7 +163,8 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
         i.registry,
         [&i] { return i.ingest && i.ingest->ready(); }, [&i] { i.runtime->refresh(); });
     i.http = std::make_unique<serve::http_server>(
-        i.cfg.http, [&i](serve::request&& r) { return i.api->handle(std::move(r)); });
+        i.cfg.http, [&i](serve::request&& r) { return i.api->handle(std::move(r)); },
+        [&i](unsigned status) { i.api->count_server_response(status); });
     i.http->start();
     spdlog::info("serving HTTP on http://{}:{}", i.cfg.http.address, i.http->port());
 

@@ -225,6 +225,10 @@ api::api(api_options options, core::snapshot_cell<engine::model_snapshot>& snaps
 
 api::~api() = default;
 
+void api::count_server_response(unsigned status) {
+    impl_->requests->Add({{"route", "unmatched"}, {"code", std::to_string(status)}}).Increment();
+}
+
 std::span<const route_info> api::routes() { return route_table; }
 
 net::awaitable<response> api::handle(request req) {

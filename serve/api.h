@@ -72,6 +72,9 @@ public:
     // Recommendations complete once their decision is stored (see
     // decision_writer); every other route without awaiting anything.
     boost::asio::awaitable<response> handle(request req);
+    // Counts a response the HTTP server made without handle() (see
+    // own_response_observer) in marquee_http_requests_total, route "unmatched".
+    void count_server_response(unsigned status);
 
     // Every route served, for documentation checks.
     static std::span<const route_info> routes();

@@ -56,6 +56,7 @@ struct http_server::impl {
     http_options options;
     request_handler handler;
     async_request_handler async_handler;
+    own_response_observer observer;
     // Open connections, so stop() can close the idle ones and wait for the
     // rest. `busy` and the stream are touched only on the session's strand.
     // Declared before the io_context: destroying it ends the sessions left,
@@ -74,8 +75,12 @@ struct http_server::impl {
     std::vector<std::thread> threads;
     std::uint16_t bound_port = 0;
 
-    impl(http_options o, request_handler h, async_request_handler a)
-        : options(std::move(o)), handler(std::move(h)), async_handler(std::move(a)), ioc(options.threads) {}
+    impl(http_options o, request_handler h, async_request_handler a, own_response_observer obs)
+        : options(std::move(o)),
+          handler(std::move(h)),
+          async_handler(std::move(a)),
+          observer(std::move(obs)),
+          ioc(options.threads) {}
 
     net::awaitable<void> session(beast::tcp_stream stream) {
         auto self = std::make_shared<connection>(connection{&stream});
@@ -118,6 +123,7 @@ struct http_server::impl {
                 break;
             if (ec) {
                 response res = read_error_response(ec);
+                if (observer) observer(res.result_int());
                 res.keep_alive(false);
                 auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
                 self->busy = false;  // so stop() can cut the linger short
@@ -140,6 +146,7 @@ struct http_server::impl {
             } catch (const std::exception& e) {  // a bug, not a client error
                 spdlog::error("http: handler threw: {}", e.what());
                 res = json_error(http::status::internal_server_error, "internal", "internal error");
+                if (observer) observer(res.result_int());
             }
             res.keep_alive(keep_alive && !draining.load(std::memory_order_relaxed));
             if (head) {
@@ -230,11 +237,11 @@ struct http_server::impl {
     }
 };
 
-http_server::http_server(http_options options, request_handler handler)
-    : impl_(std::make_unique<impl>(std::move(options), std::move(handler), nullptr)) {}
+http_server::http_server(http_options options, request_handler handler, own_response_observer observer)
+    : impl_(std::make_unique<impl>(std::move(options), std::move(handler), nullptr, std::move(observer))) {}
 
-http_server::http_server(http_options options, async_request_handler handler)
-    : impl_(std::make_unique<impl>(std::move(options), nullptr, std::move(handler))) {}
+http_server::http_server(http_options options, async_request_handler handler, own_response_observer observer)
+    : impl_(std::make_unique<impl>(std::move(options), nullptr, std::move(handler), std::move(observer))) {}
 
 http_server::~http_server() { stop(); }
 

@@ -23,6 +23,11 @@ using request_handler = std::function<response(request&&)>;
 // The same, for handlers that await work of their own (such as a write)
 // before answering; the connection waits, its I/O thread serves others.
 using async_request_handler = std::function<boost::asio::awaitable<response>(request)>;
+// Told the status of each response the server makes itself, without the
+// handler (413, 431, a malformed request's 400, a throwing handler's 500),
+// so that it can be counted with the handler's. Called on an I/O thread;
+// must be thread-safe and must not throw.
+using own_response_observer = std::function<void(unsigned status)>;
 
 struct http_options {
     // Listen address. Default: "127.0.0.1".
@@ -43,8 +48,8 @@ struct http_options {
 
 class http_server {
 public:
-    http_server(http_options options, request_handler handler);
-    http_server(http_options options, async_request_handler handler);
+    http_server(http_options options, request_handler handler, own_response_observer observer = {});
+    http_server(http_options options, async_request_handler handler, own_response_observer observer = {});
     ~http_server();  // stops if running
 
     // Binds and starts the threads; throws std::system_error if the address

@@ -264,6 +264,8 @@ TEST_F(http_api, rank_rejects_bad_bodies_with_clear_400s) {
     EXPECT_EQ(get.headers["Allow"], "POST");
     expect_json_error(testing::http_request(port, "POST", "/v1/rank", std::string(20 * 1024, ' ')), 413,
                       "payload_too_large");
+    // Answered by the server before any route: counted all the same.
+    EXPECT_EQ(testing::metric_sum(registry, "marquee_http_requests_total", "code", "413"), 1);
 }
 
 TEST_F(http_api, a_rank_k_beyond_int64_is_the_same_400_as_any_huge_k) {

@@ -95,7 +95,9 @@ protected:
         ho.threads = 2;
         ho.body_limit = 16 * 1024;
         ho.header_limit = 2048;
-        server = std::make_unique<http_server>(ho, [this](request&& r) { return api_->handle(std::move(r)); });
+        server = std::make_unique<http_server>(
+            ho, [this](request&& r) { return api_->handle(std::move(r)); },
+            [this](unsigned status) { api_->count_server_response(status); });
         server->start();
         port = server->port();
     }
