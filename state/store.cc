@@ -60,7 +60,9 @@ public:
         char line[1024];
         const int n = std::vsnprintf(line, sizeof line, format, ap);
         if (n < 0) return;
-        spdlog::log(to, "rocksdb: {}", std::string_view(line, std::min<std::size_t>(std::size_t(n), sizeof line - 1)));
+        std::string_view text(line, std::min<std::size_t>(std::size_t(n), sizeof line - 1));
+        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+        spdlog::log(to, "rocksdb: {}", text);
     }
 };
 
@@ -232,6 +234,13 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     // Checked here: RocksDB creates the directory before it finds no database.
     if (!options.create_if_missing && !std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT"))
         return core::error{"not_found", "no state in " + options.path + " (no RocksDB database there)"};
+    // Made here: RocksDB logs a missing directory as an error before it
+    // creates it, an alarm on every first start.
+    if (options.create_if_missing) {
+        std::error_code made;
+        std::filesystem::create_directories(options.path, made);
+        if (made) return core::error{"storage", "creating " + options.path + ": " + made.message()};
+    }
     rocksdb::Options db_options;
     db_options.create_if_missing = options.create_if_missing;
     db_options.create_missing_column_families = true;

@@ -5,11 +5,14 @@
 #include <limits>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <cstring>
 #include <future>
 #include <set>
+#include <sstream>
 
 #include "core/byte_io.h"
 #include "engine/learner.h"
@@ -65,6 +68,30 @@ void write_filled_store(const std::string& path) {
     engine::user_state u;
     auto s = open_at(path);
     fill(*s, m, u);
+}
+
+TEST(store, rocksdb_logs_through_marquees_log_and_a_first_start_is_no_error) {
+    // RocksDB's file logger aborted on a write after a failed one (Debian's
+    // build keeps assertions), so its lines go to spdlog; and a data dir that
+    // does not exist yet is made first, not logged by RocksDB as an error.
+    std::ostringstream log;
+    auto previous = spdlog::default_logger();
+    auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+    capture->set_level(spdlog::level::debug);
+    capture->set_pattern("%l %v");
+    spdlog::set_default_logger(capture);
+    testing::temp_dir dir;
+    const auto path = (dir.path() / "new" / "state").string();
+    {
+        auto s = store::open({.path = path});
+        ASSERT_TRUE(s) << s.error().message;
+    }
+    spdlog::set_default_logger(previous);
+    const std::string text = log.str();
+    EXPECT_NE(text.find("debug rocksdb: "), std::string::npos) << "RocksDB's own lines reach the log";
+    EXPECT_EQ(text.find("error "), std::string::npos) << text.substr(0, 2000);
+    EXPECT_EQ(text.find("warning "), std::string::npos) << text.substr(0, 2000);
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(path) / "LOG")) << "no separate LOG file";
 }
 
 TEST(store, reopen_keeps_state_and_offsets) {
