@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "core/hash.h"
@@ -94,6 +95,9 @@ response api::impl::rank(const request& req) {
         const auto& k = it->value();
         if (k.is_uint64()) rq.k = k.get_uint64() > 1'000'000 ? 1'000'000 : int(k.get_uint64());
         else if (k.is_int64()) rq.k = int(std::clamp<std::int64_t>(k.get_int64(), -1, 1'000'000));
+        // An integer as JSON Schema reads one (as for an event's ts): 2.0 too.
+        else if (k.is_double() && k.get_double() == std::floor(k.get_double()))
+            rq.k = int(std::clamp(k.get_double(), -1.0, 1'000'000.0));
         else return bad("'k' must be an integer");
     }
     if (auto it = body.find("policy"); it != body.end()) {

@@ -238,6 +238,8 @@ TEST_F(http_api, rank_rejects_bad_bodies_with_clear_400s) {
         {R"({"candidates":[{"id":"a","features":{"x":[1]}}]})", "strings only"},
         {R"({"candidates":[{"id":"a"}],"k":2})", "k must be an integer from 1"},
         {R"({"candidates":[{"id":"a"}],"k":"1"})", "'k' must be an integer"},
+        {R"({"candidates":[{"id":"a"}],"k":1.5})", "'k' must be an integer"},
+        {R"({"candidates":[{"id":"a"}],"k":2.0})", "k must be an integer from 1"},
         {R"({"candidates":[{"id":"a"}],"policy":"best"})", "'policy' must be one of"},
         {R"({"candidates":[{"id":"a"}],"explore":2})", "explore must be a number in [0, 1]"},
         {R"({"candidates":[{"id":"a"}],"context":[]})", "context must be an object"},
@@ -272,13 +274,15 @@ TEST_F(http_api, a_rank_k_beyond_int64_is_the_same_400_as_any_huge_k) {
     // Boost.JSON holds integers above INT64_MAX as uint64, which
     // to_number<int64_t> refused by throwing (a 500).
     for (const char* k : {"1000001", "9223372036854775807", "9223372036854775808", "18446744073709551615",
-                          "-9223372036854775808"}) {
+                          "-9223372036854775808", "1e300", "-1e300"}) {
         auto r = testing::http_request(port, "POST", "/v1/rank", std::string(R"({"candidates":[{"id":"a"}],"k":)") + k + "}");
         expect_json_error(r, 400, "invalid_body");
         EXPECT_NE(r.body.find("k must be an integer from 1 to the number of candidates (1)"), std::string::npos)
             << k << " -> " << r.body;
     }
     EXPECT_EQ(testing::http_request(port, "POST", "/v1/rank", R"({"candidates":[{"id":"a"}],"k":1})").status, 200);
+    EXPECT_EQ(testing::http_request(port, "POST", "/v1/rank", R"({"candidates":[{"id":"a"}],"k":1.0})").status, 200)
+        << "an integer as JSON Schema reads one";
 }
 
 TEST_F(http_api, rank_rejects_non_finite_or_huge_feature_values_and_the_model_stays_finite) {
