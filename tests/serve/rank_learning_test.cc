@@ -155,6 +155,13 @@ struct windowed_ranker {
     }
     explicit windowed_ranker(std::string id_prefix)
         : ranker(options(), *store, nullptr, nullptr, registry, counter_ids(std::move(id_prefix))) {}
+    // Both of two candidates, each with a genre of its own.
+    static rank_request two_genres() {
+        rank_request rq;
+        rq.k = 2;
+        rq.candidates = {{"x", {{"g", std::string("1")}}}, {"y", {{"g", std::string("2")}}}};
+        return rq;
+    }
     testing::temp_dir dir;
     std::unique_ptr<state::store> store = state::store::open({.path = dir.str()}).value();
     prometheus::Registry registry;
@@ -191,9 +198,7 @@ TEST(rank_learning, a_closed_window_gives_unrewarded_items_the_default_reward_an
 TEST(rank_learning, a_reward_or_a_window_close_that_cannot_be_written_leaves_the_model_as_stored) {
     windowed_ranker w("f");
     auto& ranker = w.ranker;
-    rank_request rq;
-    rq.k = 2;
-    rq.candidates = {{"x", {{"g", std::string("1")}}}, {"y", {{"g", std::string("2")}}}};
+    const auto rq = windowed_ranker::two_genres();
     const auto shown = ranker.rank(rq, 10'000).value();
     testing::failing_file_writes disk_full;  // a real RocksDB write error
     auto reward = ranker.reward(shown.decision_id, shown.items[0].id, 1.0, 10'100);
@@ -224,9 +229,7 @@ TEST(rank_learning, the_service_closes_every_due_window_at_once_not_256_a_second
 TEST(rank_learning, an_unreadable_stored_decision_is_erased_and_holds_up_no_window) {
     windowed_ranker w("u");
     auto& ranker = w.ranker;
-    rank_request rq;
-    rq.k = 2;
-    rq.candidates = {{"x", {{"g", std::string("1")}}}, {"y", {{"g", std::string("2")}}}};
+    const auto rq = windowed_ranker::two_genres();
     const auto readable = ranker.rank(rq, 10'000).value();
     const auto damaged = ranker.rank(rq, 10'001).value();
     const auto later = ranker.rank(rq, 50'000).value();
