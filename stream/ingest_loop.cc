@@ -240,34 +240,47 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
 
     // True once a requested drain is done: every owned partition consumed up
     // to the high watermark it had when the drain began (the loop's exit
-    // then commits the batch in flight), or the budget spent.
+    // then commits the batch in flight), or the budget spent. Owning nothing
+    // yet (the group still joining, as in the first seconds after a start),
+    // it waits for the assignment: the broker may hold events already.
     bool drained() {
         const auto budget = drain_budget_ms.load();
         if (budget < 0) return false;
-        if (!drain_deadline) {
-            drain_deadline = clock::now() + std::chrono::milliseconds(budget);
+        const auto now = clock::now();
+        if (!drain_deadline) drain_deadline = now + std::chrono::milliseconds(budget);
+        if (drain_targets.empty() && !positions.empty()) {
             for (const auto& [tp, p] : positions) {
                 std::int64_t low = -1, high = -1;
-                if (consumer->query_watermark_offsets(tp.first, tp.second, &low, &high, 2'000) == RdKafka::ERR_NO_ERROR)
+                if (const auto err = consumer->query_watermark_offsets(tp.first, tp.second, &low, &high, 2'000);
+                    err == RdKafka::ERR_NO_ERROR)
                     drain_targets[tp.second] = {low, high};
+                else
+                    spdlog::error("ingest: the end of {}[{}] is unknown ({}); not waiting for it", tp.first,
+                                  tp.second, RdKafka::err2str(err));
             }
+            if (drain_targets.empty()) return true;
         }
         std::int64_t left = 0;
         for (const auto& [partition, ends] : drain_targets) {
+            const auto at = positions.find({kafka.events_topic, partition});
+            if (at == positions.end()) continue;  // revoked: another member's now
             const auto [low, high] = ends;
             // Where this consumer is: what it consumed, else applied, else
             // (nothing read yet) the log start.
             const auto consumed = next_expected.find(partition);
-            const auto at = positions.find({kafka.events_topic, partition});
             const std::int64_t next = consumed != next_expected.end() && consumed->second >= 0 ? consumed->second
-                                      : at != positions.end() && at->second.next >= 0         ? at->second.next
+                                      : at->second.next >= 0                                  ? at->second.next
                                                                                               : low;
             left += std::max<std::int64_t>(0, high - std::max(next, low));
         }
-        if (left == 0) return true;
-        if (clock::now() < *drain_deadline) return false;
-        spdlog::error("ingest: stopping with {} record(s) the embedded broker holds not applied: they end with it",
-                      left);
+        if (left == 0 && !drain_targets.empty()) return true;
+        if (now < *drain_deadline) return false;
+        if (drain_targets.empty())
+            spdlog::error("ingest: stopping before any partition was assigned: what the embedded broker holds "
+                          "is not applied and ends with it");
+        else
+            spdlog::error("ingest: stopping with {} record(s) the embedded broker holds not applied: they end with it",
+                          left);
         return true;
     }
 
