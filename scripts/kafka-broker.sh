@@ -11,6 +11,8 @@
 # with KAFKA_BROKER_REQUIRED=1 (scripts/dev.sh test sets it) that is exit 1,
 # a failure: CI must not go green with the real-broker suites unrun.
 # KAFKA_CACHE_DIR (default .cache) holds the Maven repository and classpath.
+# KAFKA_BROKER_OWNER: the pid whose end means the broker was left behind
+# (default: the caller's); `start` stops such a broker found on its port.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -68,6 +70,8 @@ run_tool() {
 # it is false for a zombie (empty cmdline) left unreaped by a careless parent.
 is_kafka() { [[ -n "$1" ]] && grep -qa 'kafka.Kafka' "/proc/$1/cmdline" 2>/dev/null; }
 broker_pid() { local pid; pid="$(cat "$1/broker.pid" 2>/dev/null)" && is_kafka "$pid" && echo "$pid"; }
+# "OWNER_PID DIR" of the broker this user last started on a port.
+holder_file() { echo "${TMPDIR:-/tmp}/marquee-kafka-broker-$(id -u)-$1"; }
 
 # Ready = a metadata request lists our broker (TCP accept alone is too early in KRaft).
 broker_ready() {
@@ -86,16 +90,19 @@ cmd_start() {
   local port="${1:-29092}" pid p
   local cport=$((port + 1))
   CP="$(classpath)"
-  # Which DIR's broker holds PORT, machine-wide: a test that CTest's timeout
-  # SIGKILLed never ran its cleanup, and the JVM (started with nohup) would
-  # keep the port, and fail every later run, until killed by hand.
-  local holder="${TMPDIR:-/tmp}/marquee-kafka-broker-$port.dir" old
+  # Which run's broker holds PORT (this user's, machine-wide): a test that
+  # CTest's timeout SIGKILLed never ran its cleanup, and the JVM (started
+  # with nohup) would keep the port, failing every later run, until killed
+  # by hand. So a broker whose owner (KAFKA_BROKER_OWNER, default the
+  # caller's pid) is gone is stopped; a live run's broker is left alone.
+  local holder owner old
+  holder="$(holder_file "$port")"
   if pid="$(broker_pid "$DIR")"; then
     log "broker already running (pid $pid)"
   else
-    old="$(cat "$holder" 2>/dev/null)" || true
-    if [[ -n "$old" && "$old" != "$DIR" ]] && broker_pid "$old" >/dev/null; then
-      log "stopping the broker a previous run left on port $port ($old)"
+    if read -r owner old < "$holder" 2>/dev/null && [[ -n "$old" && "$old" != "$DIR" ]] &&
+      ! kill -0 "$owner" 2>/dev/null && broker_pid "$old" >/dev/null; then
+      log "stopping the broker a killed run left on port $port ($old)"
       (DIR="$old"; cmd_stop)
     fi
     # Another process on our ports would answer the readiness probe for us.
@@ -134,7 +141,8 @@ EOF
       -Dkafka.logs.dir="$DIR" -cp "$CP" kafka.Kafka "$DIR/server.properties" \
       > "$DIR/broker.log" 2>&1 < /dev/null &
     echo $! > "$DIR/broker.pid"
-    echo "$DIR" > "$holder"
+    printf '%s %s\n' "${KAFKA_BROKER_OWNER:-$PPID}" "$DIR" 2>/dev/null > "$holder" ||
+      log "could not record the broker in $holder (a broker left by a killed run is then not stopped)"
     log "started pid $! (logs: $DIR/broker.log, $DIR/server.log)"
   fi
   local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-60}))
@@ -151,7 +159,10 @@ EOF
 }
 
 cmd_stop() {
-  local pid i
+  local pid i f owner dir
+  for f in "$(holder_file '')"*; do
+    read -r owner dir < "$f" 2>/dev/null && [[ "$dir" == "$DIR" ]] && rm -f "$f"
+  done
   if ! pid="$(broker_pid "$DIR")"; then rm -f "$DIR/broker.pid"; return 0; fi
   kill -TERM "$pid" 2>/dev/null || true
   # Controlled shutdown of a combined broker+controller usually takes a few s.

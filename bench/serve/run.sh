@@ -256,6 +256,7 @@ if has fresh; then
     log "freshness, real Apache Kafka (scripts/kafka-broker.sh)"
     KAFKA_DIR="$WORK/kafka"
     set +e
+    export KAFKA_BROKER_OWNER=$$
     BOOT="$("$ROOT/scripts/kafka-broker.sh" start "$KAFKA_DIR" "$KAFKA_PORT" 2>"$WORK/kafka-start.log" | tail -1)"
     rc=$?
     set -e

@@ -17,6 +17,7 @@ set -euo pipefail
 MARQUEE="${1:?usage: real_kafka_test.sh path/to/marquee}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BROKER="$ROOT/scripts/kafka-broker.sh"
+export KAFKA_BROKER_OWNER=$$  # a broker this test leaves behind (killed) is stopped by the next start
 PORT="${MARQUEE_E2E_KAFKA_PORT:-29192}"
 HTTP_PORT=""  # chosen by marquee (--port 0), read from its output
 WORK="$(mktemp -d /tmp/marquee-e2e.XXXXXX)"
