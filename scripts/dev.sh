@@ -68,7 +68,9 @@ case "${1:-}" in
     # from, unless the caller chose a place (a flag, a config file or the
     # environment: a second --data-dir would be refused).
     data_dir=(--data-dir "$ROOT/marquee-data")
-    for arg in "$@"; do [[ "$arg" == --data-dir* || "$arg" == --config* ]] && data_dir=(); done
+    for arg in "$@"; do
+      [[ "$arg" == --data-dir* || "$arg" == --config* || "$arg" == -c* || "$arg" == *state.data_dir=* ]] && data_dir=()
+    done
     [[ -n "${MARQUEE_STATE__DATA_DIR:-}" ]] && data_dir=()
     exec "$BUILD_DIR/app/marquee" demo "${data_dir[@]}" "$@"
     ;;
