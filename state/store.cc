@@ -322,9 +322,7 @@ core::result<void> store::user_decisions(std::string_view user_id, std::int64_t 
     std::string after = prefix;
     core::append_ordered(after, to_ms == std::numeric_limits<std::int64_t>::max() ? to_ms : to_ms + 1);
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf_decision_index)));
-    it->SeekForPrev(slice(after));
-    if (it->Valid() && it->key() == slice(after)) it->Prev();
-    for (; it->Valid() && it->key().starts_with(prefix); it->Prev()) {
+    for (it->SeekForPrev(slice(after)); it->Valid() && it->key().starts_with(prefix); it->Prev()) {
         const auto key = it->key();
         if (key.size() < prefix.size() + 8) return core::error{"corrupt_state", "short decision index key"};
         if (core::read_ordered(key.data() + prefix.size()) < from_ms) break;

@@ -75,18 +75,23 @@ TEST(store, rocksdb_logs_through_marquees_log_and_a_first_start_is_no_error) {
     // build keeps assertions), so its lines go to spdlog; and a data dir that
     // does not exist yet is made first, not logged by RocksDB as an error.
     std::ostringstream log;
-    auto previous = spdlog::default_logger();
-    auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
-    capture->set_level(spdlog::level::debug);
-    capture->set_pattern("%l %v");
-    spdlog::set_default_logger(capture);
     testing::temp_dir dir;
     const auto path = (dir.path() / "new" / "state").string();
     {
+        struct capture_log {  // restored however the scope ends
+            std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+            explicit capture_log(std::ostringstream& to) {
+                auto capture =
+                    std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(to));
+                capture->set_level(spdlog::level::debug);
+                capture->set_pattern("%l %v");
+                spdlog::set_default_logger(capture);
+            }
+            ~capture_log() { spdlog::set_default_logger(previous); }
+        } capturing(log);
         auto s = store::open({.path = path});
         ASSERT_TRUE(s) << s.error().message;
     }
-    spdlog::set_default_logger(previous);
     const std::string text = log.str();
     EXPECT_NE(text.find("debug rocksdb: "), std::string::npos) << "RocksDB's own lines reach the log";
     EXPECT_EQ(text.find("error "), std::string::npos) << text.substr(0, 2000);

@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <cerrno>
 #include <csignal>
 
 #include <random>
+#include <system_error>
 #include <thread>
 
 namespace marquee::testing {
@@ -24,7 +26,7 @@ failing_file_writes::failing_file_writes() {
     soft_limit_ = limit.rlim_cur;
     old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
     limit.rlim_cur = 1;
-    setrlimit(RLIMIT_FSIZE, &limit);
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) throw std::system_error(errno, std::generic_category(), "setrlimit");
 }
 
 failing_file_writes::~failing_file_writes() {

@@ -26,7 +26,9 @@ private:
 
 // While alive, every write that would grow a regular file fails with EFBIG
 // (RLIMIT_FSIZE of 1 byte, SIGXFSZ ignored): a real RocksDB write error,
-// for the paths that must survive one. Process-wide: use in one thread.
+// for the paths that must survive one. Process-wide, so keep the scope
+// short: output redirected to a file (not a pipe, as under ctest) is lost
+// meanwhile, gtest's failure messages included.
 class failing_file_writes {
 public:
     failing_file_writes();
