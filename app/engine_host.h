@@ -40,7 +40,8 @@ public:
     // False once ingest has ended (after stop() or a fatal error).
     bool running() const;
     // Asks ingest to stop (safe from any thread and from a signal handler's
-    // watcher thread).
+    // watcher thread). Before shutdown(), it also skips the embedded
+    // broker's drain: what the broker holds unapplied is then lost.
     void stop();
 
     const std::string& bootstrap() const;  // Kafka bootstrap in use

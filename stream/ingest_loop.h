@@ -71,9 +71,10 @@ public:
     core::result<void> run(const std::atomic<bool>& stop);
 
     // Asks run() to apply what the owned partitions hold now (their high
-    // watermarks, read when it sees the request), then return as if stopped;
-    // it gives up after `budget`, logging what it leaves. For the embedded
-    // broker, whose log dies with the process. Safe from any thread.
+    // watermarks, read when it sees the request, or at the group's first
+    // assignment if none is owned yet), then return as if stopped; it gives
+    // up after `budget`, logging what it leaves. For the embedded broker,
+    // whose log dies with the process. Safe from any thread.
     void drain_then_stop(std::chrono::milliseconds budget);
 
     // True while partitions are assigned and the lag over them, measured at
