@@ -371,56 +371,65 @@ TEST(embedded_start, refuses_a_data_dir_holding_a_real_clusters_offsets_and_keep
     EXPECT_NO_THROW(app::engine_host host(embedded()));
 }
 
+// Engines on the embedded broker over one data dir, and what a user's
+// clicks posted over HTTP came to.
+struct embedded_engines {
+    testing::temp_dir dir;
+    app::config config = [this] {
+        auto c = testing::engine_config("", dir.str());
+        c.kafka.brokers.clear();
+        return c;
+    }();
+
+    // `n` clicks of `user`, each answered 202 (in the broker).
+    static void post_clicks(app::engine_host& host, const std::string& user, int n) {
+        for (int i = 0; i < n; ++i) {
+            const auto r = testing::http_request(
+                host.http_port(), "POST", "/v1/events",
+                R"({"type":"click","user_id":")" + user + R"(","item_id":"m)" + std::to_string(i) + R"("})");
+            ASSERT_EQ(r.status, 202) << r.body;
+        }
+    }
+    // The user's summary from a new engine: a new embedded broker, so only
+    // the store remembers.
+    testing::http_reply after_restart(const std::string& user) {
+        app::engine_host again(config);
+        auto reply = testing::http_request(again.http_port(), "GET", "/v1/users/" + user, "");
+        again.stop();  // its broker holds nothing: no need to wait for an assignment to drain
+        return reply;
+    }
+};
+
 TEST(embedded_shutdown, applies_every_event_it_acknowledged_before_exiting) {
     // The embedded broker's log dies with the process: an event answered
     // 202 but not yet consumed when shutdown began used to be lost. Fetches
     // are refused for a while, so the events are still waiting in the log.
-    testing::temp_dir dir;
-    auto c = testing::engine_config("", dir.str());
-    c.kafka.brokers.clear();
-    constexpr int posted = 40;
+    embedded_engines e;
     {
-        app::engine_host host(c);
+        app::engine_host host(e.config);
         ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, std::chrono::seconds(30)));
         host.embedded_broker()->refuse_next_fetches(8);
-        for (int n = 0; n < posted; ++n) {
-            const auto r = testing::http_request(
-                host.http_port(), "POST", "/v1/events",
-                R"({"type":"click","user_id":"late","item_id":"m)" + std::to_string(n) + R"("})");
-            ASSERT_EQ(r.status, 202) << r.body;
-        }
+        e.post_clicks(host, "late", 40);
         EXPECT_TRUE(host.shutdown());
     }
-    app::engine_host again(c);  // a new embedded broker: only the store remembers
-    const auto user = testing::http_request(again.http_port(), "GET", "/v1/users/late", "");
-    again.stop();  // its broker holds nothing: no need to wait for an assignment to drain
-    ASSERT_EQ(user.status, 200) << "none of the " << posted << " events was applied";
-    EXPECT_NE(user.body.find("\"click\":" + std::to_string(posted)), std::string::npos) << user.body;
+    const auto user = e.after_restart("late");
+    ASSERT_EQ(user.status, 200) << "none of the events was applied";
+    EXPECT_NE(user.body.find("\"click\":40"), std::string::npos) << user.body;
 }
 
 TEST(embedded_shutdown, waits_for_the_first_assignment_to_apply_what_was_acknowledged_before_it) {
     // HTTP answers from the start; the group takes seconds to assign the
     // partitions. A stop in between used to leave with nothing applied.
-    testing::temp_dir dir;
-    auto c = testing::engine_config("", dir.str());
-    c.kafka.brokers.clear();
-    constexpr int posted = 10;
+    embedded_engines e;
     {
-        app::engine_host host(c);
-        for (int n = 0; n < posted; ++n) {
-            const auto r = testing::http_request(
-                host.http_port(), "POST", "/v1/events",
-                R"({"type":"click","user_id":"early","item_id":"m)" + std::to_string(n) + R"("})");
-            ASSERT_EQ(r.status, 202) << r.body;
-        }
+        app::engine_host host(e.config);
+        e.post_clicks(host, "early", 10);
         ASSERT_FALSE(host.ready()) << "the stop must come before the assignment for this test";
         EXPECT_TRUE(host.shutdown());
     }
-    app::engine_host again(c);
-    const auto user = testing::http_request(again.http_port(), "GET", "/v1/users/early", "");
-    again.stop();  // its broker holds nothing: no need to wait for an assignment to drain
-    ASSERT_EQ(user.status, 200) << "none of the " << posted << " events was applied";
-    EXPECT_NE(user.body.find("\"click\":" + std::to_string(posted)), std::string::npos) << user.body;
+    const auto user = e.after_restart("early");
+    ASSERT_EQ(user.status, 200) << "none of the events was applied";
+    EXPECT_NE(user.body.find("\"click\":10"), std::string::npos) << user.body;
 }
 
 // 500 events and 40 catalog items applied from `broker`, then a brand-new
