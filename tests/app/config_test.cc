@@ -186,10 +186,7 @@ TEST(config, the_readme_documents_every_key_with_its_default) {
 }  // namespace
 }  // namespace marquee::app
 
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
-
-#include <sstream>
 
 #include "app/log_format.h"
 
@@ -197,15 +194,14 @@ namespace marquee::app {
 namespace {
 
 TEST(log_format, json_lines_escape_the_message) {
-    std::ostringstream out;
-    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-    auto previous = spdlog::default_logger();
-    spdlog::set_default_logger(logger);
-    set_log_format("json");
-    spdlog::info("assigned \"marquee.events\"[3]\n");
-    set_log_format("text");
-    spdlog::set_default_logger(previous);
-    const std::string line = out.str();
+    std::string line;
+    {
+        testing::captured_log out;
+        set_log_format("json");
+        spdlog::info("assigned \"marquee.events\"[3]\n");
+        set_log_format("text");
+        line = out.text();
+    }
     EXPECT_EQ(line.rfind("{\"ts\":\"", 0), 0u) << line;
     EXPECT_NE(line.find(R"("level":"info","msg":"assigned \"marquee.events\"[3]\n"})"), std::string::npos) << line;
     EXPECT_THROW(set_log_format("xml"), std::invalid_argument);

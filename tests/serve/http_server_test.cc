@@ -6,8 +6,6 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -17,7 +15,6 @@
 #include <boost/asio.hpp>
 #include <cstring>
 #include <future>
-#include <sstream>
 #include <thread>
 
 #include "utils/test_utils.h"
@@ -235,10 +232,7 @@ TEST(http_server, out_of_descriptors_it_pauses_instead_of_spinning_then_serves_t
     // as a bad object. The plain build runs this test.
     GTEST_SKIP() << "needs descriptors the sanitizers use; runs in the plain build";
 #endif
-    std::ostringstream log;
-    auto previous = spdlog::default_logger();
-    spdlog::set_default_logger(
-        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+    testing::captured_log log;
     slow_server s(0ms);
     // The clients' sockets exist before the limit drops; connecting needs
     // no new descriptor.
@@ -280,9 +274,9 @@ TEST(http_server, out_of_descriptors_it_pauses_instead_of_spinning_then_serves_t
         ::close(fd);
     }
     s.server->stop();
-    spdlog::set_default_logger(previous);
+    const std::string logged = log.text();
     std::size_t warnings = 0;
-    for (std::size_t at = 0; (at = log.str().find("http: accept", at)) != std::string::npos; ++at) ++warnings;
+    for (std::size_t at = 0; (at = logged.find("http: accept", at)) != std::string::npos; ++at) ++warnings;
     EXPECT_GE(warnings, 1u) << "the failure is reported";
     EXPECT_LE(warnings, 2u) << "at most one warning per 5 s";
 }

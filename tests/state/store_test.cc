@@ -5,14 +5,12 @@
 #include <limits>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <cstring>
 #include <future>
 #include <set>
-#include <sstream>
 
 #include "core/byte_io.h"
 #include "engine/learner.h"
@@ -74,25 +72,16 @@ TEST(store, rocksdb_logs_through_marquees_log_and_a_first_start_is_no_error) {
     // RocksDB's file logger aborted on a write after a failed one (Debian's
     // build keeps assertions), so its lines go to spdlog; and a data dir that
     // does not exist yet is made first, not logged by RocksDB as an error.
-    std::ostringstream log;
     testing::temp_dir dir;
     const auto path = (dir.path() / "new" / "state").string();
+    testing::captured_log log;
+    log.logger().set_level(spdlog::level::debug);
+    log.logger().set_pattern("%l %v");
     {
-        struct capture_log {  // restored however the scope ends
-            std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-            explicit capture_log(std::ostringstream& to) {
-                auto capture =
-                    std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(to));
-                capture->set_level(spdlog::level::debug);
-                capture->set_pattern("%l %v");
-                spdlog::set_default_logger(capture);
-            }
-            ~capture_log() { spdlog::set_default_logger(previous); }
-        } capturing(log);
         auto s = store::open({.path = path});
         ASSERT_TRUE(s) << s.error().message;
     }
-    const std::string text = log.str();
+    const std::string text = log.text();
     EXPECT_NE(text.find("debug rocksdb: "), std::string::npos) << "RocksDB's own lines reach the log";
     EXPECT_EQ(text.find("error "), std::string::npos) << text.substr(0, 2000);
     EXPECT_EQ(text.find("warning "), std::string::npos) << text.substr(0, 2000);

@@ -3,13 +3,14 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <cerrno>
 #include <csignal>
-
 #include <random>
 #include <system_error>
 #include <thread>
@@ -19,6 +20,14 @@ namespace marquee::testing {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+
+captured_log::captured_log()
+    : logger_(std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_))),
+      previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(logger_);
+}
+
+captured_log::~captured_log() { spdlog::set_default_logger(previous_); }
 
 failing_file_writes::failing_file_writes() {
     rlimit limit{};

@@ -1,5 +1,6 @@
 // Test helpers shared by every suite: temporary directories, polling with a
-// deadline, and a real HTTP/1.1 client over a loopback socket.
+// deadline, captured logs, failing writes, and a real HTTP/1.1 client over a
+// loopback socket.
 #pragma once
 
 #include <chrono>
@@ -7,10 +8,31 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
+namespace spdlog {
+class logger;
+}
+
 namespace marquee::testing {
+
+// While alive, spdlog's default logger writes to a string instead, for
+// tests of what is logged; the previous one is back however the scope ends.
+class captured_log {
+public:
+    captured_log();
+    ~captured_log();
+    captured_log(const captured_log&) = delete;
+    captured_log& operator=(const captured_log&) = delete;
+    spdlog::logger& logger() { return *logger_; }  // to set a level or pattern
+    std::string text() const { return out_.str(); }
+
+private:
+    std::ostringstream out_;
+    std::shared_ptr<spdlog::logger> logger_, previous_;
+};
 
 // A fresh directory under the system temp dir, removed on destruction.
 class temp_dir {
