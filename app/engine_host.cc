@@ -195,7 +195,6 @@ bool engine_host::shutdown() {
         if (i.http) i.http->stop();
     }
     if (i.ingest_thread.joinable()) i.ingest_thread.join();
-    stop();
     std::lock_guard lock(i.mutex);
     return i.ok;
 }

@@ -390,7 +390,7 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         return " must be a finite number from -" + bound + " to " + bound + " (scale features to about [0, 1])";
     }();
     if (const auto* f = out_of_range(request.context))
-        return invalid("context feature '" + f->name + "'" + std::string(range));
+        return invalid("context feature '" + f->name + "'" + range);
     std::unordered_set<std::string_view> ids;
     for (const auto& c : request.candidates) {
         if (c.id.empty() || c.id.size() > events::default_max_id_bytes)
@@ -399,7 +399,7 @@ core::result<rank_response> rank_service::rank(const rank_request& request, std:
         if (term_count(c.features) > std::size_t(o.max_features))
             return invalid("candidate '" + c.id + "' has more than " + std::to_string(o.max_features) + " features");
         if (const auto* f = out_of_range(c.features))
-            return invalid("candidate '" + c.id + "' feature '" + f->name + "'" + std::string(range));
+            return invalid("candidate '" + c.id + "' feature '" + f->name + "'" + range);
     }
 
     // Outside the lock: the snapshot and the user's row (thread-safe reads).

@@ -1,7 +1,7 @@
 #include "stream/batch_applier.h"
 
+#include <algorithm>
 #include <map>
-#include <ranges>
 #include <utility>
 #include <vector>
 
