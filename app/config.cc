@@ -135,7 +135,8 @@ const std::vector<entry>& entries() {
         t.push_back(bind("ingest.max_event_bytes", "Events larger than this are rejected (too_large)",
                          [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }, at_least(1)));
         t.push_back(bind("ingest.max_ts_ahead_ms",
-                         "Events whose ts is further than this ahead of their Kafka timestamp are rejected (invalid_value)",
+                         "Events whose ts is further than this ahead of their Kafka timestamp are rejected (invalid_value); "
+                         "a ts ahead by less is applied as the Kafka timestamp",
                          [](config& c) -> auto& { return c.applier.decoder.max_ts_ahead_ms; }, at_least(0)));
         t.push_back(bind("ingest.user_cache_size", "Users kept decoded in memory by the ingest thread",
                          [](config& c) -> auto& { return c.applier.user_cache_size; }));

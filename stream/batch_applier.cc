@@ -90,12 +90,15 @@ core::result<batch_stats> batch_applier::apply(std::span<const raw_message> mess
             if (auto r = dead_letter(m, decoded.error()); !r) return r.error();
             continue;
         }
-        const events::event& e = decoded.value();
-        // No further than the record's own time: a producer clock running
-        // ahead (ts may lead it by max_ts_ahead_ms) would make a partition
-        // with a backlog look past reward windows its clicks still wait for.
-        progress.event_time =
-            std::max(progress.event_time, m.timestamp_ms > 0 ? std::min(e.ts_ms, m.timestamp_ms) : e.ts_ms);
+        events::event& e = decoded.value();
+        // An event cannot happen after its record was written: a ts ahead of
+        // the record's (a producer clock running fast, up to
+        // max_ts_ahead_ms) is taken as the record's. Otherwise it would move
+        // the model's clock ahead for good (new releases age early, every
+        // popularity decays) and make a partition with a backlog look past
+        // reward windows its clicks still wait for.
+        if (m.timestamp_ms > 0) e.ts_ms = std::min(e.ts_ms, m.timestamp_ms);
+        progress.event_time = std::max(progress.event_time, e.ts_ms);
 
         auto u = user(e.user_id);
         if (!u) return u.error();

@@ -133,6 +133,33 @@ TEST(reward_window, an_event_dated_ahead_of_its_record_does_not_move_its_partiti
     EXPECT_TRUE(r.pending("d"));
 }
 
+TEST(reward_window, an_event_dated_ahead_of_its_record_is_applied_at_the_records_time) {
+    // It used to move the model's clock an hour ahead for good: every new
+    // release aged an hour early and every popularity decayed with it.
+    rig r;
+    const std::int64_t record_ms = 5'000'000;
+    const std::string ahead = R"({"type":"like","user_id":"x","item_id":"new","ts":)" +
+                              std::to_string(record_ms + 3'600'000) + "}";
+    const raw_message m{.topic = "marquee.events", .partition = 0, .offset = 0, .key = "x", .payload = ahead,
+                        .timestamp_ms = record_ms};
+    ASSERT_TRUE(r.applier.apply(std::span(&m, 1)));
+    EXPECT_EQ(r.model.clock_ms(), record_ms);
+    const auto row = r.model.items().find("new");
+    ASSERT_TRUE(row);
+    EXPECT_EQ(r.model.stats(*row).first_seen_ms, record_ms);
+    EXPECT_EQ(r.model.stats(*row).popularity.ts_ms, record_ms) << "the like counts, and decays, from then";
+    const auto user = r.store->get_user("x").value();
+    ASSERT_TRUE(user);
+    EXPECT_EQ(user->last_ts_ms, record_ms);
+
+    // A ts behind its record (an event produced later) keeps its own time.
+    const std::string behind = R"({"type":"like","user_id":"x","item_id":"new","ts":)" + std::to_string(record_ms) + "}";
+    const raw_message later{.topic = "marquee.events", .partition = 0, .offset = 1, .key = "x", .payload = behind,
+                            .timestamp_ms = record_ms + 60'000};
+    ASSERT_TRUE(r.applier.apply(std::span(&later, 1)));
+    EXPECT_EQ(r.model.clock_ms(), record_ms);
+}
+
 TEST(reward_window, a_close_that_fails_to_commit_leaves_the_served_bandit_as_stored) {
     // The default rewards used to stay in the live bandit when their write
     // failed; the next publish served a model no store holds.
