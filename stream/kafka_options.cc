@@ -39,6 +39,7 @@ std::unique_ptr<RdKafka::Conf> make_conf(const kafka_options& options, const std
         // copy of any record the broker once accepted fits again.
         set(*conf, "message.max.bytes", "1048588");
         set(*conf, "enable.idempotence", "true");
+        set(*conf, "partitioner", std::string(java_partitioner));
     }
     for (const auto& [key, value] : options.properties) set(*conf, key, value);
     if (role == "decision_log")

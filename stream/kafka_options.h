@@ -49,6 +49,12 @@ struct kafka_options {
     std::map<std::string, std::string> consumer_defaults;
 };
 
+// The producers' default partitioner: Java clients' (murmur2 of the key),
+// so an event Marquee produces lands in the partition, and so the group
+// member, that a Java producer would put the same user's events in.
+// librdkafka's own default hashes with CRC32.
+inline constexpr std::string_view java_partitioner = "murmur2_random";
+
 // Builds a librdkafka configuration: bootstrap servers, Marquee's defaults
 // for `role` ("consumer", "producer" or "decision_log", a producer with
 // linger.ms = decisions_linger_ms), then `properties`. Throws

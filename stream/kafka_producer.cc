@@ -71,6 +71,7 @@ kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registr
         // librdkafka takes a topic's configuration as given: the user's
         // topic-level properties (partitioner, compression.type, ...) first.
         std::unique_ptr<RdKafka::Conf> topic_conf(RdKafka::Conf::create(RdKafka::Conf::CONF_TOPIC));
+        topic_conf->set("partitioner", std::string(java_partitioner), err);
         for (const auto& [key, value] : options.properties) topic_conf->set(key, value, err);  // global keys refused
         if (topic_conf->set("message.timeout.ms", std::to_string(options.events_delivery_timeout_ms), err) !=
             RdKafka::Conf::CONF_OK)
