@@ -153,7 +153,7 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     // Rewards on the stream for /v1/rank decisions go to the rank model
     // (set before the ingest thread starts).
     i.applier->set_foreign_rewards([&i](const events::event& e, double reward) -> core::result<bool> {
-        auto outcome = i.rank->reward(e.decision_id, e.item_id, reward, e.ts_ms);
+        auto outcome = i.rank->reward(e.decision_id, e.item_id, reward, e.ts_ms, e.user_id);
         if (!outcome) return outcome.error();
         return outcome.value() != serve::reward_outcome::unknown_decision;
     });

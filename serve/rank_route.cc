@@ -176,6 +176,7 @@ net::awaitable<response> api::impl::rewards(const request& req) {
     case reward_outcome::unknown_item:
         co_return json_error(http::status::not_found, "not_found",
                              "item '" + item_id + "' was not ranked in decision '" + decision_id + "'", req.version());
+    case reward_outcome::wrong_user:  // only for rewards naming a user: the stream's
     case reward_outcome::unknown_decision: break;
     }
 

@@ -31,6 +31,7 @@ std::string_view to_string(reward_outcome o) {
     case reward_outcome::unknown_decision: return "unknown_decision";
     case reward_outcome::unknown_item: return "unknown_item";
     case reward_outcome::rejected: return "rejected";
+    case reward_outcome::wrong_user: return "wrong_user";
     }
     return "unknown";
 }
@@ -43,6 +44,10 @@ constexpr std::string_view model_key = "model", bits_key = "bits";
 constexpr std::string_view log_prefix = "log/", log_end = "log0";  // '0' follows '/'
 
 std::string decision_key(std::string_view id) { return "d/" + std::string(id); }
+
+// Default rewards a window-closing pass applies before it ends with the
+// decision in hand (each costs O(d^2), ~50 us at the default d = 260).
+constexpr std::size_t max_default_rewards_per_pass = 64;
 
 // "t/" + big-endian ranking time + id: decisions in the order they expire.
 constexpr std::string_view time_prefix = "t/";
@@ -210,7 +215,7 @@ struct rank_service::impl {
     // Series resolved once, as the recommendations route does: by policy_kind
     // and by reward_outcome value, then the window's default rewards.
     std::array<prometheus::Counter*, bandits::all_policy_kinds.size()> decided{};
-    std::array<prometheus::Counter*, std::size_t(reward_outcome::rejected) + 1> rewarded{};
+    std::array<prometheus::Counter*, std::size_t(reward_outcome::wrong_user) + 1> rewarded{};
     prometheus::Counter* defaulted_rewards = nullptr;
     prometheus::Counter* unreadable_decisions = nullptr;
     prometheus::Counter* store_errors;
@@ -294,7 +299,7 @@ struct rank_service::impl {
         // no longer holds from a recommendation's (every reward is offered
         // here first); where the reward ends up counts it.
         for (auto o : {reward_outcome::applied, reward_outcome::duplicate, reward_outcome::unknown_item,
-                       reward_outcome::rejected})
+                       reward_outcome::rejected, reward_outcome::wrong_user})
             rewarded[std::size_t(o)] = &rewards_family.Add({{"outcome", std::string(to_string(o))}});
         defaulted_rewards = &rewards_family.Add({{"outcome", "default"}});
         unreadable_decisions = &rewards_family.Add({{"outcome", "unreadable"}});
@@ -354,7 +359,7 @@ core::result<std::size_t> rank_service::close_due_windows(std::int64_t now_ms, s
         auto closed = close_windows(now_ms, per_pass);
         if (!closed) return closed.error();
         total += closed.value();
-        if (closed.value() < per_pass || stop.stop_requested()) return total;
+        if (closed.value() == 0 || stop.stop_requested()) return total;
     }
 }
 
@@ -472,24 +477,28 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
     auto& i = *impl_;
     const std::int64_t cutoff = now_ms - i.options.reward_window.count();
     std::lock_guard lock(i.mutex);
-    std::vector<std::string> expired;  // time keys, then decision keys
-    std::vector<std::string> ids;
+    std::vector<std::string> time_keys, ids;
     auto scanned = i.store.scan_rank(time_prefix, [&](std::string_view key, std::string_view) {
         if (key.size() < time_prefix.size() + 8 || time_of(key) >= cutoff || ids.size() >= limit) return false;
-        expired.emplace_back(key);
+        time_keys.emplace_back(key);
         ids.emplace_back(key.substr(time_prefix.size() + 8));
         return true;
     });
     if (!scanned) return scanned.error();
-    if (ids.empty()) return std::size_t(0);
-    std::size_t defaulted = 0, refused = 0, unreadable = 0;
+    std::size_t defaulted = 0, refused = 0, unreadable = 0, closed = 0;
+    const std::uint64_t updates_before = i.model.updates();
     std::vector<std::pair<bandits::sparse_x, double>> applied;  // to revert if nothing is written
+    std::vector<std::string> erased;                            // time and decision keys
     auto revert = [&] {
         for (auto it = applied.rbegin(); it != applied.rend(); ++it) i.model.revert(it->first, it->second);
     };
-    for (const auto& id : ids) {
-        const std::string key = decision_key(id);
-        expired.push_back(key);
+    // Rank and reward requests wait on this lock on the HTTP thread: a pass
+    // stops after the decision that reaches the budget (the next pass closes
+    // the rest), so it holds the lock for milliseconds, not a second.
+    for (; closed < ids.size() && defaulted < max_default_rewards_per_pass; ++closed) {
+        const std::string key = decision_key(ids[closed]);
+        erased.push_back(time_keys[closed]);
+        erased.push_back(key);
         auto bytes = i.store.get_rank(key);
         if (!bytes) {
             revert();  // the next pass applies them again
@@ -500,8 +509,8 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
         if (!d) {
             // It would fail every pass and hold up every window behind it.
             ++unreadable;
-            spdlog::error("rank: the stored decision '{}' is unreadable ({}); erasing it, its items unrewarded", id,
-                          d.error().message);
+            spdlog::error("rank: the stored decision '{}' is unreadable ({}); erasing it, its items unrewarded",
+                          ids[closed], d.error().message);
             continue;
         }
         for (const auto& item : d.value().items) {
@@ -515,16 +524,27 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
             ++defaulted;
         }
     }
-    // The default rewards, the checkpoint that holds them and the erased
-    // decisions commit together: a crash cannot apply them twice.
-    std::string checkpoint;
+    if (closed == 0) return std::size_t(0);
+    // The default rewards, as log records (or the checkpoint they reach, as
+    // a reward's), and the erased decisions commit together: a crash cannot
+    // apply them twice.
+    const auto every = std::uint64_t(i.options.checkpoint_every);
+    const bool checkpoint = i.model.updates() / every != updates_before / every;
+    std::vector<std::string> changes;
     std::vector<std::pair<std::string_view, std::string_view>> entries;
-    if (defaulted > 0) {
-        checkpoint = i.model.serialize();
-        entries.emplace_back(model_key, checkpoint);
+    if (checkpoint) {
+        changes.push_back(i.model.serialize());
+        entries.emplace_back(model_key, changes.back());
+    } else {
+        changes.reserve(2 * applied.size());
+        for (std::size_t n = 0; n < applied.size(); ++n) {
+            changes.push_back(log_key(updates_before + n + 1));
+            changes.push_back(encode_log(applied[n].first, applied[n].second));
+        }
+        for (std::size_t n = 0; n < changes.size(); n += 2) entries.emplace_back(changes[n], changes[n + 1]);
     }
-    auto r = defaulted > 0 ? i.store.put_rank(entries, log_prefix, log_end, expired)
-                           : i.store.put_rank(entries, {}, {}, expired);
+    auto r = checkpoint ? i.store.put_rank(entries, log_prefix, log_end, erased)
+                        : i.store.put_rank(entries, {}, {}, erased);
     if (!r) {
         revert();
         return r.error();
@@ -535,19 +555,25 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
         i.rewarded[std::size_t(reward_outcome::rejected)]->Increment(double(refused));
         spdlog::warn("rank: the model refused {} default rewards of expired decisions (non-finite features)", refused);
     }
-    return ids.size();
+    return closed;
 }
 
 core::result<reward_outcome> rank_service::reward(std::string_view decision_id, std::string_view item_id,
-                                                  double value, std::int64_t now_ms) {
+                                                  double value, std::int64_t now_ms, std::string_view rewarding_user) {
     auto& i = *impl_;
     if (!(value >= 0.0 && value <= 1.0)) return core::error{"invalid_parameter", "reward must be a number in [0, 1]"};
     const std::string key = decision_key(decision_id);
     reward_outcome outcome = reward_outcome::applied;
     std::string user_id;
-    {
+    // Most rewards name recommendation decisions, unknown here: they are
+    // told so without waiting for the lock a window-closing pass may hold.
+    auto exists = i.store.get_rank(key);
+    if (!exists) return exists.error();
+    if (!exists.value()) {
+        outcome = reward_outcome::unknown_decision;
+    } else {
         std::lock_guard lock(i.mutex);
-        auto bytes = i.store.get_rank(key);
+        auto bytes = i.store.get_rank(key);  // again: a reward or a close may have changed it since
         if (!bytes) return bytes.error();
         if (!bytes.value()) {
             outcome = reward_outcome::unknown_decision;
@@ -559,7 +585,9 @@ core::result<reward_outcome> rank_service::reward(std::string_view decision_id, 
             stored_decision::item* item = nullptr;
             for (auto& it : record.items)
                 if (it.id == item_id) item = &it;
-            if (!item) {
+            if (!rewarding_user.empty() && !record.user_id.empty() && rewarding_user != record.user_id) {
+                outcome = reward_outcome::wrong_user;
+            } else if (!item) {
                 outcome = reward_outcome::unknown_item;
             } else if (item->rewarded) {
                 outcome = reward_outcome::duplicate;

@@ -11,7 +11,7 @@
 //       the same item is a "duplicate" and is not applied again;
 //   (4) close_windows(), every close_every on its own thread: decisions older
 //       than the reward window give their unrewarded items the default
-//       reward and are erased (with a checkpoint, in one write).
+//       reward (persisted as rewards are) and are erased, in one write.
 // Thread-safe: one mutex serialises all of it (the model is small).
 #pragma once
 
@@ -107,8 +107,10 @@ struct rank_response {
 
 // rejected: the model refused the decision's stored x (non-finite: only a
 // decision ranked before feature values were bounded can hold one); the
-// model is unchanged and the item stays unrewarded.
-enum class reward_outcome : std::uint8_t { applied, duplicate, unknown_decision, unknown_item, rejected };
+// model is unchanged and the item stays unrewarded. wrong_user: the reward
+// names a user other than the one the decision was ranked for (a producer
+// bug, or a forged id); not applied: that user's features were not shown.
+enum class reward_outcome : std::uint8_t { applied, duplicate, unknown_decision, unknown_item, rejected, wrong_user };
 std::string_view to_string(reward_outcome o);
 
 class rank_service {
@@ -130,14 +132,17 @@ public:
     // message says which), "storage" (the decision could not be recorded).
     core::result<rank_response> rank(const rank_request& request, std::int64_t now_ms);
     // `value` must be in [0, 1] ("invalid_parameter" otherwise); "storage"
-    // when the write failed (the model is then left as it was).
+    // when the write failed (the model is then left as it was). `user_id`,
+    // when the reward names one (the stream's do), must be the decision's
+    // user, if it had one.
     core::result<reward_outcome> reward(std::string_view decision_id, std::string_view item_id, double value,
-                                        std::int64_t now_ms);
+                                        std::int64_t now_ms, std::string_view user_id = {});
 
-    // Closes up to `limit` decisions ranked before now_ms - reward_window;
-    // returns how many. Public for tests.
+    // Closes up to `limit` decisions ranked before now_ms - reward_window,
+    // fewer once 64 default rewards are applied (the lock it holds stalls
+    // rank and reward requests); returns how many. Public for tests.
     core::result<std::size_t> close_windows(std::int64_t now_ms, std::size_t limit = 256);
-    // Closes every such decision, `per_pass` per write, until none is left
+    // Closes every such decision, up to `per_pass` per write, until none is left
     // or `stop` is requested; returns how many. What the service's own
     // thread runs every close_every: ranking thousands of times a second
     // leaves that many windows to close a second.

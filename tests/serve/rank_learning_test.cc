@@ -226,6 +226,58 @@ TEST(rank_learning, the_service_closes_every_due_window_at_once_not_256_a_second
     EXPECT_EQ(ranker.close_due_windows(30'000).value(), 0u);
 }
 
+TEST(rank_learning, a_window_closing_pass_stops_after_64_default_rewards_and_a_restart_has_every_one) {
+    // A pass used to default every item of up to 256 decisions under the lock
+    // rank and reward requests wait on: at k = 20, a second of HTTP stalled.
+    for (const int checkpoint_every : {256, 50}) {  // rewards logged, or crossing a checkpoint
+        SCOPED_TRACE(checkpoint_every);
+        testing::temp_dir dir;
+        auto store = state::store::open({.path = dir.str()}).value();
+        auto options = windowed_ranker::options();
+        options.checkpoint_every = checkpoint_every;
+        prometheus::Registry registry;
+        rank_service ranker(options, *store, nullptr, nullptr, registry, counter_ids("p"));
+        rank_request rq;
+        rq.k = 20;
+        for (int n = 0; n < 20; ++n) rq.candidates.push_back({"c" + std::to_string(n), {{"g", std::to_string(n)}}});
+        for (int n = 0; n < 10; ++n) ASSERT_TRUE(ranker.rank(rq, 10'000));
+        EXPECT_EQ(ranker.close_windows(20'000).value(), 4u) << "the decision that reaches 64 ends the pass";
+        EXPECT_EQ(ranker.model_version(), 80u);
+        EXPECT_EQ(ranker.close_due_windows(20'000).value(), 6u);
+        EXPECT_EQ(ranker.model_version(), 200u);
+        EXPECT_EQ(decision_keys(*store), 0);
+        const auto live = ranker.rank(rq, 30'000).value();
+
+        prometheus::Registry r2;
+        rank_service again(options, *store, nullptr, nullptr, r2, counter_ids("p"));
+        EXPECT_EQ(again.model_version(), 200u);
+        const auto restarted = again.rank(rq, 30'000).value();
+        ASSERT_EQ(restarted.items.size(), live.items.size());
+        for (std::size_t n = 0; n < live.items.size(); ++n) EXPECT_NEAR(restarted.items[n].score, live.items[n].score, 1e-9);
+    }
+}
+
+TEST(rank_learning, a_reward_naming_another_user_is_not_applied) {
+    // Stream rewards name their user; one for a decision ranked for someone
+    // else used to teach the model with that user's affinities.
+    windowed_ranker w("w");
+    auto rq = windowed_ranker::two_genres();
+    rq.user_id = "alice";
+    const auto alices = w.ranker.rank(rq, 10'000).value();
+    rq.user_id.clear();
+    const auto anonymous = w.ranker.rank(rq, 10'000).value();
+    EXPECT_EQ(w.ranker.reward(alices.decision_id, alices.items[0].id, 1.0, 10'001, "bob").value(),
+              reward_outcome::wrong_user);
+    EXPECT_EQ(w.ranker.model_version(), 0u);
+    EXPECT_EQ(testing::metric_sum(w.registry, "marquee_rank_rewards_total", "outcome", "wrong_user"), 1);
+    EXPECT_EQ(w.ranker.reward(alices.decision_id, alices.items[0].id, 1.0, 10'001, "alice").value(),
+              reward_outcome::applied);
+    EXPECT_EQ(w.ranker.reward(anonymous.decision_id, anonymous.items[0].id, 1.0, 10'001, "bob").value(),
+              reward_outcome::applied)
+        << "a decision without a user takes anyone's reward";
+    EXPECT_EQ(w.ranker.model_version(), 2u);
+}
+
 TEST(rank_learning, an_unreadable_stored_decision_is_erased_and_holds_up_no_window) {
     windowed_ranker w("u");
     auto& ranker = w.ranker;
