@@ -118,7 +118,10 @@ struct api::impl {
     boost::asio::awaitable<response> rewards(const request& req);
     // events_route.cc
     boost::asio::awaitable<response> post_event(const request& req);
-    // Decoders for POST /v1/events (not thread-safe, reused: they keep their
+    // What the ingest will make of `payload`, received now: an event the API
+    // produces must decode, or it would be answered 202 and dead-lettered.
+    core::result<events::event> decode_event(std::string_view payload);
+    // Decoders for decode_event (not thread-safe, reused: they keep their
     // buffers), built with options.events.
     std::mutex decoders_mutex;
     std::vector<std::unique_ptr<events::event_decoder>> decoders;

@@ -9,8 +9,7 @@
 
 namespace marquee::serve {
 
-net::awaitable<response> api::impl::post_event(const request& req) {
-    if (auto rejected = reject_non_json(req)) co_return std::move(*rejected);
+core::result<events::event> api::impl::decode_event(std::string_view payload) {
     std::unique_ptr<events::event_decoder> decoder;
     {
         std::lock_guard lock(decoders_mutex);
@@ -20,11 +19,15 @@ net::awaitable<response> api::impl::post_event(const request& req) {
         }
     }
     if (!decoder) decoder = std::make_unique<events::event_decoder>(options.events);
-    auto e = decoder->decode(req.body(), wall_clock_ms());
-    {
-        std::lock_guard lock(decoders_mutex);
-        decoders.push_back(std::move(decoder));
-    }
+    auto e = decoder->decode(payload, wall_clock_ms());
+    std::lock_guard lock(decoders_mutex);
+    decoders.push_back(std::move(decoder));
+    return e;
+}
+
+net::awaitable<response> api::impl::post_event(const request& req) {
+    if (auto rejected = reject_non_json(req)) co_return std::move(*rejected);
+    auto e = decode_event(req.body());
     if (!e)
         co_return json_error(http::status::bad_request, "invalid_event",
                              std::string(e.error().reason) + ": " + e.error().message, req.version());

@@ -220,8 +220,16 @@ net::awaitable<response> api::impl::rewards(const request& req) {
     std::snprintf(id, sizeof id, "reward-%016llx",
                   (unsigned long long)core::hash64(item_id, core::hash64(decision_id)));
     e.event_id = id;
+    const std::string payload = events::encode_json(e);
+    // Refused as POST /v1/events would refuse it (an ingest.max_event_bytes
+    // below what the ids need): accepted, it would be dead-lettered.
+    if (auto decoded = decode_event(payload); !decoded)
+        co_return json_error(http::status::bad_request, "invalid_event",
+                             "the reward event would be refused by the ingest: " +
+                                 std::string(decoded.error().reason) + ": " + decoded.error().message,
+                             req.version());
     // Answered once the reward is in Kafka: a 202 is never lost.
-    if (auto r = co_await send_confirmed(*links.events, e.user_id, events::encode_json(e)); !r) {
+    if (auto r = co_await send_confirmed(*links.events, e.user_id, payload); !r) {
         spdlog::warn("http: producing reward: {}", r.error().message);
         co_return unavailable("the events topic did not confirm the reward (" + r.error().message +
                               "); send it again");

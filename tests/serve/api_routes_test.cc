@@ -469,6 +469,30 @@ TEST_F(http_api, posted_events_are_validated_with_the_ingests_decoder_settings) 
     EXPECT_EQ(post(R"({"type":"like","user_id":"u1","item_id":"m1"})").result_int(), 202);
 }
 
+TEST_F(http_api, a_recommendation_reward_the_ingest_would_refuse_is_refused_not_accepted) {
+    // It used to be answered 202 and then dead-lettered (too_large) by the
+    // ingest: a reward lost after the client was told it was safe.
+    auto rec = testing::http_get(port, "/v1/users/fan/recommendations?k=1");
+    ASSERT_EQ(rec.status, 200);
+    const std::string body = R"({"decision_id":")" + json_field(rec.body, "decision_id") + R"(","item_id":")" +
+                             item_ids(rec.body)[0] + R"(","reward":1})";
+    api_options o;
+    o.events.max_event_bytes = 100;  // a reward event is about 170 bytes
+    prometheus::Registry own;
+    capture_sink events;
+    api strict(o, snapshots, *store, api_links{nullptr, &events, nullptr}, own, [] { return true; });
+    request req{http::verb::post, "/v1/rewards", 11};
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    auto res = handle_now(strict, std::move(req));
+    EXPECT_EQ(res.result_int(), 400) << res.body();
+    EXPECT_NE(res.body().find("\"code\":\"invalid_event\""), std::string::npos) << res.body();
+    EXPECT_NE(res.body().find("too_large"), std::string::npos) << res.body();
+    EXPECT_TRUE(events.all().empty());
+    EXPECT_EQ(testing::http_request(port, "POST", "/v1/rewards", body).status, 202) << "the default limit takes it";
+}
+
 TEST_F(http_api, without_an_events_topic_posting_events_is_a_503) {
     prometheus::Registry own;
     api bare(api_options{}, snapshots, *store, api_links{}, own, [] { return true; });
