@@ -64,6 +64,12 @@ struct engine_host::impl {
     bool done = false;
     bool ok = true;
     std::uint64_t loaded_version = 0;
+
+    bool ready() const {
+        for (const auto* p : {producer.get(), log_producer.get(), dlq_producer.get()})
+            if (p && !p->fatal_error().empty()) return false;
+        return ingest && ingest->ready();
+    }
 };
 
 engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
@@ -161,7 +167,7 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
     i.api = std::make_unique<serve::api>(
         i.cfg.api, i.snapshots, *i.store, serve::api_links{i.decisions.get(), i.events.get(), i.rank.get()},
         i.registry,
-        [&i] { return i.ingest && i.ingest->ready(); }, [&i] { i.runtime->refresh(); });
+        [&i] { return i.ready(); }, [&i] { i.runtime->refresh(); });
     i.http = std::make_unique<serve::http_server>(
         i.cfg.http, [&i](serve::request&& r) { return i.api->handle(std::move(r)); },
         [&i](unsigned status) { i.api->count_server_response(status); });
@@ -237,7 +243,9 @@ const std::string& engine_host::bootstrap() const { return impl_->cfg.kafka.brok
 stream::embedded_broker* engine_host::embedded_broker() { return impl_->broker.get(); }
 std::uint16_t engine_host::http_port() const { return impl_->http->port(); }
 std::uint64_t engine_host::loaded_version() const { return impl_->loaded_version; }
-bool engine_host::ready() const { return impl_->ingest && impl_->ingest->ready(); }
+bool engine_host::ready() const { return impl_->ready(); }
+
+stream::kafka_producer& engine_host::http_producer() { return *impl_->producer; }
 prometheus::Registry& engine_host::registry() { return impl_->registry; }
 const config& engine_host::settings() const { return impl_->cfg; }
 

@@ -16,6 +16,7 @@ class Registry;
 
 namespace marquee::stream {
 class embedded_broker;
+class kafka_producer;
 }
 
 namespace marquee::app {
@@ -47,7 +48,11 @@ public:
     const std::string& bootstrap() const;  // Kafka bootstrap in use
     // The embedded broker; null with external brokers. For tests' faults.
     stream::embedded_broker* embedded_broker();
+    // The producer of events and rewards posted over HTTP. For tests' faults.
+    stream::kafka_producer& http_producer();
     std::uint16_t http_port() const;
+    // Ingest assigned and caught up (ingest.ready_max_lag), and no producer
+    // failed fatally (it could never log a decision or deliver an event again).
     bool ready() const;
     // Model version found in the store at start-up (0: a new data dir).
     std::uint64_t loaded_version() const;

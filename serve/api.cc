@@ -171,7 +171,8 @@ net::awaitable<response> api::impl::route(const request& req, const target& t, s
         if (!get) co_return method_not_allowed("GET, HEAD");
         if (ready && !ready())
             co_return json_error(http::status::service_unavailable, "not_ready",
-                                 "no partitions assigned yet, or the consumer is more than ingest.ready_max_lag messages behind", req.version());
+                                 "no partitions assigned yet, the consumer more than ingest.ready_max_lag messages behind, or a "
+                                 "Kafka producer failed fatally (logged)", req.version());
         co_return json_ok("{\"status\":\"ready\"}", req.version());
     }
     if (segs.size() == 1 && segs[0] == "metrics") {

@@ -1,5 +1,6 @@
 #include "stream/kafka_producer.h"
 
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
@@ -43,12 +44,15 @@ struct kafka_producer::impl : RdKafka::DeliveryReportCb, RdKafka::EventCb {
             (*delivered)(core::error{"not_delivered", m.errstr()});
     }
 
+    std::atomic<bool> fatal{false};
+
     // librdkafka's logs and client errors go to spdlog, like the consumers'.
     void event_cb(RdKafka::Event& e) override {
-        if (e.type() == RdKafka::Event::EVENT_ERROR)
-            spdlog::warn("kafka producer: {} ({})", e.str(), RdKafka::err2str(e.err()));
-        else
-            log_kafka_event(e);
+        if (e.type() != RdKafka::Event::EVENT_ERROR) return log_kafka_event(e);
+        if (!e.fatal()) return spdlog::warn("kafka producer: {} ({})", e.str(), RdKafka::err2str(e.err()));
+        fatal = true;
+        spdlog::critical("kafka producer: fatal error, nothing more can be produced until a restart: {} ({})",
+                         e.str(), RdKafka::err2str(e.err()));
     }
 };
 
@@ -152,6 +156,17 @@ std::uint64_t kafka_producer::failed_deliveries(std::string_view topic) const {
     std::lock_guard lock(impl_->failed_mutex);
     auto it = impl_->failed.find(topic);
     return it == impl_->failed.end() ? 0 : it->second;
+}
+
+std::string kafka_producer::fatal_error() const {
+    if (!impl_->fatal.load()) return {};
+    std::string reason;
+    const auto err = impl_->producer->fatal_error(reason);
+    return reason.empty() ? RdKafka::err2str(err) : reason;
+}
+
+void kafka_producer::test_fatal_error(const std::string& reason) {
+    rd_kafka_test_fatal_error(impl_->producer->c_ptr(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason.c_str());
 }
 
 }  // namespace marquee::stream

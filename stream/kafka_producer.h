@@ -52,6 +52,13 @@ public:
     bool close(std::chrono::milliseconds timeout);
     // Messages to `topic` that Kafka did not accept, since construction.
     std::uint64_t failed_deliveries(std::string_view topic) const;
+    // librdkafka's reason once the producer has failed fatally (an
+    // idempotence error it cannot recover from): every produce fails from
+    // then on, so the engine reports itself not ready. Empty until then.
+    std::string fatal_error() const;
+    // Raises a fatal error as librdkafka would (rd_kafka_test_fatal_error),
+    // so what depends on fatal_error() can be tested.
+    void test_fatal_error(const std::string& reason);
 
 private:
     struct impl;

@@ -11,6 +11,7 @@
 #include "app/engine_host.h"
 #include "serve/api.h"
 #include "stream/embedded_broker.h"
+#include "stream/kafka_producer.h"
 #include "stream/stream_fixtures.h"
 #include "utils/test_utils.h"
 
@@ -51,6 +52,20 @@ TEST_F(live_api, a_posted_event_is_consumed_applied_and_visible_in_the_user_summ
     EXPECT_NE(summary.body.find("\"recent\":[\"m3\",\"m2\",\"m1\"],\"recent_liked\":[false,true,true]"),
               std::string::npos) << summary.body;
     EXPECT_EQ(testing::metric_sum(host.registry(), "marquee_http_events_produced_total", "kind", "event"), 3);
+}
+
+TEST_F(live_api, a_producer_that_failed_fatally_makes_the_engine_not_ready) {
+    app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
+    ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+    const int port = host.http_port();
+    ASSERT_EQ(testing::http_get(port, "/readyz").status, 200);
+    host.http_producer().test_fatal_error("test");
+    ASSERT_TRUE(testing::wait_until([&] { return !host.ready(); }, 10s));
+    auto r = testing::http_get(port, "/readyz");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_NE(r.body.find("failed fatally"), std::string::npos) << r.body;
+    EXPECT_EQ(testing::http_request(port, "POST", "/v1/events", R"({"type":"like","user_id":"a","item_id":"m1"})").status,
+              503);
 }
 
 TEST_F(live_api, a_posted_event_is_accepted_only_once_kafka_has_it) {

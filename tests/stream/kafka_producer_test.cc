@@ -189,6 +189,28 @@ TEST(kafka_producer, places_keys_as_java_clients_do_by_default) {
     }
 }
 
+TEST(kafka_producer, a_fatal_error_is_reported_and_every_later_message_fails) {
+    // It used to be logged as a warning among transient errors: the engine
+    // stayed ready while nothing it produced could ever be delivered.
+    embedded_broker broker;
+    broker.create_topic("t", 1);
+    prometheus::Registry registry;
+    kafka_producer producer(options_for(broker.bootstrap()), registry);
+    EXPECT_TRUE(producer.fatal_error().empty());
+    report before;
+    producer.produce("t", "k", "v", before.callback());
+    ASSERT_TRUE(testing::wait_until([&] { return before.arrived(); }, 20s));
+    ASSERT_TRUE(before.outcome->has_value());
+
+    producer.test_fatal_error("out of order sequence");
+    ASSERT_TRUE(testing::wait_until([&] { return !producer.fatal_error().empty(); }, 10s));
+    EXPECT_NE(producer.fatal_error().find("out of order sequence"), std::string::npos) << producer.fatal_error();
+    report after;
+    producer.produce("t", "k", "v", after.callback());
+    ASSERT_TRUE(testing::wait_until([&] { return after.arrived(); }, 20s));
+    EXPECT_FALSE(after.outcome->has_value());
+}
+
 TEST(kafka_producer, a_message_still_undelivered_at_destruction_is_reported_failed) {
     spdlog::set_level(spdlog::level::off);  // the unreachable broker's connection errors
     prometheus::Registry registry;
