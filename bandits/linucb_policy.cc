@@ -21,8 +21,13 @@ bool linucb_policy::update(const feature_vector& x, double reward) {
     // Sherman-Morrison: (A + x x')^-1 = A^-1 - (A^-1 x)(A^-1 x)' / (1 + x' A^-1 x),
     // using the symmetry of A^-1.
     const feature_vector ax = a_inv_ * x;
-    a_inv_.noalias() -= (ax * ax.transpose()) / (1.0 + x.dot(ax));
-    b_ += reward * x;
+    const double denominator = 1.0 + x.dot(ax);
+    const feature_vector b = b_ + reward * x;
+    // Finite but huge features (1e160) overflow x' A^-1 x: refused before
+    // they make A^-1 and theta non-finite for good.
+    if (!std::isfinite(denominator) || !ax.allFinite() || !b.allFinite()) return false;
+    a_inv_.noalias() -= (ax * ax.transpose()) / denominator;
+    b_ = b;
     theta_.noalias() = a_inv_ * b_;
     ++updates_;
     return true;

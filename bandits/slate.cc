@@ -3,6 +3,7 @@
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "core/hash.h"
@@ -104,12 +105,14 @@ void prepare(const scorer& model, const slate_options& o, const slate_inputs& in
 }
 
 // Argmax over `eligible` of the MMR-adjusted `v`; ties go to the lower index
-// (eligible is kept in increasing order).
+// (eligible is kept in increasing order). A NaN score never wins: first in
+// line it would have, as nothing compares greater than NaN.
 std::uint32_t argmax(const double* v, const std::vector<std::uint32_t>& eligible, const std::vector<double>& penalty,
                      const diversity_options& d) {
     const bool mmr = d.mmr();
     std::uint32_t best = eligible.front();
     double best_v = mmr ? d.mmr_lambda * v[best] - penalty[best] : v[best];
+    if (std::isnan(best_v)) best_v = -std::numeric_limits<double>::infinity();
     for (std::size_t j = 1; j < eligible.size(); ++j) {
         const std::uint32_t c = eligible[j];
         const double x = mmr ? d.mmr_lambda * v[c] - penalty[c] : v[c];
@@ -254,11 +257,15 @@ void fill_slate(const scorer& model, const slate_options& o, const slate_inputs&
         }
         default: chosen.propensity = (1.0 - eps) * (pick == target ? 1.0 : 0.0) + eps / e;
         }
-        double best_mean = ws.mean[ws.eligible.front()];
-        for (auto c : ws.eligible) best_mean = std::max(best_mean, ws.mean[c]);
-        // Strictly worse on the exploit estimate: ties (e.g. an untrained
-        // model) are not exploration.
-        chosen.explored = ws.mean[pick] < best_mean;
+        // Strictly worse on the exploit estimate, as the slot ranks it (less
+        // any MMR penalty: diversity is not exploration); ties (e.g. an
+        // untrained model) are not exploration either.
+        const auto exploit = [&](std::uint32_t c) {
+            return o.diversity.mmr() ? o.diversity.mmr_lambda * ws.mean[c] - ws.penalty[c] : ws.mean[c];
+        };
+        double best_exploit = exploit(ws.eligible.front());
+        for (auto c : ws.eligible) best_exploit = std::max(best_exploit, exploit(c));
+        chosen.explored = exploit(pick) < best_exploit;
         out.push_back(chosen);
         ws.remaining.erase(std::find(ws.remaining.begin(), ws.remaining.end(), pick));
         note_pick(pick, o, in, counts, ws);

@@ -77,8 +77,9 @@ struct slot {
     double propensity = 0.0;
     // Standard error of an estimated (Thompson) propensity; 0 when exact.
     double propensity_se = 0.0;
-    // True when a pure exploit ranking over the eligible candidates would
-    // not have put it here: it won by exploration (bonus, draw or epsilon).
+    // True when a pure exploit ranking over the eligible candidates (the
+    // means, MMR-adjusted like the slot's ranking) would not have put it
+    // here: it won by exploration (bonus, draw or epsilon).
     bool explored = false;
     // Inserted by the exposure floor, not chosen by the policy.
     bool forced = false;

@@ -136,6 +136,11 @@ TEST(diversity, mmr_spreads_genres_and_keeps_the_best_first) {
     ASSERT_EQ(slate.size(), expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(slate[i].candidate, expected[i]) << i;
     EXPECT_EQ(max_genre_count(slate, c), 7);  // vs 10 without MMR
+    // Greedy with MMR explores nothing: the penalty's detours are diversity.
+    slate_options greedy = o;
+    greedy.policy = policy_kind::greedy;
+    for (const auto& slot : fill_slate(s, greedy, {.meta = c.meta, .forced = {}, .seed = 1}))
+        EXPECT_FALSE(slot.explored) << slot.candidate;
     // The first-slot distribution is unchanged by MMR (no item chosen yet).
     const auto dist = first_slot_distribution(s, o, {.meta = c.meta, .forced = {}, .seed = 1});
     EXPECT_DOUBLE_EQ(dist[0], 1.0);

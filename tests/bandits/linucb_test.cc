@@ -87,6 +87,8 @@ TEST(linucb, refuses_a_non_finite_update_and_stays_as_it_was) {
     x[1] = std::numeric_limits<double>::infinity();
     EXPECT_FALSE(p.update(x, 1.0));
     EXPECT_FALSE(p.update(basis({{0, 1.0}}), std::numeric_limits<double>::quiet_NaN()));
+    // Finite, but x' A^-1 x overflows: it used to make A^-1 non-finite for good.
+    EXPECT_FALSE(p.update(basis({{0, 1e160}, {1, 1e160}}), 1.0));
     EXPECT_EQ(p.updates(), 1u);
     EXPECT_TRUE(p.a_inverse() == a_inv);
     EXPECT_TRUE(p.theta() == theta);

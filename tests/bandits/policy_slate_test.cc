@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Core>
+#include <limits>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -72,6 +73,19 @@ TEST(fill_slate, greedy_ranks_by_mean_with_propensity_one) {
     EXPECT_EQ(slate[1].candidate, 1u);
     EXPECT_EQ(slate[2].candidate, 2u);
     for (const auto& s : slate) EXPECT_DOUBLE_EQ(s.propensity, 1.0);
+}
+
+TEST(fill_slate, a_nan_score_never_wins_a_slot) {
+    // First in line, it used to take the slot on every seed (nothing
+    // compares greater than NaN), and its reward was then refused.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const table_scorer first_nan({nan, 0.4, 0.1}, {0.0, 0.0, 0.0});
+    for (auto policy : {policy_kind::greedy, policy_kind::ucb}) {
+        auto slate = fill_slate(first_nan, {.k = 2, .epsilon = 0.0, .policy = policy}, {});
+        ASSERT_EQ(slate.size(), 2u);
+        EXPECT_EQ(slate[0].candidate, 1u) << to_string(policy);
+        EXPECT_EQ(slate[1].candidate, 2u) << to_string(policy);
+    }
 }
 
 TEST(fill_slate, ucb_ranks_by_mean_plus_bonus) {
