@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -291,7 +292,9 @@ struct bandit_flags {
 };
 
 void print_estimate(const char* name, const bandits::ope_estimate& e) {
-    std::printf(" %s %.4f [%.4f, %.4f] |", name, e.value, e.lower, e.upper);
+    if (std::isnan(e.value)) std::printf(" %s undefined |", name);
+    else if (std::isnan(e.lower)) std::printf(" %s %.4f [undefined] |", name, e.value);
+    else std::printf(" %s %.4f [%.4f, %.4f] |", name, e.value, e.lower, e.upper);
 }
 
 int run_bandit_cmd(const bandit_flags& f, bool replay) {

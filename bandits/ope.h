@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 
 namespace marquee::bandits {
@@ -30,6 +31,9 @@ struct dr_sample {
     double q_target = 0.0;  // sum_a pi(a | x) q(x, a): the direct-method term
 };
 
+// Undefined parts are NaN, never a confident 0: value with no samples (or,
+// for SNIPS, no weight: the target takes none of the logged actions); the
+// interval and std_error with fewer than two.
 struct ope_estimate {
     double value = 0.0;
     double std_error = 0.0;
@@ -111,10 +115,10 @@ ope_estimate replay(std::span<const replay_event> events, Policy& policy, double
     ope_estimate e;
     e.n = matched;
     e.effective_sample_size = double(matched);
-    if (matched == 0) return e;
     const double m = double(matched);
-    e.value = sum / m;
-    const double var = matched > 1 ? std::max(0.0, (sum_sq - m * e.value * e.value) / (m - 1.0)) : 0.0;
+    e.value = matched > 0 ? sum / m : std::numeric_limits<double>::quiet_NaN();
+    const double var = matched > 1 ? std::max(0.0, (sum_sq - m * e.value * e.value) / (m - 1.0))
+                                   : std::numeric_limits<double>::quiet_NaN();
     e.std_error = std::sqrt(var / m);
     e.lower = e.value - z * e.std_error;
     e.upper = e.value + z * e.std_error;

@@ -97,6 +97,33 @@ TEST(ope, hand_computed_terms) {
     EXPECT_EQ(ips({}).n, 0u);
 }
 
+TEST(ope, what_the_log_cannot_estimate_is_undefined_not_a_confident_zero) {
+    // SNIPS with no weight (the target takes none of the logged actions)
+    // used to be 0 with the interval [0, 0].
+    const std::vector<ope_sample> unmatched{{1.0, 0.5, 0.0}, {0.0, 0.5, 0.0}};
+    const auto sn = snips(unmatched);
+    EXPECT_TRUE(std::isnan(sn.value));
+    EXPECT_TRUE(std::isnan(sn.lower) && std::isnan(sn.upper));
+    EXPECT_EQ(ips(unmatched).value, 0.0) << "IPS is defined: the target earns nothing here";
+    EXPECT_TRUE(std::isnan(ips({}).value));
+    // One sample says nothing of the spread.
+    const std::vector<ope_sample> one{{1.0, 0.5, 0.5}};
+    EXPECT_DOUBLE_EQ(ips(one).value, 1.0);
+    EXPECT_TRUE(std::isnan(ips(one).std_error) && std::isnan(ips(one).lower));
+    // An action logged with probability 0 that the target never takes weighs nothing (not 0/0).
+    const std::vector<ope_sample> never_taken{{1.0, 0.0, 0.0}, {1.0, 0.5, 0.5}, {0.0, 0.5, 0.5}};
+    EXPECT_DOUBLE_EQ(ips(never_taken).value, 1.0 / 3.0);
+    EXPECT_DOUBLE_EQ(snips(never_taken).value, 0.5);
+    // The bootstrap leaves out the resamples SNIPS cannot normalise instead
+    // of counting them as 0: two matches in twenty, both rewarded.
+    std::vector<ope_sample> sparse(20, {0.0, 0.5, 0.0});
+    sparse[3] = sparse[11] = {1.0, 0.5, 0.5};
+    const auto b = bootstrap(sparse, ope_kind::snips, 500, 7);
+    EXPECT_DOUBLE_EQ(b.value, 1.0);
+    EXPECT_DOUBLE_EQ(b.lower, 1.0);
+    EXPECT_DOUBLE_EQ(b.upper, 1.0);
+}
+
 TEST(ope, make_dr_sample_takes_the_expectation_under_the_target) {
     const std::array<double, 3> pi{0.2, 0.0, 0.8};
     auto s = make_dr_sample(1, 1.0, 0.5, pi, [](std::uint32_t a) { return 0.1 * (a + 1); });
