@@ -124,6 +124,11 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
     if (demo && fresh && std::filesystem::exists(cfg.state.path)) {
         if (!std::filesystem::exists(std::filesystem::path(cfg.state.path) / "CURRENT"))
             throw std::invalid_argument("--fresh: " + cfg.state.path + " does not look like a Marquee data dir; not deleting it");
+        // Deleting it under a running engine would lose both: the running
+        // one's state, and (its files removed at its exit) this one's.
+        if (state::store::in_use(cfg.state.path))
+            throw std::invalid_argument("--fresh: " + cfg.state.path +
+                                        " is in use by another process (a running Marquee); not deleting it");
         std::filesystem::remove_all(cfg.state.path);
         spdlog::info("--fresh: removed {}", cfg.state.path);
     }
@@ -143,8 +148,11 @@ int run(const common_flags& flags, bool demo, const std::string& movielens, std:
     std::atomic<bool> replay_failed{false};
     if (demo) {
         if (host.loaded_version() > 0) {
-            spdlog::info("demo: {} already holds state (model version {}); not replaying MovieLens again "
-                         "(use --fresh to start over)", host.settings().state.path, host.loaded_version());
+            // The embedded broker's log ended with the last process: what it
+            // had not applied then is gone, and this state may be partial.
+            spdlog::info("demo: {} already holds state (model version {}); not replaying MovieLens again. If an "
+                         "earlier demo was killed before its replay was applied, that state is partial: --fresh "
+                         "starts over", host.settings().state.path, host.loaded_version());
         } else {
             auto movies = events::load_movielens_movies(movielens + "/movies.csv");
             if (!movies) throw std::runtime_error("demo: " + movies.error().message);

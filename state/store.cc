@@ -8,6 +8,8 @@
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -229,11 +231,33 @@ struct store::impl {
 store::store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 store::~store() = default;
 
+bool store::in_use(const std::string& path) {
+    const int fd = ::open((std::filesystem::path(path) / "LOCK").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct flock probe {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    // RocksDB takes a POSIX write lock on the whole LOCK file.
+    const bool held = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+    ::close(fd);
+    return held;
+}
+
 core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     if (options.path.empty()) return core::error{"config", "state.data_dir must be set"};
     // Checked here: RocksDB creates the directory before it finds no database.
     if (!options.create_if_missing && !std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT"))
         return core::error{"not_found", "no state in " + options.path + " (no RocksDB database there)"};
+    if (std::error_code ec; std::filesystem::is_directory(options.path, ec) &&
+                            !std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT", ec)) {
+        for (const auto& entry : std::filesystem::directory_iterator(options.path, ec)) {
+            const auto name = entry.path().filename().string();
+            if (entry.path().extension() == ".sst" || name.starts_with("MANIFEST-"))
+                return core::error{"storage", "Corruption: " + options.path + " holds RocksDB files (" + name +
+                                                  ") but no CURRENT; refusing to create a new database over them "
+                                                  "(restore CURRENT, or move the directory away to start afresh)"};
+        }
+    }
     // Made here: RocksDB logs a missing directory as an error before it
     // creates it, an alarm on every first start.
     if (options.create_if_missing) {
@@ -280,6 +304,11 @@ core::result<std::unique_ptr<store>> store::open(const store_options& options) {
     i->write_options.sync = options.sync_writes;
     rocksdb::DB* raw = nullptr;
     auto s = rocksdb::DB::Open(db_options, options.path, families, &i->handles, &raw);
+    // RocksDB's message for a LOCK another process holds names neither.
+    if (s.IsIOError() && s.ToString().find("While lock file") != std::string::npos)
+        return core::error{"storage", options.path + " is in use by another process (a running Marquee holds its "
+                                                     "RocksDB LOCK): stop it, or use another state.data_dir (" +
+                                          s.ToString() + ")"};
     if (!s.ok()) return from_status(s);
     i->db.reset(raw);
     auto tag = i->get(cf_meta, key_instance_tag);

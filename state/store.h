@@ -97,8 +97,14 @@ private:
 
 class store {
 public:
-    // Opens (creating if needed) the database at options.path.
+    // Opens (creating if needed) the database at options.path. A directory
+    // that holds RocksDB tables but no CURRENT is "corruption", never taken
+    // for a first start (RocksDB would create a new database and delete them).
     static core::result<std::unique_ptr<store>> open(const store_options& options);
+    // Whether another process holds the database at `path` open (its RocksDB
+    // LOCK): a running engine. Not for a path this process has open: closing
+    // the probe would release this process's lock too (POSIX record locks).
+    static bool in_use(const std::string& path);
     ~store();
 
     core::result<std::optional<engine::user_state>> get_user(std::string_view id) const;

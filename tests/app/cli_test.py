@@ -139,4 +139,30 @@ with tempfile.TemporaryDirectory() as tmp:
           and len(json_lines) == len(lines),
           f"stderr={err[-400:]} stdout={out[-400:]}")
 
+    # A data dir a running engine holds: a second engine says so, and
+    # `demo --fresh` does not delete it (it did: the running engine's state
+    # was lost, and at its exit it removed the new engine's files too).
+    held = os.path.join(tmp, "held")
+    p = subprocess.Popen([MARQUEE, "run", "--brokers", "127.0.0.1:1", "--port", "0", "--data-dir", held,
+                          "--set", "log.level=error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        if os.path.exists(os.path.join(held, "CURRENT")):
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    try:
+        second = run("run", "--brokers", "127.0.0.1:1", "--port", "0", "--data-dir", held, "--set", "log.level=error")
+        fresh = run("demo", "--fresh", "--brokers", "127.0.0.1:1", "--port", "0", "--data-dir", held,
+                    "--set", "log.level=error")
+        still_there = os.path.exists(os.path.join(held, "CURRENT"))
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    check("a second engine on a held data dir exits 2 saying it is in use",
+          second.returncode == 2 and "in use by another process" in second.stderr,
+          f"rc={second.returncode} stderr={second.stderr[-400:]}")
+    check("demo --fresh leaves a data dir a running engine holds",
+          fresh.returncode == 2 and "in use by another process" in fresh.stderr and still_there,
+          f"rc={fresh.returncode} kept={still_there} stderr={fresh.stderr[-400:]}")
+
 sys.exit(1 if failures else 0)

@@ -491,6 +491,27 @@ TEST(store, flushes_and_compactions_run_at_the_lowest_cpu_priority) {
     EXPECT_EQ(nice_of_pool(rocksdb::Env::Priority::LOW), 19);   // compactions
 }
 
+TEST(store, a_data_dir_that_lost_its_current_file_is_corruption_not_a_first_start) {
+    // RocksDB took it for a new database, and deleted the tables it found.
+    testing::temp_dir dir;
+    engine::model m(opts());
+    engine::user_state u;
+    {
+        auto s = open_at(dir.str());
+        fill(*s, m, u);
+    }
+    std::vector<std::filesystem::path> kept;
+    for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+        const auto name = f.path().filename().string();
+        if (name == "CURRENT" || f.path().extension() == ".log") std::filesystem::remove(f.path());
+        else kept.push_back(f.path());
+    }
+    auto s = store::open({.path = dir.str()});
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().message.find("no CURRENT"), std::string::npos) << s.error().message;
+    for (const auto& f : kept) EXPECT_TRUE(std::filesystem::exists(f)) << f;
+}
+
 TEST(store, open_reports_unusable_paths) {
     auto s = store::open({.path = "/proc/definitely/not/writable"});
     ASSERT_FALSE(s);
