@@ -164,6 +164,7 @@ engine_host::engine_host(config c) : impl_(std::make_unique<impl>()) {
         return outcome.value() != serve::reward_outcome::unknown_decision;
     });
     i.cfg.api.events = i.cfg.applier.decoder;
+    i.cfg.api.events_confirm_timeout = std::chrono::milliseconds(i.cfg.kafka.events_delivery_timeout_ms);
     i.api = std::make_unique<serve::api>(
         i.cfg.api, i.snapshots, *i.store, serve::api_links{i.decisions.get(), i.events.get(), i.rank.get()},
         i.registry,

@@ -44,6 +44,12 @@ struct api_options {
     // POST /v1/events validates as the ingest will (the engine copies its
     // decoder settings here), so what is accepted is never dead-lettered.
     events::decoder_options events;
+    // How long POST /v1/events and recommendation rewards wait for the
+    // brokers' acknowledgement before a 503 (the engine copies
+    // topics.events_delivery_timeout_ms). Kept here, not only as the
+    // producer's message.timeout.ms: librdkafka lets a request already in
+    // flight to a broker that went away run to request.timeout.ms. Default: 10 s.
+    std::chrono::milliseconds events_confirm_timeout{10'000};
 };
 
 // Where the api sends what it does not keep itself. Each may be null: no

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/value.hpp>
 #include <prometheus/counter.h>
@@ -15,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -45,17 +48,37 @@ std::optional<response> reject_non_json(const request& req);
 std::variant<boost::json::object, response> json_body(const request& req);
 
 // Sends through `sink` and resumes, on the awaiting coroutine's executor,
-// once the sink reports the message durably stored or lost.
+// once the sink reports the message durably stored or lost, or `timeout`
+// has passed without either ("timeout": it may still be stored).
 inline net::awaitable<core::result<void>> send_confirmed(core::message_sink& sink, std::string_view key,
-                                                          std::string_view value) {
+                                                          std::string_view value, std::chrono::milliseconds timeout) {
     co_return co_await net::async_initiate<decltype(net::use_awaitable), void(core::result<void>)>(
-        [&sink, key, value](auto handler) {
-            auto resume = std::make_shared<decltype(handler)>(std::move(handler));
-            sink.send_confirmed(key, value, [resume](core::result<void> delivered) {
-                auto executor = net::get_associated_executor(*resume);
-                net::post(executor, [resume, delivered = std::move(delivered)]() mutable {
-                    (*resume)(std::move(delivered));
-                });
+        [&sink, key, value, timeout](auto handler) {
+            using handler_type = decltype(handler);
+            // Whichever comes first, the report or the deadline, resumes the
+            // request; both run on one strand, so the other is a no-op.
+            struct waiting {
+                handler_type resume;
+                net::steady_timer deadline;
+                bool done = false;
+                waiting(handler_type h, std::chrono::milliseconds t)
+                    : resume(std::move(h)), deadline(net::make_strand(net::get_associated_executor(resume)), t) {}
+                void finish(core::result<void> r) {
+                    if (std::exchange(done, true)) return;
+                    deadline.cancel();
+                    auto executor = net::get_associated_executor(resume);
+                    net::post(executor, [h = std::move(resume), r = std::move(r)]() mutable { h(std::move(r)); });
+                }
+            };
+            auto w = std::make_shared<waiting>(std::move(handler), timeout);
+            w->deadline.async_wait([w, timeout](boost::system::error_code ec) {
+                if (!ec)
+                    w->finish(core::error{"timeout", "not acknowledged within " + std::to_string(timeout.count()) +
+                                                         " ms (topics.events_delivery_timeout_ms)"});
+            });
+            sink.send_confirmed(key, value, [w](core::result<void> delivered) {
+                net::post(w->deadline.get_executor(),
+                          [w, delivered = std::move(delivered)]() mutable { w->finish(std::move(delivered)); });
             });
         },
         net::use_awaitable);

@@ -35,7 +35,7 @@ net::awaitable<response> api::impl::post_event(const request& req) {
         co_return json_error(http::status::service_unavailable, "unavailable", "no events topic to send the event to",
                              req.version());
     // Answered once the event is in Kafka: a 202 is never lost.
-    if (auto r = co_await send_confirmed(*links.events, e.value().user_id, req.body()); !r) {
+    if (auto r = co_await send_confirmed(*links.events, e.value().user_id, req.body(), options.events_confirm_timeout); !r) {
         spdlog::warn("http: producing event: {}", r.error().message);
         co_return json_error(http::status::service_unavailable, "unavailable",
                              "the events topic did not confirm the event (" + r.error().message +

@@ -229,7 +229,7 @@ net::awaitable<response> api::impl::rewards(const request& req) {
                                  std::string(decoded.error().reason) + ": " + decoded.error().message,
                              req.version());
     // Answered once the reward is in Kafka: a 202 is never lost.
-    if (auto r = co_await send_confirmed(*links.events, e.user_id, payload); !r) {
+    if (auto r = co_await send_confirmed(*links.events, e.user_id, payload, options.events_confirm_timeout); !r) {
         spdlog::warn("http: producing reward: {}", r.error().message);
         co_return unavailable("the events topic did not confirm the reward (" + r.error().message +
                               "); send it again");

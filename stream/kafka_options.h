@@ -32,9 +32,9 @@ struct kafka_options {
     // there). The log is bulk and nobody waits for it; the other producer
     // keeps 5 ms for events posted over HTTP. Default: 50.
     int decisions_linger_ms = 50;
-    // message.timeout.ms of what the HTTP API produces to the events topic:
-    // how long POST /v1/events (and a recommendation's reward) waits for the
-    // brokers before it answers 503 rather than 202. Default: 10000.
+    // How long POST /v1/events (and a recommendation's reward) waits for the
+    // brokers before it answers 503 rather than 202; what it produces to the
+    // events topic has a message.timeout.ms 1 s longer. Default: 10000.
     int events_delivery_timeout_ms = 10000;
     // Invalid events go here with the reason in headers; empty disables the
     // dead-letter topic (invalid events are still counted). Default: "marquee.events.dlq".

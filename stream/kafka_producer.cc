@@ -77,7 +77,9 @@ kafka_producer::kafka_producer(const kafka_options& options, prometheus::Registr
         std::unique_ptr<RdKafka::Conf> topic_conf(RdKafka::Conf::create(RdKafka::Conf::CONF_TOPIC));
         topic_conf->set("partitioner", std::string(java_partitioner), err);
         for (const auto& [key, value] : options.properties) topic_conf->set(key, value, err);  // global keys refused
-        if (topic_conf->set("message.timeout.ms", std::to_string(options.events_delivery_timeout_ms), err) !=
+        // The HTTP answer has its own deadline of events_delivery_timeout_ms;
+        // librdkafka gives up a second later, so its report cannot race it.
+        if (topic_conf->set("message.timeout.ms", std::to_string(options.events_delivery_timeout_ms + 1000), err) !=
             RdKafka::Conf::CONF_OK)
             throw std::invalid_argument("topics.events_delivery_timeout_ms: " + err);
         impl_->events.reset(RdKafka::Topic::create(impl_->producer.get(), options.events_topic, topic_conf.get(), err));

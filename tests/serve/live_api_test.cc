@@ -68,6 +68,25 @@ TEST_F(live_api, a_producer_that_failed_fatally_makes_the_engine_not_ready) {
               503);
 }
 
+TEST_F(live_api, a_posted_event_the_brokers_do_not_acknowledge_is_a_503_at_the_configured_timeout) {
+    // The answer used to wait for librdkafka's own message timeout, which it
+    // checks once a second, or later for a request already in flight (14-20 s
+    // measured against a 10 s setting when a real broker went away).
+    auto c = testing::engine_config(broker.bootstrap(), dir.str());
+    c.kafka.events_delivery_timeout_ms = 1000;
+    app::engine_host host(std::move(c));
+    ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
+    const int port = host.http_port();
+    broker.set_broker_up(1, false);
+    const auto sent = std::chrono::steady_clock::now();
+    auto r = testing::http_request(port, "POST", "/v1/events", R"({"type":"like","user_id":"a","item_id":"m1"})");
+    const auto took = std::chrono::steady_clock::now() - sent;
+    broker.set_broker_up(1, true);
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_NE(r.body.find("not acknowledged within 1000 ms"), std::string::npos) << r.body;
+    EXPECT_LT(took, 10s);
+}
+
 TEST_F(live_api, a_posted_event_is_accepted_only_once_kafka_has_it) {
     app::engine_host host(testing::engine_config(broker.bootstrap(), dir.str()));
     ASSERT_TRUE(testing::wait_until([&] { return host.ready(); }, 30s));
