@@ -158,6 +158,12 @@ struct http_server::impl {
             }
             stream.expires_after(options.idle_timeout);
             auto [wec, wn] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+            // Closing on unread bytes (a request pipelined behind this one,
+            // as when a drain answers "close") resets the connection, and the
+            // client loses what of the response it has not read yet. So wait,
+            // briefly and still busy (stop() waits too), for the client to
+            // read it and close.
+            if (!wec && !res.keep_alive()) co_await linger(stream, closing_linger_time, true);
             self->busy = false;
             if (wec || !res.keep_alive()) break;
         }
@@ -173,13 +179,15 @@ struct http_server::impl {
     // client closes, for at most linger_time and linger_bytes; stop() cuts
     // it short like any idle read.
     static constexpr auto linger_time = std::chrono::seconds(5);
+    static constexpr auto closing_linger_time = std::chrono::seconds(1);
     static constexpr std::size_t linger_bytes = 16u << 20;
 
-    net::awaitable<void> linger(beast::tcp_stream& stream) {
+    net::awaitable<void> linger(beast::tcp_stream& stream, std::chrono::seconds how_long = linger_time,
+                                bool even_when_draining = false) {
         beast::error_code ec;
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-        if (ec || draining.load(std::memory_order_relaxed)) co_return;
-        stream.expires_after(linger_time);
+        if (ec || (!even_when_draining && draining.load(std::memory_order_relaxed))) co_return;
+        stream.expires_after(how_long);
         std::array<char, 16384> sink;
         for (std::size_t dropped = 0; dropped < linger_bytes;) {
             auto [rec, n] = co_await stream.async_read_some(net::buffer(sink), net::as_tuple(net::use_awaitable));
