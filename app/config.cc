@@ -172,7 +172,7 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.api.rank.model.bits; }, within(1, 12)));
         t.push_back(bind("rank.alpha", "POST /v1/rank: LinUCB confidence width",
                          [](config& c) -> auto& { return c.api.rank.model.alpha; }, at_least(0)));
-        t.push_back(bind("rank.lambda", "POST /v1/rank: ridge prior",
+        t.push_back(bind("rank.lambda", "POST /v1/rank: ridge prior (a new rank model's; a stored one keeps its own)",
                          [](config& c) -> auto& { return c.api.rank.model.lambda; }, positive()));
         t.push_back(bind("rank.thompson_v", "POST /v1/rank: Thompson sampling posterior scale",
                          [](config& c) -> auto& { return c.api.rank.model.v; }, at_least(0)));
@@ -194,7 +194,7 @@ const std::vector<entry>& entries() {
         t.push_back(bind("retrieval.covisit_n", "Co-visitation candidates (because you watched) added",
                          [](config& c) -> auto& { return c.api.recommend.covisit_n; }, within(0, 1000)));
         t.push_back(bind("bandit.alpha", "LinUCB confidence width", [](config& c) -> auto& { return c.model.bandit.alpha; }, at_least(0)));
-        t.push_back(bind("bandit.lambda", "LinUCB ridge prior", [](config& c) -> auto& { return c.model.bandit.lambda; }, positive()));
+        t.push_back(bind("bandit.lambda", "LinUCB ridge prior (a new data dir's; a stored bandit keeps its own)", [](config& c) -> auto& { return c.model.bandit.lambda; }, positive()));
         t.push_back(bind("bandit.epsilon", "Per-slot uniform exploration probability",
                          [](config& c) -> auto& { return c.api.recommend.slate.epsilon; }, within(0, 1)));
         t.push_back(entry{

@@ -226,7 +226,11 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
                                              : replay   ? 0
                                              : group_known ? reset_position(c, *tp)
                                                            : -1;
-            spdlog::info("ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}{}", tp->topic(), tp->partition(),
+            // Events another member applied, or, after a data dir was
+            // restored from a backup, events this state will never hold.
+            const bool behind = stored >= 0 && group > stored && !replay;
+            spdlog::log(behind ? spdlog::level::warn : spdlog::level::info,
+                        "ingest: assigned {}[{}]: stored offset {}, group offset {} -> {}{}", tp->topic(), tp->partition(),
                          stored >= 0 ? std::to_string(stored) : "none",
                          !group_known ? "unknown" : group >= 0 ? std::to_string(group) : "none",
                          start >= 0 ? "start at " + std::to_string(start)
@@ -234,7 +238,11 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
                                               : group_known ? "auto.offset.reset"
                                                             : "the group's offset if the consumer reads one, "
                                                               "else auto.offset.reset"),
-                         replay ? " (replaying what another member applied)" : "");
+                         replay ? " (replaying what another member applied)"
+                         : behind ? " (skipping " + std::to_string(group - stored) +
+                                        " offsets another member applied, or that a data dir restored from a backup "
+                                        "lacks: ingest.replay_moved_partitions replays them)"
+                                  : std::string());
         }
     }
 
