@@ -245,7 +245,6 @@ stream::embedded_broker* engine_host::embedded_broker() { return impl_->broker.g
 std::uint16_t engine_host::http_port() const { return impl_->http->port(); }
 std::uint64_t engine_host::loaded_version() const { return impl_->loaded_version; }
 bool engine_host::ready() const { return impl_->ready(); }
-
 stream::kafka_producer& engine_host::http_producer() { return *impl_->producer; }
 prometheus::Registry& engine_host::registry() { return impl_->registry; }
 const config& engine_host::settings() const { return impl_->cfg; }
