@@ -55,8 +55,13 @@ bool is_secret_property(std::string_view key) {
 
 void log_kafka_event(const RdKafka::Event& e) {
     if (e.type() != RdKafka::Event::EVENT_LOG) return;
+    // kafka.* settings go to every client by design: a consumer property
+    // ignored by a producer (or the reverse) is expected, not a warning (a
+    // few such settings made about 15 of them per start).
+    const bool other_role = e.fac() == "CONFWARN" && e.str().find("property and will be ignored by this") != std::string::npos;
     if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) spdlog::error("kafka: {}: {}", e.fac(), e.str());
-    else if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) spdlog::warn("kafka: {}: {}", e.fac(), e.str());
+    else if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING && !other_role)
+        spdlog::warn("kafka: {}: {}", e.fac(), e.str());
     else spdlog::debug("kafka: {}: {}", e.fac(), e.str());
 }
 

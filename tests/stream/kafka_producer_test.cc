@@ -211,6 +211,20 @@ TEST(kafka_producer, a_fatal_error_is_reported_and_every_later_message_fails) {
     EXPECT_FALSE(after.outcome->has_value());
 }
 
+TEST(kafka_producer, a_consumer_property_it_ignores_is_no_warning) {
+    // kafka.* settings go to every client: each start logged librdkafka's
+    // CONFWARN for every consumer setting, from each of three producers.
+    embedded_broker broker;
+    prometheus::Registry registry;
+    auto options = options_for(broker.bootstrap());
+    options.properties["session.timeout.ms"] = "6000";
+    testing::captured_log log;
+    log.logger().set_level(spdlog::level::debug);
+    { kafka_producer producer(options, registry); }
+    EXPECT_NE(log.text().find("session.timeout.ms"), std::string::npos) << "kept at debug: " << log.text();
+    EXPECT_EQ(log.text().find("[warning] kafka: CONFWARN"), std::string::npos) << log.text();
+}
+
 TEST(kafka_producer, a_message_still_undelivered_at_destruction_is_reported_failed) {
     spdlog::set_level(spdlog::level::off);  // the unreachable broker's connection errors
     prometheus::Registry registry;
