@@ -325,6 +325,28 @@ struct rank_service::impl {
         return k;
     }
 
+    // What persists the model updates `applied` made since `updates_before`,
+    // in order: the checkpoint they reach (its write clears the log, which it
+    // makes redundant), or else one log record each ("log/" + the update count
+    // after it, as start-up replays them).
+    struct model_change {
+        bool checkpoint = false;
+        std::vector<std::pair<std::string, std::string>> records;
+    };
+    model_change persist(std::uint64_t updates_before,
+                         std::span<const std::pair<bandits::sparse_x, double>> applied) const {
+        model_change c;
+        const auto every = std::uint64_t(options.checkpoint_every);
+        c.checkpoint = model.updates() / every != updates_before / every;
+        if (c.checkpoint) {
+            c.records.emplace_back(model_key, model.serialize());
+            return c;
+        }
+        for (std::size_t n = 0; n < applied.size(); ++n)
+            c.records.emplace_back(log_key(updates_before + n + 1), encode_log(applied[n].first, applied[n].second));
+        return c;
+    }
+
     void log(std::string_view key, const std::string& json) {
         if (!decisions) return;
         if (auto r = decisions->send(key, json); !r) log_errors->Increment();
@@ -528,23 +550,10 @@ core::result<std::size_t> rank_service::close_windows(std::int64_t now_ms, std::
     // The default rewards, as log records (or the checkpoint they reach, as
     // a reward's), and the erased decisions commit together: a crash cannot
     // apply them twice.
-    const auto every = std::uint64_t(i.options.checkpoint_every);
-    const bool checkpoint = i.model.updates() / every != updates_before / every;
-    std::vector<std::string> changes;
-    std::vector<std::pair<std::string_view, std::string_view>> entries;
-    if (checkpoint) {
-        changes.push_back(i.model.serialize());
-        entries.emplace_back(model_key, changes.back());
-    } else {
-        changes.reserve(2 * applied.size());
-        for (std::size_t n = 0; n < applied.size(); ++n) {
-            changes.push_back(log_key(updates_before + n + 1));
-            changes.push_back(encode_log(applied[n].first, applied[n].second));
-        }
-        for (std::size_t n = 0; n < changes.size(); n += 2) entries.emplace_back(changes[n], changes[n + 1]);
-    }
-    auto r = checkpoint ? i.store.put_rank(entries, log_prefix, log_end, erased)
-                        : i.store.put_rank(entries, {}, {}, erased);
+    const auto change = i.persist(updates_before, applied);
+    std::vector<std::pair<std::string_view, std::string_view>> entries(change.records.begin(), change.records.end());
+    auto r = change.checkpoint ? i.store.put_rank(entries, log_prefix, log_end, erased)
+                               : i.store.put_rank(entries, {}, {}, erased);
     if (!r) {
         revert();
         return r.error();
@@ -598,15 +607,14 @@ core::result<reward_outcome> rank_service::reward(std::string_view decision_id, 
             } else {
                 item->rewarded = true;
                 item->reward = value;
-                const std::uint64_t seq = i.model.updates();
-                const bool checkpoint = seq % std::uint64_t(i.options.checkpoint_every) == 0;
-                const std::string change_key = checkpoint ? std::string(model_key) : log_key(seq);
-                const std::string change = checkpoint ? i.model.serialize() : encode_log(x, value);
+                const std::pair<bandits::sparse_x, double> update{x, value};
+                const auto change = i.persist(i.model.updates() - 1, std::span(&update, 1));
                 const std::string decision_bytes = encode(record);
-                const std::pair<std::string_view, std::string_view> entries[] = {{change_key, change},
-                                                                                   {key, decision_bytes}};
-                // A checkpoint makes every logged reward redundant.
-                if (auto r = checkpoint ? i.store.put_rank(entries, log_prefix, log_end) : i.store.put_rank(entries);
+                std::vector<std::pair<std::string_view, std::string_view>> entries(change.records.begin(),
+                                                                                   change.records.end());
+                entries.emplace_back(key, decision_bytes);
+                if (auto r = change.checkpoint ? i.store.put_rank(entries, log_prefix, log_end)
+                                               : i.store.put_rank(entries);
                     !r) {
                     // Not durable: put the model back, so a retry applies it once.
                     i.model.revert(x, value);
