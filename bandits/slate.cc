@@ -104,18 +104,22 @@ void prepare(const scorer& model, const slate_options& o, const slate_inputs& in
     }
 }
 
+// Candidate c's score `v` as a slot ranks it: MMR-adjusted when MMR is on.
+double mmr_adjusted(double v, std::uint32_t c, const std::vector<double>& penalty, const diversity_options& d) {
+    return d.mmr() ? d.mmr_lambda * v - penalty[c] : v;
+}
+
 // Argmax over `eligible` of the MMR-adjusted `v`; ties go to the lower index
 // (eligible is kept in increasing order). A NaN score never wins: first in
 // line it would have, as nothing compares greater than NaN.
 std::uint32_t argmax(const double* v, const std::vector<std::uint32_t>& eligible, const std::vector<double>& penalty,
                      const diversity_options& d) {
-    const bool mmr = d.mmr();
     std::uint32_t best = eligible.front();
-    double best_v = mmr ? d.mmr_lambda * v[best] - penalty[best] : v[best];
+    double best_v = mmr_adjusted(v[best], best, penalty, d);
     if (std::isnan(best_v)) best_v = -std::numeric_limits<double>::infinity();
     for (std::size_t j = 1; j < eligible.size(); ++j) {
         const std::uint32_t c = eligible[j];
-        const double x = mmr ? d.mmr_lambda * v[c] - penalty[c] : v[c];
+        const double x = mmr_adjusted(v[c], c, penalty, d);
         if (x > best_v) best = c, best_v = x;
     }
     return best;
@@ -260,12 +264,8 @@ void fill_slate(const scorer& model, const slate_options& o, const slate_inputs&
         // Strictly worse on the exploit estimate, as the slot ranks it (less
         // any MMR penalty: diversity is not exploration); ties (e.g. an
         // untrained model) are not exploration either.
-        const auto exploit = [&](std::uint32_t c) {
-            return o.diversity.mmr() ? o.diversity.mmr_lambda * ws.mean[c] - ws.penalty[c] : ws.mean[c];
-        };
-        double best_exploit = exploit(ws.eligible.front());
-        for (auto c : ws.eligible) best_exploit = std::max(best_exploit, exploit(c));
-        chosen.explored = exploit(pick) < best_exploit;
+        const auto exploit = [&](std::uint32_t c) { return mmr_adjusted(ws.mean[c], c, ws.penalty, o.diversity); };
+        chosen.explored = exploit(pick) < exploit(argmax(ws.mean.data(), ws.eligible, ws.penalty, o.diversity));
         out.push_back(chosen);
         ws.remaining.erase(std::find(ws.remaining.begin(), ws.remaining.end(), pick));
         note_pick(pick, o, in, counts, ws);
