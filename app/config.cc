@@ -132,6 +132,9 @@ const std::vector<entry>& entries() {
         t.push_back(bind("ingest.replay_moved_partitions",
                          "On a partition another group member consumed meanwhile, replay it from this instance's offset",
                          [](config& c) -> auto& { return c.ingest.replay_moved_partitions; }));
+        t.push_back(bind("ingest.revoke_commit_timeout_ms",
+                         "Longest a revoke (rebalance or shutdown) waits for the group to take its offsets",
+                         [](config& c) -> auto& { return c.ingest.revoke_commit_timeout; }, at_least(0)));
         t.push_back(bind("ingest.max_event_bytes", "Events larger than this are rejected (too_large)",
                          [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }, at_least(1)));
         t.push_back(bind("ingest.max_ts_ahead_ms",

@@ -1,5 +1,6 @@
 #include "stream/ingest_loop.h"
 
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
@@ -171,11 +172,42 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         }
         group_behind = false;
         if (sync) {
-            if (auto err = consumer->commitSync(owned.list); err != RdKafka::ERR_NO_ERROR)
+            const auto err = commit_within(owned.list, options.revoke_commit_timeout);
+            if (err != RdKafka::ERR_NO_ERROR)
                 spdlog::warn("ingest: group commit failed ({}); RocksDB holds the offsets", RdKafka::err2str(err));
         } else {
             consumer->commitAsync(owned.list);
         }
+    }
+
+    // commitSync() waits for the coordinator as long as librdkafka does
+    // (session.timeout.ms), and so does closing the consumer with a commit
+    // still unanswered. So no commit is sent while no broker answers within
+    // `timeout`, and a rebalance waits at most `timeout` for one that was
+    // (it finishes, or fails, on its own: its queue lives until it answers).
+    RdKafka::ErrorCode commit_within(const std::vector<RdKafka::TopicPartition*>& offsets,
+                                     std::chrono::milliseconds timeout) {
+        RdKafka::Metadata* brokers = nullptr;
+        if (consumer->metadata(false, nullptr, &brokers, int(timeout.count())) != RdKafka::ERR_NO_ERROR)
+            return RdKafka::ERR__TRANSPORT;
+        delete brokers;
+        rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(int(offsets.size()));
+        for (const auto* tp : offsets)
+            rd_kafka_topic_partition_list_add(list, tp->topic().c_str(), tp->partition())->offset = tp->offset();
+        rd_kafka_queue_t* replies = rd_kafka_queue_new(consumer->c_ptr());
+        auto err = RdKafka::ErrorCode(rd_kafka_commit_queue(consumer->c_ptr(), list, replies, nullptr, nullptr));
+        rd_kafka_topic_partition_list_destroy(list);
+        if (err == RdKafka::ERR_NO_ERROR) {
+            err = RdKafka::ERR__TIMED_OUT;
+            if (rd_kafka_event_t* reply = rd_kafka_queue_poll(replies, int(timeout.count()))) {
+                err = rd_kafka_event_type(reply) == RD_KAFKA_EVENT_OFFSET_COMMIT
+                          ? RdKafka::ErrorCode(rd_kafka_event_error(reply))
+                          : RdKafka::ERR__FAIL;
+                rd_kafka_event_destroy(reply);
+            }
+        }
+        rd_kafka_queue_destroy(replies);
+        return err;
     }
 
     // Where to start a newly assigned partition: the later of the offset

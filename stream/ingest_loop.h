@@ -37,6 +37,12 @@ struct ingest_options {
     // history here, at the cost of applying those events a second time and
     // of not being ready until caught up. Default: false.
     bool replay_moved_partitions = false;
+    // Longest a revoke (a rebalance, or the shutdown) waits for a broker to
+    // answer, then for the group to take its offsets: the whole group's
+    // rebalance waits on it, and with the coordinator gone librdkafka would
+    // wait session.timeout.ms. Given up, the next owner starts from the
+    // group's older offset; RocksDB still holds ours. Default: 5 s.
+    std::chrono::milliseconds revoke_commit_timeout{5'000};
 };
 
 // The readiness rule: partitions assigned, their total lag measured (-1:

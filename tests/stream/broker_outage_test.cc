@@ -101,6 +101,29 @@ TEST_F(broker_outage, longer_than_the_session_timeout_loses_the_assignment_then_
     verify();
 }
 
+TEST_F(broker_outage, at_shutdown_the_group_commit_waits_revoke_commit_timeout_not_the_session_timeout) {
+    // With the coordinator gone, librdkafka's own commitSync waits out
+    // session.timeout.ms (30 s here, 45 s by default) before giving up.
+    auto c = testing::engine_config(broker.bootstrap(), dir.str());
+    c.kafka.consumer_defaults["session.timeout.ms"] = "30000";
+    c.ingest.revoke_commit_timeout = 1s;
+    auto host = std::make_unique<app::engine_host>(c);
+    ASSERT_TRUE(testing::wait_until([&] { return applied(*host) >= 500; }, 30s));
+    broker.set_broker_up(1, false);
+    std::this_thread::sleep_for(500ms);
+    const auto stopping = std::chrono::steady_clock::now();
+    host.reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - stopping, 15s);
+    broker.set_broker_up(1, true);
+    auto s = state::store::open({.path = dir.str()});
+    ASSERT_TRUE(s);
+    for (const auto& [user, counts] : testing::count_by_user(before)) {
+        auto u = s.value()->get_user(user);
+        ASSERT_TRUE(u && u.value()) << user;
+        EXPECT_EQ(u.value()->counts, counts) << user;
+    }
+}
+
 TEST(retention, records_deleted_before_they_were_read_are_counted_and_nothing_else_is_lost) {
     // The mock broker keeps at most 5 MB per partition, as retention would.
     // The engine reads the first events, stops, and ~9 MB arrive while it
