@@ -84,6 +84,9 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     clock::time_point last_group_commit{};
     bool group_behind = false;  // batches applied since the group was last told
     bool cluster_known = false;  // the stored offsets were checked against the cluster's id
+    static constexpr auto unassigned_warning_after = std::chrono::seconds(10);
+    std::optional<clock::time_point> unassigned_since;  // owning no partition since (set once subscribed)
+    bool unassigned_logged = false;
     clock::time_point last_checkpoint_log = clock::now();
     clock::time_point next_window_check{};
     std::size_t committed_since_log = 0;
@@ -324,14 +327,40 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         return true;
     }
 
+    // The consumer's value of `name` (kafka.* over the consumer defaults).
+    std::string consumer_setting(const std::string& name, std::string fallback) const {
+        for (const auto* settings : {&kafka.consumer_defaults, &kafka.properties})
+            if (auto it = settings->find(name); it != settings->end()) fallback = it->second;
+        return fallback;
+    }
+
+    // Owning no partition for long is normal for a spare member, but after a
+    // restart it is usually the old process, killed without leaving the
+    // group, still holding them: say so once per such stretch, as nothing
+    // else would explain the wait.
+    void note_unassigned() {
+        const auto now = clock::now();
+        if (assigned > 0 || !unassigned_since) {
+            unassigned_since = now;
+            unassigned_logged = false;
+            return;
+        }
+        if (unassigned_logged || now - *unassigned_since < unassigned_warning_after) return;
+        unassigned_logged = true;
+        spdlog::warn("ingest: no partition of {} assigned for {} s. Either group {} has more members than the topic "
+                     "has partitions, or a member that stopped without leaving the group (killed) still holds them "
+                     "until its session times out (session.timeout.ms = {} ms here)",
+                     kafka.events_topic,
+                     std::chrono::duration_cast<std::chrono::seconds>(now - *unassigned_since).count(), kafka.group_id,
+                     consumer_setting("session.timeout.ms", "45000"));
+    }
+
     // The first offset a partition with no offset is meant to deliver: 0
     // under auto.offset.reset=earliest (Marquee's default), the current end
     // under latest; -1 when the broker cannot say (skipped offsets then go
     // uncounted until the first message).
     std::int64_t reset_position(RdKafka::KafkaConsumer* c, const RdKafka::TopicPartition& tp) const {
-        std::string policy = "earliest";
-        for (const auto* settings : {&kafka.consumer_defaults, &kafka.properties})
-            if (auto it = settings->find("auto.offset.reset"); it != settings->end()) policy = it->second;
+        const std::string policy = consumer_setting("auto.offset.reset", "earliest");
         if (policy != "latest" && policy != "largest" && policy != "end") return 0;
         std::int64_t low = -1, high = -1;
         if (c->query_watermark_offsets(tp.topic(), tp.partition(), &low, &high, 5'000) != RdKafka::ERR_NO_ERROR)
@@ -641,6 +670,7 @@ core::result<void> ingest_loop::run(const std::atomic<bool>& stop) {
         // is owed, so a quiet stream's last batch is served within
         // publish_interval rather than after the idle timeout.
         if (i.batch.empty()) i.close_reward_windows();
+        i.note_unassigned();
         i.applier.publish();
         int wait_ms = 100;
         if (auto due = i.applier.publish_due_in()) wait_ms = std::min(wait_ms, int(due->count()));

@@ -65,5 +65,27 @@ TEST(partition_handoff, a_member_given_a_moved_partition_replays_it_and_holds_wh
     EXPECT_GT(held, 0);
 }
 
+TEST(partition_handoff, a_member_left_without_a_partition_says_why_it_may_be_waiting) {
+    // After a kill, the restarted member owns nothing until the old one's
+    // session times out, and nothing said so. A spare member (one partition,
+    // two members) waits the same way, for good.
+    testing::captured_log log;
+    log.logger().set_level(spdlog::level::warn);
+    stream::embedded_broker broker;
+    testing::create_engine_topics(broker, 1);
+    testing::temp_dir dir_a, dir_b;
+    auto assigned = [](app::engine_host& h) {
+        return testing::metric_sum(h.registry(), "marquee_consumer_assigned_partitions");
+    };
+    app::engine_host a(testing::engine_config(broker.bootstrap(), dir_a.str()));
+    ASSERT_TRUE(testing::wait_until([&] { return assigned(a) == 1; }, 30s));
+    EXPECT_EQ(log.text().find("no partition of"), std::string::npos) << log.text();
+    app::engine_host b(testing::engine_config(broker.bootstrap(), dir_b.str()));
+    ASSERT_TRUE(testing::wait_until([&] { return log.text().find("no partition of") != std::string::npos; }, 30s))
+        << log.text();
+    EXPECT_EQ(assigned(b), 0);
+    EXPECT_NE(log.text().find("session.timeout.ms = 6000 ms"), std::string::npos) << log.text();
+}
+
 }  // namespace
 }  // namespace marquee
