@@ -110,7 +110,24 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
             return exposure->impressions_per_hour(row, request.now_ms) < floor;
         });
     add_listed(s.new_releases, options.new_release_n - below_floor, source_new_release, any);
-    add_listed(s.popular, options.popular_n, source_popular, any);
+    const int popular = add_listed(s.popular, options.popular_n, source_popular, any);
+    // The snapshot's lists are cut before a request's genres and exclusions
+    // apply, so a cold user asking for a niche genre could get nothing while
+    // the catalog holds plenty. Short of k, the popularity order goes on
+    // past the list: one pass over the rows, on this rare path only.
+    if (candidates.size() < std::size_t(request.k) && popular < options.popular_n) {
+        thread_local std::vector<std::uint32_t> rest;
+        rest.clear();
+        for (std::uint32_t r = 0; r < n; ++r)
+            if (!taken[r]) rest.push_back(r);
+        const auto want = std::min({rest.size(), std::size_t(request.k) - candidates.size(),
+                                    std::size_t(options.popular_n - popular)});
+        std::partial_sort(rest.begin(), rest.begin() + std::ptrdiff_t(want), rest.end(),
+                          [&s](std::uint32_t a, std::uint32_t b) {
+                              return s.popularity[a] > s.popularity[b] || (s.popularity[a] == s.popularity[b] && a < b);
+                          });
+        for (std::size_t i = 0; i < want; ++i) add(rest[i], source_popular);
+    }
     if (candidates.empty()) return out;
 
     bandits::request_signals req;

@@ -262,6 +262,49 @@ TEST(recommender, genres_and_exclusions_restrict_every_source) {
     }
 }
 
+TEST(recommender, a_cold_user_asking_for_a_genre_gets_k_items_when_the_catalog_has_them) {
+    // The snapshot's popular list (50) holds only comedies; the 60
+    // documentaries are each liked once, so none of them is on it.
+    model m{[] {
+        model_options o;
+        o.mf.dim = 8;
+        return o;
+    }()};
+    learner l{m};
+    touched t;
+    for (int i = 0; i < 120; ++i) {
+        events::catalog_item c;
+        c.item_id = "i" + std::to_string(i);
+        c.genres = {i < 60 ? "Comedy" : "Documentary"};
+        m.apply_catalog(c);
+    }
+    for (int i = 0; i < 120; ++i)
+        for (int u = 0; u < (i < 60 ? 5 : 1); ++u) {
+            user_state s;
+            l.apply(make_event(events::event_type::like, "u" + std::to_string(u), "i" + std::to_string(i), 100 * day), s,
+                    nullptr, t);
+        }
+    auto s = take_snapshot(m, {}, nullptr);
+    for (auto row : s->popular) ASSERT_LT(std::stoi(s->index->ids[row].substr(1)), 60) << "the list holds comedies only";
+    const std::vector<std::string> genres = {"Documentary"};
+    const std::vector<std::string> exclude = {"i60", "i61"};
+    recommend_request rq{"x", 10, "", 1};
+    rq.genres = genres;
+    rq.exclude = exclude;
+    recommend_options o;
+    o.slate.epsilon = 0.0;
+    auto list = recommend(*s, nullptr, rq, o);
+    ASSERT_EQ(list.items.size(), 10u);
+    std::set<std::string> ids;
+    for (const auto& r : list.items) {
+        const int i = std::stoi(r.item_id.substr(1));
+        EXPECT_GE(i, 62) << r.item_id << " is a comedy or excluded";
+        EXPECT_EQ(r.reason, "popular");
+        ids.insert(r.item_id);
+    }
+    EXPECT_EQ(ids.size(), 10u);
+}
+
 // A genre mask has 64 bits; genres past the 63rd share the last one. The
 // filter must still be exact for each of them.
 TEST(recommender, the_genre_filter_is_exact_past_64_catalog_genres) {
