@@ -20,18 +20,6 @@ namespace {
 constexpr std::size_t summary_recent_n = 20;
 
 // "a,b,,c" -> {a, b, c}.
-std::vector<std::string> split_list(std::string_view raw) {
-    std::vector<std::string> out;
-    while (!raw.empty()) {
-        auto comma = raw.find(',');
-        auto part = raw.substr(0, comma);
-        if (!part.empty()) out.emplace_back(part);
-        if (comma == std::string_view::npos) break;
-        raw.remove_prefix(comma + 1);
-    }
-    return out;
-}
-
 bool parse_double(std::string_view raw, double& out) {
     auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), out);
     return ec == std::errc() && end == raw.data() + raw.size() && std::isfinite(out);
@@ -70,8 +58,8 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
         epsilon = e;
     }
     std::vector<std::string> exclude, genres;
-    if (auto raw = t.query("exclude")) {
-        exclude = split_list(*raw);
+    if (auto list = t.query_list("exclude")) {
+        exclude = std::move(*list);
         if (exclude.size() > std::size_t(options.max_exclude))
             co_return bad("exclude takes at most " + std::to_string(options.max_exclude) + " item ids");
         for (const auto& id : exclude)
@@ -79,8 +67,8 @@ net::awaitable<response> api::impl::recommendations(const request& req, const ta
                 co_return bad("excluded item ids must be at most " + std::to_string(max_id_bytes) +
                               " bytes of UTF-8");
     }
-    if (auto raw = t.query("genres")) {
-        genres = split_list(*raw);
+    if (auto list = t.query_list("genres")) {
+        genres = std::move(*list);
         if (genres.size() > std::size_t(options.max_exclude))
             co_return bad("genres takes at most " + std::to_string(options.max_exclude) + " names");
         for (const auto& g : genres)

@@ -91,9 +91,35 @@ core::result<target> parse_target(std::string_view raw) {
             return core::error{"bad_request", (core::valid_utf8(key) ? "query parameter '" + key + "'"
                                                                      : std::string("a query parameter (not UTF-8)")) +
                                                   " given more than once"};
-        t.params.emplace_back(std::move(key), std::move(value));
+        t.params.push_back({std::move(key), std::move(value), std::string(eq == std::string_view::npos
+                                                                               ? std::string_view()
+                                                                               : pair.substr(eq + 1))});
     }
     return t;
+}
+
+std::optional<std::string> target::query(std::string_view name) const {
+    for (const auto& p : params)
+        if (p.name == name) return p.value;
+    return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> target::query_list(std::string_view name) const {
+    for (const auto& p : params) {
+        if (p.name != name) continue;
+        std::vector<std::string> out;
+        std::string_view raw = p.raw;
+        std::string decoded;
+        while (!raw.empty()) {
+            const auto comma = raw.find(',');
+            // Cannot fail: the whole value decoded, and a split cannot cut an escape (no ',' in one).
+            if (decode(raw.substr(0, comma), true, decoded) && !decoded.empty()) out.push_back(decoded);
+            if (comma == std::string_view::npos) break;
+            raw.remove_prefix(comma + 1);
+        }
+        return out;
+    }
+    return std::nullopt;
 }
 
 }  // namespace marquee::serve

@@ -14,16 +14,19 @@
 namespace marquee::serve {
 
 struct target {
+    struct param {
+        std::string name, value;  // decoded
+        std::string raw;          // the value as received
+    };
     std::string path;                   // as received, without the query
     std::vector<std::string> segments;  // decoded; inner and trailing empty ones kept
-    std::vector<std::pair<std::string, std::string>> params;  // each name at most once
+    std::vector<param> params;          // each name at most once
 
-    // The first value of query parameter `name`, if present.
-    std::optional<std::string> query(std::string_view name) const {
-        for (const auto& [k, v] : params)
-            if (k == name) return v;
-        return std::nullopt;
-    }
+    // The value of query parameter `name`, if present.
+    std::optional<std::string> query(std::string_view name) const;
+    // The comma-separated values of `name`, if present, each decoded after
+    // the split (so "%2C" is a comma inside a value); empty ones dropped.
+    std::optional<std::vector<std::string>> query_list(std::string_view name) const;
 };
 
 core::result<target> parse_target(std::string_view raw);

@@ -62,6 +62,11 @@ TEST_F(http_api, excluded_items_are_never_returned) {
         EXPECT_NE(id, all[0]);
         EXPECT_NE(id, all[2]);
     }
+    // An escaped comma is part of one id ("a,b" is a valid item id), not a separator.
+    auto one = testing::http_get(port, "/v1/users/fan/recommendations?k=20&policy=greedy&exclude=" + all[0] + "%2C" +
+                                           all[2]);
+    ASSERT_EQ(one.status, 200) << one.body;
+    EXPECT_EQ(item_ids(one.body), all) << "no item is named '" << all[0] << "," << all[2] << "'";
     std::string many;
     for (int i = 0; i <= 100; ++i) many += "x" + std::to_string(i) + ",";
     expect_json_error(testing::http_get(port, "/v1/users/fan/recommendations?exclude=" + many), 400,

@@ -17,6 +17,16 @@ TEST(target, splits_and_decodes_path_and_query) {
     EXPECT_FALSE(t.value().query("missing"));
 }
 
+TEST(target, a_list_parameter_splits_before_decoding_so_an_escaped_comma_stays_in_its_value) {
+    auto t = parse_target("/r?exclude=a%2Cb,c,,d+e&genres=Action%2C%20Adventure&empty=");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t.value().query_list("exclude"), (std::vector<std::string>{"a,b", "c", "d e"}));
+    EXPECT_EQ(t.value().query_list("genres"), (std::vector<std::string>{"Action, Adventure"}));
+    EXPECT_EQ(t.value().query_list("empty"), std::vector<std::string>{});
+    EXPECT_FALSE(t.value().query_list("missing"));
+    EXPECT_EQ(t.value().query("exclude"), "a,b,c,,d e") << "the plain value is decoded whole";
+}
+
 TEST(target, keeps_empty_segments_so_an_empty_id_is_not_the_next_segment) {
     EXPECT_EQ(parse_target("/v1/users//recommendations").value().segments,
               (std::vector<std::string>{"v1", "users", "", "recommendations"}));
