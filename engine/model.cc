@@ -19,8 +19,11 @@ std::uint32_t model::ensure_item(std::string_view item_id, std::int64_t first_se
     return row;
 }
 
-std::uint32_t model::apply_catalog(const events::catalog_item& item) {
-    const auto row = ensure_item(item.item_id, clock_ms_ > 0 ? clock_ms_ : not_seen_yet);
+std::uint32_t model::apply_catalog(const events::catalog_item& item, bool back_catalogue) {
+    // Not ensure_item(): a title fix for an item no event has named yet
+    // must not make it a new release.
+    const auto known = items_.find(item.item_id);
+    const auto row = known ? *known : ensure_item(item.item_id, clock_ms_ > 0 && !back_catalogue ? clock_ms_ : not_seen_yet);
     ++catalog_version_;
     auto& s = stats_[row];
     s.available = item.available;

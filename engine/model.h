@@ -63,10 +63,13 @@ public:
     // Row of `item_id`, adding it (with its deterministic initial vector) if
     // new; sets first_seen_ms if it is not_seen_yet.
     std::uint32_t ensure_item(std::string_view item_id, std::int64_t first_seen_ms);
-    // Applies a catalog record: the item exists from now on (first seen at
-    // the model's clock, or not_seen_yet while the clock is 0), with the record's availability, release time,
-    // title and genres. Returns its row.
-    std::uint32_t apply_catalog(const events::catalog_item& item);
+    // Applies a catalog record: the item exists from now on, with the
+    // record's availability, release time, title and genres. An item new to
+    // the model is first seen at the model's clock, or not_seen_yet while the
+    // clock is 0 or for `back_catalogue` records (the catalog as it stood
+    // when a fresh state began reading it); a record for an item the model
+    // holds leaves its first-seen time alone. Returns its row.
+    std::uint32_t apply_catalog(const events::catalog_item& item, bool back_catalogue = false);
     // Restores a persisted item row as it was saved.
     void restore_item(std::string_view item_id, const float* embedding, const item_stats& stats);
 

@@ -49,7 +49,7 @@ core::result<void> batch_applier::apply_catalog(const raw_message& m, batch_stat
         probe_.catalog_invalid(decoded.error().reason);
         return dead_letter(m, decoded.error());
     }
-    touched_.item_rows.insert(model_.apply_catalog(decoded.value()));
+    touched_.item_rows.insert(model_.apply_catalog(decoded.value(), m.back_catalogue));
     probe_.catalog_applied();
     ++stats.catalog;
     return core::success();

@@ -36,6 +36,9 @@ struct raw_message {
     std::string_view key;
     std::string_view payload;
     std::int64_t timestamp_ms = 0;  // broker/producer timestamp, fallback event time
+    // A catalog record the topic already held when a fresh state began
+    // reading it: the back catalogue, not a new item (engine/model.h).
+    bool back_catalogue = false;
 };
 
 // Where invalid events go. The applier commits a batch's offsets only once

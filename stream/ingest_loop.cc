@@ -65,6 +65,9 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     std::unique_ptr<RdKafka::KafkaConsumer> catalog;
     bool catalog_assigned = false;
     bool catalog_missing_logged = false;
+    // Per catalog partition: records below this offset are the back
+    // catalogue (-1: none, the state had read the partition before).
+    std::map<std::int32_t, std::int64_t> back_catalogue_end;
     clock::time_point next_catalog_try{};
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
     clock::time_point batch_started;
@@ -131,6 +134,9 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
                 .payload = std::string_view(static_cast<const char*>(m->payload()), m->len()),
                 .timestamp_ms = m->timestamp().timestamp,
             });
+            if (raw.back().topic == kafka.items_topic)
+                if (const auto end = back_catalogue_end.find(m->partition()); end != back_catalogue_end.end())
+                    raw.back().back_catalogue = m->offset() < end->second;
         }
         auto applied = applier.apply(raw);
         if (applied) committed_since_log += batch.size();
@@ -559,6 +565,19 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
                     return;
                 }
                 const auto stored = read.value().value_or(-1);
+                // Read from the beginning, what the topic holds now is the
+                // back catalogue (a replica joining a running deployment
+                // reads it while events move the model's clock on).
+                std::int64_t low = -1, high = -1;
+                if (stored < 0) {
+                    if (auto err = catalog->query_watermark_offsets(kafka.items_topic, p->id(), &low, &high, 5'000);
+                        err != RdKafka::ERR_NO_ERROR) {
+                        spdlog::warn("ingest: catalog topic {}[{}]: no watermarks ({}); retrying", kafka.items_topic,
+                                     p->id(), RdKafka::err2str(err));
+                        return;
+                    }
+                }
+                back_catalogue_end[p->id()] = high;
                 all.list.push_back(RdKafka::TopicPartition::create(
                     kafka.items_topic, p->id(), stored >= 0 ? stored : RdKafka::Topic::OFFSET_BEGINNING));
             }

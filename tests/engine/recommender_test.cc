@@ -227,6 +227,29 @@ TEST(recommender, a_catalog_loaded_before_any_event_is_back_catalogue_until_its_
     EXPECT_EQ(s->index->ids[s->new_releases.front()], "b") << "new from its first event, as without a catalog";
     const auto a = recommend(*s, nullptr, {"x", 5, "", 1}, recommend_options{});
     for (const auto& r : a.items) EXPECT_TRUE(r.features.allFinite()) << "no first-seen time must not overflow";
+
+    // Later records for "a" (a title fix, a withdrawal and its undoing) do
+    // not make it new: the catalog had it all along.
+    events::catalog_item fix;
+    fix.item_id = "a";
+    fix.title = "A (fixed title)";
+    m.apply_catalog(fix);
+    fix.available = false;
+    m.apply_catalog(fix);
+    fix.available = true;
+    m.apply_catalog(fix);
+    // An item new to the model is new, unless it is the back catalogue a
+    // fresh state reads after events moved the clock (a replica joining).
+    events::catalog_item added, old_stock;
+    added.item_id = "added";
+    old_stock.item_id = "old-stock";
+    m.apply_catalog(added);
+    m.apply_catalog(old_stock, true);
+    s = take_snapshot(m, {}, nullptr);
+    std::set<std::string> fresh;
+    for (auto row : s->new_releases) fresh.insert(s->index->ids[row]);
+    EXPECT_EQ(fresh, (std::set<std::string>{"b", "added"}));
+    EXPECT_EQ(m.stats(*s->index->find("a")).title, "A (fixed title)");
 }
 
 // Genres for the world's items: even rows "Comedy", odd "Drama", every

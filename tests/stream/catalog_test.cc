@@ -200,6 +200,45 @@ TEST_F(catalog, unavailable_items_are_never_recommended_new_items_are_new_releas
     }
 }
 
+TEST_F(catalog, a_catalog_read_from_its_beginning_after_events_is_back_catalogue_and_later_records_are_new) {
+    // A replica joining a running deployment reads the catalog from the
+    // beginning while events move its clock on: what the topic held then is
+    // not a wave of new releases. Deterministic here: the state has applied
+    // events (its clock is on) before it first reads this catalog topic.
+    auto c = settings();
+    testing::produce_events(broker.bootstrap(), "marquee.events", testing::synthetic_events(30, 120, 3000, 8));
+    {
+        app::engine_host host(c);
+        ASSERT_TRUE(testing::wait_until(
+            [&] { return testing::metric_sum(host.registry(), "marquee_events_applied_total") >= 3000; }, 30s));
+    }
+    c.kafka.items_topic = "marquee.items.full";
+    broker.create_topic(c.kafka.items_topic, 2);
+    std::vector<std::pair<std::string, std::string>> stock;
+    for (int i = 0; i < 30; ++i) {
+        events::catalog_item item;
+        item.item_id = "old-" + std::to_string(i);
+        stock.emplace_back(item.item_id, events::encode_json(item));
+    }
+    testing::produce_raw(broker.bootstrap(), c.kafka.items_topic, stock);
+    app::engine_host host(c);
+    auto& reg = host.registry();
+    ASSERT_TRUE(testing::wait_until([&] { return testing::metric_sum(reg, "marquee_catalog_applied_total") >= 30; }, 30s));
+    events::catalog_item added;
+    added.item_id = "added-later";
+    testing::produce_raw(broker.bootstrap(), c.kafka.items_topic, {{added.item_id, events::encode_json(added)}});
+    bool added_offered = false;
+    std::set<std::string> old_offered_as_new;
+    ASSERT_TRUE(testing::wait_until([&] {
+        for (const auto& [id, reason] : listed(testing::http_get(host.http_port(), "/v1/users/newcomer/recommendations?k=100").body)) {
+            if (id.starts_with("old-") && reason == "new_release") old_offered_as_new.insert(id);
+            added_offered |= id == "added-later" && reason == "new_release";
+        }
+        return added_offered;
+    }, 10s)) << "a record published later is a new release";
+    EXPECT_TRUE(old_offered_as_new.empty()) << old_offered_as_new.size() << " back-catalogue items offered as new releases";
+}
+
 TEST_F(catalog, catalog_records_and_events_in_one_batch_are_each_read_as_what_they_are) {
     {
         app::engine_host host(settings());
