@@ -241,7 +241,7 @@ const std::vector<entry>& entries() {
                          [](config& c) -> auto& { return c.model.mf.seed; }));
         t.push_back(bind("model.popularity_half_life_hours", "Half-life of item popularity (event time)",
                          [](config& c) -> auto& { return c.model.popularity_half_life_hours; }, positive()));
-        t.push_back(bind("model.new_release_days", "Age under which an item counts as a new release",
+        t.push_back(bind("model.new_release_days", "Age (days) up to which an item counts as a new release",
                          [](config& c) -> auto& { return c.model.new_release_days; }, within(0, 36500)));
         t.push_back(bind("model.history_size", "Recent items kept per user (never re-recommended)",
                          [](config& c) -> auto& { return c.model.history_size; }, at_least(0)));

@@ -44,6 +44,18 @@ inline void append_json_number(std::string& out, double v) {
     out.append(buf, r.ptr);
 }
 
+// The shortest text that reads back as exactly `v`: for values that are
+// data (an event's), not for display.
+inline void append_json_number_exact(std::string& out, double v) {
+    if (!std::isfinite(v)) {
+        out += "null";
+        return;
+    }
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
 inline void append_json_number(std::string& out, std::int64_t v) { out += std::to_string(v); }
 
 }  // namespace marquee::core

@@ -86,6 +86,7 @@ core::result<catalog_item> catalog_decoder::decode(std::string_view key, std::st
         } else if (name == "genres") {
             od::array genres;
             if (auto err = v.get_array().get(genres)) return fail(type_reason(err), "genres must be an array of strings");
+            item.genres.clear();  // a repeated key wins whole, as every other field's does
             for (auto g : genres) {
                 std::string_view s;
                 if (auto err = g.get_string().get(s)) return fail(type_reason(err), "genres must be an array of strings");

@@ -25,7 +25,7 @@ std::string encode_json(const event& e) {
     core::append_json_number(out, e.ts_ms);
     if (e.value) {
         out += ",\"value\":";
-        core::append_json_number(out, *e.value);
+        core::append_json_number_exact(out, *e.value);
     }
     if (!e.decision_id.empty()) {
         out += ",\"decision_id\":";

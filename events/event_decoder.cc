@@ -94,6 +94,7 @@ core::result<event> event_decoder::decode(std::string_view payload, std::int64_t
             if (auto err = v.get_object().get(ctx))
                 return fail(err == simdjson::INCORRECT_TYPE ? "wrong_type" : "malformed_json",
                             "context must be an object");
+            e.device.clear();  // a repeated "context" wins whole, as every other field's does
             for (auto cf_result : ctx) {
                 od::field cf;
                 if (std::move(cf_result).get(cf)) return fail("malformed_json", "not valid JSON");

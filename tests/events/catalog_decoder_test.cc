@@ -22,6 +22,14 @@ TEST(catalog_decoder, decodes_a_full_record) {
     EXPECT_TRUE(r.value().available);
 }
 
+TEST(catalog_decoder, a_repeated_key_wins_whole_genres_included) {
+    catalog_decoder d;
+    auto r = d.decode("m1", R"j({"item_id":"m1","genres":["Drama"],"title":"a","genres":["Comedy"],"title":"b"})j");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r.value().genres, std::vector<std::string>{"Comedy"});
+    EXPECT_EQ(r.value().title, "b");
+}
+
 TEST(catalog_decoder, optional_fields_default_to_available_with_no_release_time) {
     catalog_decoder d;
     auto r = d.decode("", R"j({"item_id":"m2"})j");

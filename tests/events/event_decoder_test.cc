@@ -20,6 +20,15 @@ std::string_view reason(std::string_view json) {
     return r ? std::string_view("<accepted>") : r.error().reason;
 }
 
+TEST(event_decoder, a_repeated_context_wins_whole) {
+    auto r = decode(R"({"type":"click","user_id":"u1","item_id":"m1","ts":1,"context":{"device":"tv"},"context":{}})");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r.value().device, "");
+    auto again = decode(R"({"type":"click","user_id":"u1","item_id":"m1","ts":1,"user_id":"u2"})");
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(again.value().user_id, "u2") << "as a repeated field";
+}
+
 TEST(event_decoder, decodes_every_field) {
     auto r = decode(R"({"type":"watch","user_id":"u1","item_id":"m42","ts":1700000000123,"value":0.8,
                         "decision_id":"d1","event_id":"e9","context":{"device":"tv","hour":3}})");
@@ -58,7 +67,8 @@ TEST(event_decoder, every_event_type_round_trips_through_encode_json) {
         e.user_id = "user \"quoted\" \\ \n";
         e.item_id = "m" + std::to_string(i);
         e.ts_ms = 1000 + std::int64_t(i);
-        e.value = e.type == event_type::rating ? std::optional(4.5) : std::optional(0.25);
+        // Not short decimals: a reward posted over HTTP as 0.12345678 must reach Kafka as that.
+        e.value = e.type == event_type::rating ? std::optional(4.123456789) : std::optional(0.12345678);
         e.decision_id = "dec";
         e.device = "phone";
         auto r = d.decode(encode_json(e), 0);
