@@ -233,7 +233,11 @@ const std::vector<entry>& entries() {
         t.push_back(bind("bandit.watch_reward_fraction", "A watch of at least this fraction is a positive response",
                          [](config& c) -> auto& { return c.applier.rewards.watch_fraction; }, within(0, 1)));
         t.push_back(bind("model.dim", "Embedding dimension", [](config& c) -> auto& { return c.model.mf.dim; }, within(1, 1024)));
-        t.push_back(bind("model.learning_rate", "SGD learning rate", [](config& c) -> auto& { return c.model.mf.learning_rate; }, positive()));
+        // At most 10: the max-norm cap keeps vectors finite only while one
+        // step cannot overflow a float (1 already learns badly here).
+        t.push_back(bind("model.learning_rate", "SGD learning rate (above 0, at most 10)",
+                         [](config& c) -> auto& { return c.model.mf.learning_rate; },
+                         range{.min = 0, .max = 10, .min_excluded = true}));
         t.push_back(bind("model.l2", "L2 regularisation", [](config& c) -> auto& { return c.model.mf.l2; }, at_least(0)));
         t.push_back(bind("model.negatives", "Sampled negatives per positive event",
                          [](config& c) -> auto& { return c.model.mf.negatives; }, at_least(0)));

@@ -137,7 +137,9 @@ TEST(config, values_that_would_break_the_engine_are_refused_naming_the_range) {
     EXPECT_EQ(refused("model.popularity_half_life_hours", "0"),
               "model.popularity_half_life_hours: '0' is out of range (above 0)");
     EXPECT_EQ(refused("bandit.epsilon", "1.5"), "bandit.epsilon: '1.5' is out of range (at least 0 and at most 1)");
-    EXPECT_EQ(refused("model.learning_rate", "nan"), "model.learning_rate: 'nan' is out of range (above 0)");
+    EXPECT_EQ(refused("model.learning_rate", "nan"), "model.learning_rate: 'nan' is out of range (above 0 and at most 10)");
+    // A step that overflows a float is past what the max-norm cap can bound.
+    EXPECT_EQ(refused("model.learning_rate", "1e18"), "model.learning_rate: '1e18' is out of range (above 0 and at most 10)");
     EXPECT_EQ(refused("http.threads", "0"), "http.threads: '0' is out of range (at least 1 and at most 256)");
     EXPECT_EQ(refused("ingest.batch_max_wait_ms", "-1"), "ingest.batch_max_wait_ms: '-1' is out of range (at least 0)");
     // A decision larger than the store decodes, and per-request buffers of any size.
