@@ -29,7 +29,15 @@ PACKAGES=(
   libbenchmark-dev     # bench/bandits, bench/models (Google Benchmark)
 )
 
-as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else
+    echo "dev.sh: installing packages needs root, and sudo is not installed (Debian leaves it out when a" >&2
+    echo "        root password is set): run 'scripts/dev.sh deps' as root once, or install sudo" >&2
+    exit 1
+  fi
+}
 
 install_deps() {
   local missing=() p
@@ -42,7 +50,15 @@ install_deps() {
   if ((${#missing[@]})); then
     echo "dev.sh: installing ${missing[*]}" >&2
     as_root apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # --no-remove: apt would otherwise remove what conflicts without asking
+    # (libboost1.74-dev, and libboost-all-dev with it, on a developer's machine).
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --no-remove \
+      "${missing[@]}"; then
+      echo "dev.sh: apt-get refused to install ${missing[*]} without removing other packages (often" >&2
+      echo "        libboost1.74-dev or libboost-all-dev, which conflict with Boost 1.81): remove those, or build" >&2
+      echo "        in a clean Debian 12 container" >&2
+      exit 1
+    fi
     # Debian's package starts a system-wide Prometheus on :9090; the tests
     # run their own, and docker compose's would find the port taken.
     if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null &&

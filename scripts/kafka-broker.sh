@@ -28,6 +28,14 @@ skip() {
 }
 usage() { sed -n '5,7p' "$0" >&2; exit 2; }
 
+# True if classpath file $1 exists and every jar it lists is in the cache.
+classpath_ready() {
+  [[ -s "$1" ]] || return 1
+  local jar jars
+  IFS=: read -r -a jars < "$1" || true  # file has no trailing newline
+  for jar in "${jars[@]}"; do [[ -f "$jar" ]] || return 1; done
+}
+
 # Prints the runtime classpath. The classpath file is keyed by the pom's hash so
 # editing the pom (e.g. a version bump) re-resolves; when it exists and all its
 # jars are still in the cache, Maven is not run at all (warm start ~0 s).
@@ -36,14 +44,16 @@ classpath() {
   local key cpfile
   key="$(cksum < "$POM" | cut -d' ' -f1)"
   cpfile="$CACHE_DIR/kafka-classpath-$key.txt"
-  if [[ -s "$cpfile" ]]; then
-    local ok=1 jar
-    IFS=: read -r -a jars < "$cpfile" || true  # file has no trailing newline
-    for jar in "${jars[@]}"; do [[ -f "$jar" ]] || { ok=0; break; }; done
-    if (( ok )); then cat "$cpfile"; return; fi
-  fi
+  if classpath_ready "$cpfile"; then cat "$cpfile"; return; fi
   command -v mvn >/dev/null || skip "mvn not found on PATH"
   mkdir -p "$M2"
+  # One resolver at a time: two tests starting on a cold cache (ctest -j2)
+  # would otherwise download into one repository and one log together. The
+  # lock ends with the $(classpath) subshell, before any broker starts.
+  local lock
+  exec {lock}>"$CACHE_DIR/resolve.lock"
+  flock "$lock"
+  if classpath_ready "$cpfile"; then cat "$cpfile"; return; fi  # the other one resolved it
   # Write to a temp file + mv so concurrent starts never read a partial file.
   local tmp="$cpfile.$$.tmp"
   local args=(-q -B -Dstyle.color=never -f "$POM" -Dmaven.repo.local="$M2"

@@ -36,8 +36,8 @@ cpfile="${KAFKA_CACHE_DIR:-$ROOT/.cache}/kafka-classpath-$(cksum < "$ROOT/script
 [[ -s "$cpfile" ]] || fail "no Kafka classpath file $cpfile after the broker started"
 cat > "$WORK/kafka-topics.sh" <<EOF
 #!/bin/bash
-exec java -Xmx256m -cp "$(cat "$cpfile")" -Dlog4j.configuration=file:$ROOT/scripts/kafka/log4j.properties \
-  -Dkafka.logs.dir=$WORK/tool-logs org.apache.kafka.tools.TopicCommand "\$@"
+exec java -Xmx256m -cp "$(cat "$cpfile")" "-Dlog4j.configuration=file:$ROOT/scripts/kafka/log4j.properties" \
+  "-Dkafka.logs.dir=$WORK/tool-logs" org.apache.kafka.tools.TopicCommand "\$@"
 EOF
 chmod +x "$WORK/kafka-topics.sh"
 
