@@ -133,7 +133,8 @@ const std::vector<entry>& entries() {
                          "On a partition another group member consumed meanwhile, replay it from this instance's offset",
                          [](config& c) -> auto& { return c.ingest.replay_moved_partitions; }));
         t.push_back(bind("ingest.revoke_commit_timeout_ms",
-                         "Longest a revoke (rebalance or shutdown) waits for the group to take its offsets",
+                         "Longest a revoke (rebalance or shutdown) waits for a broker to answer before committing the "
+                         "group's offsets (none answering: no commit)",
                          [](config& c) -> auto& { return c.ingest.revoke_commit_timeout; }, at_least(0)));
         t.push_back(bind("ingest.max_event_bytes", "Events larger than this are rejected (too_large)",
                          [](config& c) -> auto& { return c.applier.decoder.max_event_bytes; }, at_least(1)));

@@ -1,6 +1,5 @@
 #include "stream/ingest_loop.h"
 
-#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
@@ -191,32 +190,17 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
 
     // commitSync() waits for the coordinator as long as librdkafka does
     // (session.timeout.ms), and so does closing the consumer with a commit
-    // still unanswered. So no commit is sent while no broker answers within
-    // `timeout`, and a rebalance waits at most `timeout` for one that was
-    // (it finishes, or fails, on its own: its queue lives until it answers).
-    RdKafka::ErrorCode commit_within(const std::vector<RdKafka::TopicPartition*>& offsets,
-                                     std::chrono::milliseconds timeout) {
+    // unanswered. So no commit is sent while no broker answers within
+    // `timeout`: the brokers gone shortly before a stop. (A commit that is
+    // sent is not abandoned on a deadline either: close() would then wait
+    // for it, and an abandoned reply queue was seen to hang it for good.)
+    RdKafka::ErrorCode commit_within(std::vector<RdKafka::TopicPartition*>& offsets, std::chrono::milliseconds timeout) {
         RdKafka::Metadata* brokers = nullptr;
-        if (consumer->metadata(false, nullptr, &brokers, int(timeout.count())) != RdKafka::ERR_NO_ERROR)
-            return RdKafka::ERR__TRANSPORT;
+        if (const auto err = consumer->metadata(false, nullptr, &brokers, int(timeout.count()));
+            err != RdKafka::ERR_NO_ERROR)
+            return err;
         delete brokers;
-        rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(int(offsets.size()));
-        for (const auto* tp : offsets)
-            rd_kafka_topic_partition_list_add(list, tp->topic().c_str(), tp->partition())->offset = tp->offset();
-        rd_kafka_queue_t* replies = rd_kafka_queue_new(consumer->c_ptr());
-        auto err = RdKafka::ErrorCode(rd_kafka_commit_queue(consumer->c_ptr(), list, replies, nullptr, nullptr));
-        rd_kafka_topic_partition_list_destroy(list);
-        if (err == RdKafka::ERR_NO_ERROR) {
-            err = RdKafka::ERR__TIMED_OUT;
-            if (rd_kafka_event_t* reply = rd_kafka_queue_poll(replies, int(timeout.count()))) {
-                err = rd_kafka_event_type(reply) == RD_KAFKA_EVENT_OFFSET_COMMIT
-                          ? RdKafka::ErrorCode(rd_kafka_event_error(reply))
-                          : RdKafka::ERR__FAIL;
-                rd_kafka_event_destroy(reply);
-            }
-        }
-        rd_kafka_queue_destroy(replies);
-        return err;
+        return consumer->commitSync(offsets);
     }
 
     // Where to start a newly assigned partition: the later of the offset

@@ -38,10 +38,10 @@ struct ingest_options {
     // of not being ready until caught up. Default: false.
     bool replay_moved_partitions = false;
     // Longest a revoke (a rebalance, or the shutdown) waits for a broker to
-    // answer, then for the group to take its offsets: the whole group's
-    // rebalance waits on it, and with the coordinator gone librdkafka would
-    // wait session.timeout.ms. Given up, the next owner starts from the
-    // group's older offset; RocksDB still holds ours. Default: 5 s.
+    // answer before it commits the group's offsets; none answering, it does
+    // not commit, where librdkafka would wait session.timeout.ms for the
+    // coordinator. The next owner then starts from the group's older offset;
+    // RocksDB still holds ours. Default: 5 s.
     std::chrono::milliseconds revoke_commit_timeout{5'000};
 };
 
