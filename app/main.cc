@@ -108,11 +108,26 @@ core::result<std::size_t> replay(const app::config& c, const std::string& topic,
         if (!queued) break;
         ++sent;
     }
-    // Stopped by a signal, the process is expected to end within seconds.
-    const auto flush_for = std::chrono::seconds(signalled ? 5 : 60);
-    if (!producer.flush(flush_for))
-        return core::error{"replay", "replay to " + topic + ": not delivered within " +
-                                         std::to_string(flush_for.count()) + " s"};
+    // Up to 60 s for the brokers to take it all; once a signal asks the
+    // process to end (before or during that wait), 5 s more at most.
+    using clock = std::chrono::steady_clock;
+    const auto started = clock::now();
+    auto deadline = started + std::chrono::seconds(signalled ? 5 : 60);
+    bool signal_seen = signalled;
+    while (!producer.flush(std::chrono::milliseconds(100))) {
+        const auto now = clock::now();
+        if (signalled && !signal_seen) {
+            signal_seen = true;
+            deadline = std::min(deadline, now + std::chrono::seconds(5));
+        }
+        if (now >= deadline) {
+            producer.close(std::chrono::milliseconds(0));  // not the destructor's 10 s more
+            return core::error{"replay", "replay to " + topic + ": not delivered within " +
+                                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                                 now - started).count()) +
+                                             " s"};
+        }
+    }
     if (const auto failed = producer.failed_deliveries(topic))
         return core::error{"replay", "replay to " + topic + ": " + std::to_string(failed) + " of " +
                                          std::to_string(sent) + " records not delivered"};

@@ -4,9 +4,11 @@
 Usage: cli_test.py path/to/marquee
 """
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 MARQUEE = sys.argv[1]
 failures = []
@@ -72,6 +74,23 @@ with tempfile.TemporaryDirectory() as tmp:
           r.returncode == 1 and "not delivered" in r.stderr,
           f"rc={r.returncode} stderr={r.stderr[-600:]}")
 
+    # Stopped while its replay waits for unreachable brokers (up to 60 s), the
+    # demo still ends within seconds of SIGTERM (it used to wait the minute out).
+    p = subprocess.Popen([MARQUEE, "demo", "--brokers", "127.0.0.1:1", "--data-dir", os.path.join(tmp, "demo-term"),
+                          "--port", "0", "--limit", "100", "--set", "log.level=error"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    sent = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    try:
+        _, err = p.communicate(timeout=40)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    took = time.monotonic() - sent
+    check("a demo stopped while its replay waits for the brokers exits within 15 s",
+          p.returncode is not None and took < 15, f"rc={p.returncode} took={took:.1f} s stderr={err[-400:]}")
+
     # A port already taken: the error names the address, the port and the keys.
     import socket
     with socket.socket() as taken:
@@ -87,8 +106,6 @@ with tempfile.TemporaryDirectory() as tmp:
     # SIGTERM: new connections are refused at once, and with the brokers
     # unreachable the process still ends in seconds (it waited out a 10 s
     # cluster-id lookup, accepting connections all the while).
-    import signal
-    import time
     import urllib.request
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
