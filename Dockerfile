@@ -37,7 +37,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends kcat curl ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-COPY data/ml-latest-small/ratings.csv /data/ml-latest-small/ratings.csv
+COPY data/ml-latest-small/ratings.csv data/ml-latest-small/movies.csv /data/ml-latest-small/
 COPY deploy/producer/replay.sh deploy/producer/traffic.sh /usr/local/bin/
 USER nobody
 CMD ["replay.sh"]

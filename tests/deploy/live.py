@@ -208,6 +208,7 @@ def kcat_produce(bootstrap: str, topic: str, lines: list[str]) -> None:
 
 
 REPLAYED = 2000  # MovieLens ratings the live fixture replays
+CATALOG = 9742   # MovieLens movies (movies.csv rows), replayed first as catalog records
 
 
 def exercised_marquee(binary: str, workdir: Path) -> tuple[Marquee, dict]:
@@ -222,10 +223,16 @@ def exercised_marquee(binary: str, workdir: Path) -> tuple[Marquee, dict]:
     m.wait_ready()
     facts = {}
     ratings = str(ROOT / "data/ml-latest-small/ratings.csv")
-    replay_env = {"BROKERS": m.bootstrap, "RATINGS": ratings, "REPLAY_RATE": "0", "REPLAY_LIMIT": str(REPLAYED)}
+    replay_env = {"BROKERS": m.bootstrap, "RATINGS": ratings, "REPLAY_RATE": "0", "REPLAY_LIMIT": str(REPLAYED),
+                  "MOVIES": str(ROOT / "data/ml-latest-small/movies.csv")}
     run_script("deploy/producer/replay.sh", replay_env)
     wait_until(f"{REPLAYED} events applied",
                lambda: total(m.samples(), "marquee_events_applied_total") >= REPLAYED, 60)
+    wait_until(f"{CATALOG} catalog records applied",
+               lambda: total(m.samples(), "marquee_catalog_applied_total") >= CATALOG, 60)
+    facts["genre_reply"] = subprocess.run(
+        ["curl", "-s", f"{m.url}/v1/users/u1/recommendations?k=5&genres=Comedy,Drama"],
+        capture_output=True, text=True, timeout=30).stdout
     # Idempotence guard: a second replay must not send anything.
     again = run_script("deploy/producer/replay.sh", replay_env)
     facts["second_replay_log"] = again.stderr

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from live import (README, REPLAYED, ROOT, Failure, base_name, dashboard_panels, exercised_marquee,  # noqa: E402
+from live import (CATALOG, README, REPLAYED, ROOT, Failure, base_name, dashboard_panels, exercised_marquee,  # noqa: E402
                   free_port, log, parse_exposition, promql_metric_names, total, with_workdir)
 
 # Labelled families with no series until their first event: prometheus-cpp
@@ -54,13 +54,19 @@ def check_producer(m, facts, binary, work) -> list[str]:
         problems.append(f"applied {applied} events, expected {REPLAYED} replayed + {facts['clicks']} clicks")
     if total(s, "marquee_events_applied_total", type="rating") != REPLAYED:
         problems.append(f"rating events applied: {total(s, 'marquee_events_applied_total', type='rating')} != {REPLAYED}")
+    if total(s, "marquee_catalog_applied_total") != CATALOG or total(s, "marquee_catalog_invalid_total") != 0:
+        problems.append(f"catalog: {total(s, 'marquee_catalog_applied_total')} applied, "
+                        f"{total(s, 'marquee_catalog_invalid_total')} invalid; expected {CATALOG}, 0")
+    if '"title":' not in facts["genre_reply"] or '"items":[]' in facts["genre_reply"]:
+        problems.append(f"a genres= request after the replay: {facts['genre_reply'][:300]!r}")
     if "already holds" not in facts["second_replay_log"]:
         problems.append(f"second replay did not refuse to duplicate: {facts['second_replay_log']!r}")
     if facts["failed"] or facts["served"] != facts["requests"] or facts["requests"] != 20:
         problems.append(f"traffic: {facts}")
     served = total(s, "marquee_recommendations_served_total")
-    if served != facts["served"]:
-        problems.append(f"marquee_recommendations_served_total {served} != {facts['served']} served by traffic.sh")
+    if served != facts["served"] + 1:
+        problems.append(f"marquee_recommendations_served_total {served} != {facts['served']} served by traffic.sh "
+                        "+ the genres= request")
     rewards = total(s, "marquee_rewards_total", outcome="applied")
     if not (0 < facts["clicks"] == rewards):
         problems.append(f"{facts['clicks']} clicks with a decision_id but {rewards} rewards applied")
