@@ -19,7 +19,6 @@ namespace {
 // Recent items shown by GET /v1/users/{user_id}.
 constexpr std::size_t summary_recent_n = 20;
 
-// "a,b,,c" -> {a, b, c}.
 bool parse_double(std::string_view raw, double& out) {
     auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), out);
     return ec == std::errc() && end == raw.data() + raw.size() && std::isfinite(out);

@@ -180,7 +180,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
         }
         group_behind = false;
         if (sync) {
-            const auto err = commit_within(owned.list, options.revoke_commit_timeout);
+            const auto err = commit_if_reachable(owned.list, options.revoke_commit_timeout);
             if (err != RdKafka::ERR_NO_ERROR)
                 spdlog::warn("ingest: group commit failed ({}); RocksDB holds the offsets", RdKafka::err2str(err));
         } else {
@@ -194,7 +194,7 @@ struct ingest_loop::impl : RdKafka::RebalanceCb {
     // `timeout`: the brokers gone shortly before a stop. (A commit that is
     // sent is not abandoned on a deadline either: close() would then wait
     // for it, and an abandoned reply queue was seen to hang it for good.)
-    RdKafka::ErrorCode commit_within(std::vector<RdKafka::TopicPartition*>& offsets, std::chrono::milliseconds timeout) {
+    RdKafka::ErrorCode commit_if_reachable(std::vector<RdKafka::TopicPartition*>& offsets, std::chrono::milliseconds timeout) {
         RdKafka::Metadata* brokers = nullptr;
         if (const auto err = consumer->metadata(false, nullptr, &brokers, int(timeout.count()));
             err != RdKafka::ERR_NO_ERROR)
