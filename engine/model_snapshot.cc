@@ -116,9 +116,7 @@ std::shared_ptr<const model_snapshot> take_snapshot(const model& m, const snapsh
     };
     s->popular = top_rows(
         std::size_t(options.popular_n),
-        [&](std::uint32_t a, std::uint32_t b) {
-            return s->popularity[a] > s->popularity[b] || (s->popularity[a] == s->popularity[b] && a < b);
-        },
+        [&](std::uint32_t a, std::uint32_t b) { return s->more_popular(a, b); },
         [](std::uint32_t) { return true; });
     // Released within the window, and not in the future: an item announced
     // for later is not new yet (a bad release_ts would otherwise hold the

@@ -98,6 +98,10 @@ struct model_snapshot {
     double age_days(std::uint32_t row) const {
         return (double(clock_ms) - double(first_seen_ms[row])) / 86'400'000.0;
     }
+    // The order of `popular`: more popular first, ties by row.
+    bool more_popular(std::uint32_t a, std::uint32_t b) const {
+        return popularity[a] > popularity[b] || (popularity[a] == popularity[b] && a < b);
+    }
     std::span<const online_models::neighbour> neighbours(std::uint32_t row) const {
         if (std::size_t(row) + 1 >= covisit_offsets.size()) return {};
         return std::span<const online_models::neighbour>(covisit).subspan(

@@ -123,9 +123,7 @@ recommendation_list recommend(const model_snapshot& s, const user_state* user,
         const auto want = std::min({rest.size(), std::size_t(request.k) - candidates.size(),
                                     std::size_t(options.popular_n - popular)});
         std::partial_sort(rest.begin(), rest.begin() + std::ptrdiff_t(want), rest.end(),
-                          [&s](std::uint32_t a, std::uint32_t b) {
-                              return s.popularity[a] > s.popularity[b] || (s.popularity[a] == s.popularity[b] && a < b);
-                          });
+                          [&s](std::uint32_t a, std::uint32_t b) { return s.more_popular(a, b); });
         for (std::size_t i = 0; i < want; ++i) add(rest[i], source_popular);
     }
     if (candidates.empty()) return out;
