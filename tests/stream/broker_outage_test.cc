@@ -16,7 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // 500 events stored before the outage, 500 produced after it, on a
-// 2-partition topic; verify() checks that each was applied exactly once.
+// 2-partition topic; verify() checks that each was applied exactly once
+// (verify_applied(before): those stored before it).
 class broker_outage : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -28,9 +29,12 @@ protected:
     void verify() {
         auto all = before;
         all.insert(all.end(), after.begin(), after.end());
+        verify_applied(all);
+    }
+    void verify_applied(const std::vector<events::event>& events) {
         auto s = state::store::open({.path = dir.str()});
         ASSERT_TRUE(s);
-        for (const auto& [user, counts] : testing::count_by_user(all)) {
+        for (const auto& [user, counts] : testing::count_by_user(events)) {
             auto u = s.value()->get_user(user);
             ASSERT_TRUE(u && u.value()) << user;
             EXPECT_EQ(u.value()->counts, counts) << user;
@@ -121,13 +125,7 @@ TEST_F(broker_outage, with_no_broker_answering_a_stop_skips_the_group_commit_ins
     host.reset();
     EXPECT_LT(std::chrono::steady_clock::now() - stopping, 15s);
     broker.set_broker_up(1, true);
-    auto s = state::store::open({.path = dir.str()});
-    ASSERT_TRUE(s);
-    for (const auto& [user, counts] : testing::count_by_user(before)) {
-        auto u = s.value()->get_user(user);
-        ASSERT_TRUE(u && u.value()) << user;
-        EXPECT_EQ(u.value()->counts, counts) << user;
-    }
+    verify_applied(before);
 }
 
 TEST(retention, records_deleted_before_they_were_read_are_counted_and_nothing_else_is_lost) {
